@@ -1,0 +1,1 @@
+"""Evaluation suites: scenarios, runner, oracles (arrives with the evaluation issue)."""

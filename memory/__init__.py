@@ -1,0 +1,1 @@
+"""What the system remembers: checkpoints, incident memory, the audit log."""

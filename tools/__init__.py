@@ -1,0 +1,1 @@
+"""Everything the agents act on: domain types, registry, cluster, fleet."""

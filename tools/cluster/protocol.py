@@ -1,0 +1,79 @@
+"""The `Cluster` seam: what agents may read from and do to a GPU cluster."""
+
+from datetime import datetime
+from typing import Protocol
+
+from tools.domain import (
+    Deployment,
+    Environment,
+    Job,
+    JobSpec,
+    Namespace,
+    Node,
+    NodePool,
+    PoolUsage,
+)
+
+
+class Cluster(Protocol):
+    """A GPU cluster: nodes, namespaces with quotas, model deployments and jobs.
+
+    Writes take `dry_run`: the request is fully validated (quota, capacity, names) and the
+    would-be result returned, but nothing changes.
+    """
+
+    def now(self) -> datetime:
+        """The cluster's clock (virtual in the twin)."""
+        ...
+
+    def node_pools(self) -> list[NodePool]:
+        """Node pools, each reserved for one environment."""
+        ...
+
+    def nodes(self, env: Environment | None = None) -> list[Node]:
+        """GPU nodes, optionally of one environment."""
+        ...
+
+    def namespaces(self) -> list[Namespace]:
+        """Tenant namespaces with their quotas and use."""
+        ...
+
+    def namespace(self, name: str) -> Namespace:
+        """One namespace; NotFoundError if unknown."""
+        ...
+
+    def deployments(self, namespace: str | None = None) -> list[Deployment]:
+        """Model deployments, optionally of one namespace."""
+        ...
+
+    def deployment(self, namespace: str, name: str) -> Deployment:
+        """One deployment; NotFoundError if unknown."""
+        ...
+
+    def scale(
+        self, namespace: str, name: str, replicas: int, *, dry_run: bool = False
+    ) -> Deployment:
+        """Set a deployment's desired replicas."""
+        ...
+
+    def set_model_version(
+        self, namespace: str, name: str, version: int, *, dry_run: bool = False
+    ) -> Deployment:
+        """Make a deployment serve another model version (rollout or rollback)."""
+        ...
+
+    def submit_job(self, spec: JobSpec, *, dry_run: bool = False) -> Job:
+        """Submit a job; the same idempotency key returns the first job."""
+        ...
+
+    def jobs(self, namespace: str | None = None) -> list[Job]:
+        """Jobs, oldest first."""
+        ...
+
+    def job(self, job_id: str) -> Job:
+        """One job; NotFoundError if unknown."""
+        ...
+
+    def pool_usage(self) -> list[PoolUsage]:
+        """Allocation versus use per node pool."""
+        ...

@@ -1,0 +1,139 @@
+"""Admission inside one twin transaction: quota first, then a free slot.
+
+Deployments get replicas placed up to their desired count; jobs are admitted in submission
+order (best-effort FIFO, as Kueue does): a job that does not fit stays queued with a reason
+and later jobs may still start.
+"""
+
+from datetime import timedelta
+
+from tools.cluster.sim.placement import (
+    find_slot,
+    occupy,
+    release,
+    release_at,
+    usage_by_namespace,
+)
+from tools.cluster.sim.store import Tx
+from tools.domain import Deployment, Job, JobStatus, Namespace, Occupant
+
+QUOTA_EPSILON = 1e-9
+
+
+def free_quota(tx: Tx, ns: Namespace) -> float:
+    """GPU-equivalents the namespace may still take (inf without quota)."""
+    if ns.gpu_quota is None:
+        return float("inf")
+    return ns.gpu_quota - usage_by_namespace(tx.nodes().values()).get(ns.name, 0.0)
+
+
+def place_replicas(tx: Tx, dep: Deployment) -> Deployment:
+    """Place missing replicas of a deployment while quota and capacity allow."""
+    ns = tx.namespace(dep.namespace)
+    while dep.ready_replicas < dep.replicas:
+        found = find_slot(tx.nodes().values(), dep.env, dep.gpu, dep.tolerations)
+        if found is None:
+            break
+        node, gpu, slot = found
+        if slot.equivalents > free_quota(tx, ns) + QUOTA_EPSILON:
+            break
+        replica = _next_replica(dep)
+        occupant = Occupant(
+            kind="deployment",
+            namespace=dep.namespace,
+            name=dep.name,
+            replica=replica,
+            utilisation=dep.gpu_utilisation,
+        )
+        placement = occupy(node, gpu, slot, occupant)
+        dep.placements = [*dep.placements, placement]
+        dep.p95_latency_ms = observed_latency(tx, dep)
+        tx.save_node(node)
+    return dep
+
+
+def remove_replicas(tx: Tx, dep: Deployment) -> Deployment:
+    """Free the placements beyond the desired replica count (newest first)."""
+    for placement in dep.placements[dep.replicas :]:
+        node = tx.node(placement.node)
+        release_at(node, placement)
+        tx.save_node(node)
+    dep.placements = dep.placements[: dep.replicas]
+    return dep
+
+
+def reconcile_deployments(tx: Tx) -> None:
+    """Try to place missing replicas of every deployment, prod first."""
+    order = {"prod": 0, "test": 1, "dev": 2}
+    pending = [d for d in tx.deployments() if d.ready_replicas < d.replicas]
+    for dep in sorted(pending, key=lambda d: (order[d.env.value], d.namespace, d.name)):
+        tx.save_deployment(place_replicas(tx, dep))
+
+
+def admit_jobs(tx: Tx) -> list[Job]:
+    """Start every queued job that fits now; return those started."""
+    started = []
+    for job in tx.jobs(status=JobStatus.QUEUED):
+        if try_start(tx, job):
+            started.append(job)
+        tx.save_job(job)
+    return started
+
+
+def try_start(tx: Tx, job: Job) -> bool:
+    """Start one queued job if quota and a slot allow; else record why it waits."""
+    ns = tx.namespace(job.spec.namespace)
+    if ns.env is None:
+        job.reason = f"namespace {ns.name} has no env label, so no node pool may run it"
+        return False
+    found = find_slot(tx.nodes().values(), ns.env, job.spec.gpu, job.spec.tolerations)
+    if found is None:
+        request = job.spec.gpu
+        job.reason = f"no free {request.slot_label()} {request.gpu_type} slot in {ns.env} pools"
+        return False
+    node, gpu, slot = found
+    free = free_quota(tx, ns)
+    if slot.equivalents > free + QUOTA_EPSILON:
+        job.reason = (
+            f"quota: needs {slot.equivalents:.2f} GPU, {max(free, 0.0):.2f} of "
+            f"{ns.gpu_quota:.2f} free in {ns.name}"
+        )
+        return False
+    occupant = Occupant(
+        kind="job", namespace=ns.name, name=job.id, utilisation=job.spec.utilisation
+    )
+    job.placement = occupy(node, gpu, slot, occupant)
+    job.status = JobStatus.RUNNING
+    job.started_at = tx.now()
+    job.reason = ""
+    tx.save_node(node)
+    return True
+
+
+def finish_due_jobs(tx: Tx) -> list[Job]:
+    """Complete running jobs whose virtual run time is over at the current clock."""
+    done = []
+    for job in tx.jobs(status=JobStatus.RUNNING):
+        assert job.started_at is not None
+        if job.started_at + timedelta(seconds=job.spec.duration_s) <= tx.now():
+            for node in release(tx.nodes().values(), "job", job.spec.namespace, job.id):
+                tx.save_node(node)
+            job.status = JobStatus.SUCCEEDED
+            job.finished_at = tx.now()
+            tx.save_job(job)
+            done.append(job)
+    return done
+
+
+def observed_latency(tx: Tx, dep: Deployment) -> float:
+    """p95 latency after the slowdown of the GPUs the deployment runs on."""
+    factor = 1.0
+    for p in dep.placements:
+        node = tx.nodes().get(p.node)
+        if node is not None:
+            factor = max([factor] + [g.latency_factor for g in node.gpus if g.index == p.gpu_index])
+    return dep.base_latency_ms * factor
+
+
+def _next_replica(dep: Deployment) -> int:
+    return len(dep.placements)

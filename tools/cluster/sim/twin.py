@@ -1,0 +1,278 @@
+"""`SimCluster`: a persisted digital twin of a GPU cluster with a virtual clock."""
+
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from tools.cluster.sim import faults
+from tools.cluster.sim.placement import usage_by_namespace
+from tools.cluster.sim.scheduler import (
+    admit_jobs,
+    finish_due_jobs,
+    place_replicas,
+    reconcile_deployments,
+    remove_replicas,
+)
+from tools.cluster.sim.spec import ClusterSpec, build_nodes
+from tools.cluster.sim.store import TwinStore, Tx
+from tools.domain import (
+    GPU_CATALOGUE,
+    Deployment,
+    Environment,
+    Fault,
+    GpuSharing,
+    Job,
+    JobSpec,
+    JobStatus,
+    Namespace,
+    Node,
+    NodePool,
+    PoolUsage,
+)
+from tools.domain.gpus import gpu_power
+from tools.errors import ConfigError
+
+JOULES_PER_KWH = 3.6e6
+
+
+class SimCluster:
+    """The embedded `Cluster`: node pools, MIG/time-sliced GPUs, quotas, jobs, power."""
+
+    def __init__(self, path: Path) -> None:
+        """Open the twin stored at `path` (see `create` to build one)."""
+        self._store = TwinStore(path)
+
+    @classmethod
+    def create(cls, path: Path, spec: ClusterSpec) -> "SimCluster":
+        """Build a twin from a spec, replacing whatever the file held."""
+        twin = cls(path)
+        with twin._store.transaction() as tx:
+            _build(tx, spec)
+        return twin
+
+    def reset(self) -> None:
+        """Return the twin to the state it was seeded with (faults, jobs, clock undone)."""
+        with self._store.transaction() as tx:
+            spec = tx.spec()
+            _build(tx, spec)
+
+    def close(self) -> None:
+        """Close the twin's file."""
+        self._store.close()
+
+    # --- reads -------------------------------------------------------------------------
+    def now(self) -> datetime:
+        """The virtual clock."""
+        with self._store.read() as tx:
+            return tx.now()
+
+    def node_pools(self) -> list[NodePool]:
+        """All node pools."""
+        with self._store.read() as tx:
+            return tx.pools()
+
+    def nodes(self, env: Environment | None = None) -> list[Node]:
+        """Nodes, optionally of one environment."""
+        with self._store.read() as tx:
+            return [n for n in tx.nodes().values() if env is None or n.env is env]
+
+    def namespaces(self) -> list[Namespace]:
+        """Namespaces with their current GPU use."""
+        with self._store.read() as tx:
+            used = usage_by_namespace(tx.nodes().values())
+            return [
+                ns.model_copy(update={"gpu_used": used.get(ns.name, 0.0)}) for ns in tx.namespaces()
+            ]
+
+    def namespace(self, name: str) -> Namespace:
+        """One namespace with its current GPU use."""
+        with self._store.read() as tx:
+            ns = tx.namespace(name)
+            used = usage_by_namespace(tx.nodes().values()).get(name, 0.0)
+            return ns.model_copy(update={"gpu_used": used})
+
+    def deployments(self, namespace: str | None = None) -> list[Deployment]:
+        """Deployments, optionally of one namespace."""
+        with self._store.read() as tx:
+            return tx.deployments(namespace)
+
+    def deployment(self, namespace: str, name: str) -> Deployment:
+        """One deployment."""
+        with self._store.read() as tx:
+            return tx.deployment(namespace, name)
+
+    def jobs(self, namespace: str | None = None) -> list[Job]:
+        """Jobs in submission order."""
+        with self._store.read() as tx:
+            if namespace is not None:
+                tx.namespace(namespace)
+            return tx.jobs(namespace)
+
+    def job(self, job_id: str) -> Job:
+        """One job."""
+        with self._store.read() as tx:
+            return tx.job(job_id)
+
+    def faults(self) -> list[Fault]:
+        """Faults injected since seeding (ground truth)."""
+        with self._store.read() as tx:
+            return tx.faults()
+
+    def pool_usage(self) -> list[PoolUsage]:
+        """Allocation, use, power and energy per pool."""
+        with self._store.read() as tx:
+            return [_pool_usage(pool, tx) for pool in tx.pools()]
+
+    # --- writes ------------------------------------------------------------------------
+    def scale(
+        self, namespace: str, name: str, replicas: int, *, dry_run: bool = False
+    ) -> Deployment:
+        """Set desired replicas; new ones are placed if quota and capacity allow."""
+        if replicas < 0:
+            raise ConfigError(f"replicas must be >= 0, got {replicas}")
+        with self._store.transaction(dry_run=dry_run) as tx:
+            dep = tx.deployment(namespace, name)
+            dep.replicas = replicas
+            dep = (
+                remove_replicas(tx, dep)
+                if replicas < dep.ready_replicas
+                else place_replicas(tx, dep)
+            )
+            tx.save_deployment(dep)
+            if not dry_run:
+                reconcile_deployments(tx)
+                admit_jobs(tx)
+            return dep
+
+    def set_model_version(
+        self, namespace: str, name: str, version: int, *, dry_run: bool = False
+    ) -> Deployment:
+        """Serve another model version."""
+        if version < 1:
+            raise ConfigError(f"model versions start at 1, got {version}")
+        with self._store.transaction(dry_run=dry_run) as tx:
+            dep = tx.deployment(namespace, name)
+            dep.model_version = version
+            tx.save_deployment(dep)
+            return dep
+
+    def submit_job(self, spec: JobSpec, *, dry_run: bool = False) -> Job:
+        """Queue a job and admit it at once if it fits; idempotent by key."""
+        _check_request(spec)
+        with self._store.transaction(dry_run=dry_run) as tx:
+            existing = tx.job_by_key(spec.idempotency_key)
+            if existing is not None:
+                return existing
+            tx.namespace(spec.namespace)
+            job = Job(
+                id=f"job-{tx.next_job_number():05d}",
+                spec=spec,
+                status=JobStatus.QUEUED,
+                submitted_at=tx.now(),
+            )
+            tx.save_job(job)
+            admit_jobs(tx)
+            return tx.job(job.id)
+
+    def advance(self, delta: timedelta) -> list[Job]:
+        """Move the virtual clock: jobs finish, queued jobs start, energy accrues."""
+        if delta < timedelta(0):
+            raise ConfigError("the clock only moves forward")
+        finished: list[Job] = []
+        with self._store.transaction() as tx:
+            target = tx.now() + delta
+            while True:
+                step_to = min([target, *_finish_times(tx)])
+                _accrue_energy(tx, (step_to - tx.now()).total_seconds())
+                tx.set_now(step_to)
+                finished += finish_due_jobs(tx)
+                admit_jobs(tx)
+                if step_to >= target:
+                    break
+            for dep in tx.deployments():
+                if dep.requests_per_s > 0 and dep.ready_replicas > 0:
+                    dep.last_request_at = target
+                    tx.save_deployment(dep)
+        return finished
+
+    # --- faults ------------------------------------------------------------------------
+    def inject_node_loss(self, node: str) -> Fault:
+        """Take a node down."""
+        with self._store.transaction() as tx:
+            return faults.node_loss(tx, node)
+
+    def recover_node(self, node: str) -> None:
+        """Bring a lost node back."""
+        with self._store.transaction() as tx:
+            faults.recover_node(tx, node)
+
+    def inject_quota_cut(self, namespace: str, new_quota: float) -> Fault:
+        """Lower a namespace's GPU quota."""
+        with self._store.transaction() as tx:
+            return faults.quota_cut(tx, namespace, new_quota)
+
+    def inject_noisy_neighbour(self, node: str, gpu_index: int, factor: float = 3.0) -> Fault:
+        """Slow down one GPU."""
+        with self._store.transaction() as tx:
+            return faults.noisy_neighbour(tx, node, gpu_index, factor)
+
+
+def _build(tx: Tx, spec: ClusterSpec) -> None:
+    tx.clear()
+    tx.put_spec(spec)
+    tx.set_now(spec.start)
+    for pool_spec in spec.pools:
+        tx.save_pool(pool_spec.pool)
+        for node in build_nodes(pool_spec):
+            tx.save_node(node)
+    for ns in spec.namespaces:
+        tx.save_namespace(ns)
+    for dep in spec.deployments:
+        tx.save_deployment(dep.model_copy(update={"placements": []}))
+    reconcile_deployments(tx)
+
+
+def _finish_times(tx: Tx) -> list[datetime]:
+    times = []
+    for job in tx.jobs(status=JobStatus.RUNNING):
+        assert job.started_at is not None
+        times.append(job.started_at + timedelta(seconds=job.spec.duration_s))
+    return times
+
+
+def _accrue_energy(tx: Tx, seconds: float) -> None:
+    if seconds <= 0:
+        return
+    for node in tx.nodes().values():
+        if not node.ready:
+            continue
+        for gpu in node.gpus:
+            gpu.energy_j += gpu_power(GPU_CATALOGUE[gpu.type], gpu.utilisation()) * seconds
+        tx.save_node(node)
+
+
+def _pool_usage(pool: NodePool, tx: Tx) -> PoolUsage:
+    nodes = [n for n in tx.nodes().values() if n.pool == pool.name]
+    ready = [n for n in nodes if n.ready]
+    gpus = [g for n in ready for g in n.gpus]
+    spec = GPU_CATALOGUE[pool.gpu_type]
+    return PoolUsage(
+        pool=pool.name,
+        env=pool.env,
+        gpu_type=pool.gpu_type,
+        nodes_ready=len(ready),
+        nodes_total=len(nodes),
+        gpus=len(gpus),
+        capacity=sum(s.equivalents for g in gpus for s in g.slots),
+        allocated=sum(g.allocated() for g in gpus),
+        busy=sum(g.utilisation() for g in gpus),
+        power_w=sum(gpu_power(spec, g.utilisation()) for g in gpus),
+        energy_kwh=sum(g.energy_j for n in nodes for g in n.gpus) / JOULES_PER_KWH,
+    )
+
+
+def _check_request(spec: JobSpec) -> None:
+    request = spec.gpu
+    if request.sharing is GpuSharing.MIG:
+        if request.mig_profile is None:
+            raise ConfigError("a MIG GPU request needs mig_profile, e.g. '2g.20gb'")
+        GPU_CATALOGUE[request.gpu_type].mig_profile(request.mig_profile)

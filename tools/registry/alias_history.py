@@ -1,0 +1,97 @@
+"""Append-only history of alias moves (MLflow keeps only the current alias)."""
+
+import sqlite3
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from tools.domain import AliasChange
+from tools.state_db import open_state_db
+
+_DDL = """
+CREATE TABLE alias_changes (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    model TEXT NOT NULL,
+    alias TEXT NOT NULL,
+    old_version INTEGER,
+    new_version INTEGER,
+    actor TEXT NOT NULL,
+    reason TEXT NOT NULL
+);
+CREATE INDEX alias_changes_model ON alias_changes (model, seq);
+CREATE TRIGGER alias_changes_no_update BEFORE UPDATE ON alias_changes
+BEGIN SELECT RAISE(ABORT, 'alias history is append-only'); END;
+CREATE TRIGGER alias_changes_no_delete BEFORE DELETE ON alias_changes
+BEGIN SELECT RAISE(ABORT, 'alias history is append-only'); END;
+"""
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class AliasHistory:
+    """Records every alias change; rows can be added, never changed or removed."""
+
+    def __init__(self, path: Path, clock: Callable[[], datetime] = _utcnow) -> None:
+        """Open or create the history in the SQLite file at `path`."""
+        self._conn = open_state_db(path, "lotsen.alias_history", 1, _DDL)
+        self._clock = clock
+
+    def record(
+        self,
+        model: str,
+        alias: str,
+        old_version: int | None,
+        new_version: int | None,
+        *,
+        actor: str,
+        reason: str,
+    ) -> AliasChange:
+        """Append one alias change and return it."""
+        at = self._clock()
+        cursor = self._conn.execute(
+            "INSERT INTO alias_changes (at, model, alias, old_version, new_version, actor, reason)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (at.isoformat(), model, alias, old_version, new_version, actor, reason),
+        )
+        seq = cursor.lastrowid
+        assert seq is not None
+        return AliasChange(
+            seq=seq,
+            at=at,
+            model=model,
+            alias=alias,
+            old_version=old_version,
+            new_version=new_version,
+            actor=actor,
+            reason=reason,
+        )
+
+    def changes(self, model: str | None = None) -> list[AliasChange]:
+        """All changes in order, optionally for one model."""
+        query = "SELECT * FROM alias_changes"
+        args: tuple[str, ...] = ()
+        if model is not None:
+            query += " WHERE model = ?"
+            args = (model,)
+        self._conn.row_factory = sqlite3.Row
+        rows = self._conn.execute(query + " ORDER BY seq", args).fetchall()
+        return [
+            AliasChange(
+                seq=row["seq"],
+                at=datetime.fromisoformat(row["at"]),
+                model=row["model"],
+                alias=row["alias"],
+                old_version=row["old_version"],
+                new_version=row["new_version"],
+                actor=row["actor"],
+                reason=row["reason"],
+            )
+            for row in rows
+        ]
+
+    def close(self) -> None:
+        """Close the database connection."""
+        self._conn.close()

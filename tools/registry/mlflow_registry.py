@@ -1,0 +1,239 @@
+"""`ModelRegistry` on MLflow's own model registry (SQLite file or tracking server)."""
+
+import logging
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from tools.domain import AliasChange, ModelVersion, NewModel, NewVersion, RegisteredModel
+from tools.errors import BackendUnavailableError, ConflictError, NotFoundError, StateError
+from tools.registry.alias_history import AliasHistory
+from tools.registry.mlflow_tags import (
+    lineage_tags,
+    model_tags,
+    to_model_version,
+    to_registered_model,
+)
+from tools.state_db import SQLITE_MAGIC
+
+logger = logging.getLogger(__name__)
+
+TRAINING_EXPERIMENT = "lotsen-training"
+_MLFLOW_TABLES = {"registered_models", "model_versions", "alembic_version"}
+
+
+def sqlite_uri(path: Path) -> str:
+    """MLflow tracking URI of a local SQLite file."""
+    return f"sqlite:///{path.resolve()}"
+
+
+class MlflowRegistry:
+    """Model registry backed by MLflow; alias moves are also kept in an `AliasHistory`."""
+
+    def __init__(self, tracking_uri: str, history: AliasHistory, artifact_root: Path) -> None:
+        """Connect to MLflow at `tracking_uri` (checked before first use).
+
+        Args:
+            tracking_uri: `sqlite:///...` for the embedded default, or an http(s) server URL.
+            history: Where alias moves are recorded.
+            artifact_root: Artifact location for the training experiment Lotsen creates.
+        """
+        _check_reachable(tracking_uri)
+        from mlflow import MlflowClient
+
+        self._uri = tracking_uri
+        self._client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+        self._history = history
+        self._artifact_root = artifact_root
+        self._experiment_id: str | None = None
+
+    def list_models(self) -> list[RegisteredModel]:
+        """All registered models, sorted by name."""
+        models: list[RegisteredModel] = []
+        token: str | None = None
+        with self._errors():
+            while True:
+                page = self._client.search_registered_models(
+                    max_results=1000, page_token=token, order_by=["name ASC"]
+                )
+                models.extend(to_registered_model(rm) for rm in page)
+                token = page.token
+                if not token:
+                    return models
+
+    def get_model(self, name: str) -> RegisteredModel:
+        """One model; NotFoundError if unknown."""
+        with self._errors(model=name):
+            return to_registered_model(self._client.get_registered_model(name))
+
+    def register_model(self, spec: NewModel) -> RegisteredModel:
+        """Register a model with its Lotsen metadata as tags."""
+        with self._errors(model=spec.name):
+            rm = self._client.create_registered_model(
+                spec.name, tags=model_tags(spec), description=spec.description
+            )
+        return to_registered_model(rm)
+
+    def create_version(self, name: str, spec: NewVersion) -> ModelVersion:
+        """Log a training run with the metrics, then register a version pointing at it."""
+        from mlflow.entities import Metric
+
+        with self._errors(model=name):
+            self._client.get_registered_model(name)
+            run = self._client.create_run(
+                self._training_experiment(), run_name=f"{name}-train", tags={"model": name}
+            )
+            run_id = run.info.run_id
+            now_ms = int(time.time() * 1000)
+            metrics = [Metric(k, v, now_ms, 0) for k, v in sorted(spec.metrics.items())]
+            self._client.log_batch(run_id, metrics=metrics)
+            self._client.set_terminated(run_id)
+            lineage = spec.lineage.model_copy(update={"run_id": run_id})
+            mv = self._client.create_model_version(
+                name,
+                source=f"runs:/{run_id}/model",
+                run_id=run_id,
+                tags={**spec.tags, **lineage_tags(lineage)},
+                description=spec.description,
+            )
+        return to_model_version(mv, dict(spec.metrics))
+
+    def get_version(self, name: str, version: int) -> ModelVersion:
+        """One version with its run's metrics."""
+        with self._errors(model=name, version=version):
+            mv = self._client.get_model_version(name, str(version))
+            return to_model_version(mv, self._run_metrics(mv.run_id))
+
+    def list_versions(self, name: str) -> list[ModelVersion]:
+        """All versions of a model, oldest first."""
+        with self._errors(model=name):
+            self._client.get_registered_model(name)
+            found = self._client.search_model_versions(f"name = '{_quote(name)}'")
+            versions = sorted(found, key=lambda mv: int(mv.version))
+            return [to_model_version(mv, self._run_metrics(mv.run_id)) for mv in versions]
+
+    def get_alias(self, name: str, alias: str) -> ModelVersion:
+        """The version an alias points to."""
+        model = self.get_model(name)
+        if alias not in model.aliases:
+            have = ", ".join(sorted(model.aliases)) or "none"
+            raise NotFoundError(f"model {name!r} has no alias {alias!r} (aliases: {have})")
+        return self.get_version(name, model.aliases[alias])
+
+    def set_alias(
+        self, name: str, alias: str, version: int, *, actor: str, reason: str
+    ) -> AliasChange:
+        """Move an alias to a version and append the move to the history."""
+        old = self.get_model(name).aliases.get(alias)
+        self.get_version(name, version)
+        with self._errors(model=name, version=version):
+            self._client.set_registered_model_alias(name, alias, str(version))
+        logger.info("alias %s@%s: %s -> %s by %s", name, alias, old, version, actor)
+        return self._history.record(name, alias, old, version, actor=actor, reason=reason)
+
+    def delete_alias(self, name: str, alias: str, *, actor: str, reason: str) -> AliasChange:
+        """Remove an alias and append the removal to the history."""
+        old = self.get_alias(name, alias).version
+        with self._errors(model=name):
+            self._client.delete_registered_model_alias(name, alias)
+        return self._history.record(name, alias, old, None, actor=actor, reason=reason)
+
+    def alias_history(self, name: str | None = None) -> list[AliasChange]:
+        """Recorded alias moves, oldest first."""
+        if name is not None:
+            self.get_model(name)
+        return self._history.changes(name)
+
+    def set_model_tag(self, name: str, key: str, value: str) -> None:
+        """Set one tag on a registered model."""
+        with self._errors(model=name):
+            self._client.set_registered_model_tag(name, key, value)
+
+    def _training_experiment(self) -> str:
+        if self._experiment_id is None:
+            found = self._client.get_experiment_by_name(TRAINING_EXPERIMENT)
+            if found is not None:
+                self._experiment_id = str(found.experiment_id)
+            else:
+                location = self._artifact_root.resolve().as_uri()
+                self._experiment_id = self._client.create_experiment(
+                    TRAINING_EXPERIMENT, artifact_location=location
+                )
+        return self._experiment_id
+
+    def _run_metrics(self, run_id: str | None) -> dict[str, float]:
+        if not run_id:
+            return {}
+        return dict(self._client.get_run(run_id).data.metrics)
+
+    @contextmanager
+    def _errors(self, model: str | None = None, version: int | None = None) -> Iterator[None]:
+        """Turn MLflow's exceptions into Lotsen's, naming the object involved."""
+        from mlflow.exceptions import MlflowException
+
+        try:
+            yield
+        except MlflowException as exc:
+            raise _translate(exc, self._uri, model, version) from exc
+
+
+def _translate(
+    exc: Any, uri: str, model: str | None, version: int | None
+) -> BackendUnavailableError | ConflictError | NotFoundError | StateError:
+    code = getattr(exc, "error_code", "")
+    if code == "RESOURCE_DOES_NOT_EXIST":
+        if version is not None:
+            return NotFoundError(f"model {model!r} has no version {version}")
+        return NotFoundError(
+            f"unknown model {model!r}; `lotsen models list` shows the registered ones"
+        )
+    if code == "RESOURCE_ALREADY_EXISTS":
+        return ConflictError(f"model {model!r} already exists in the registry")
+    message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if uri.startswith("http"):
+        return BackendUnavailableError(f"MLflow at {uri} failed: {message}")
+    return StateError(f"MLflow registry at {uri} failed: {message}")
+
+
+def _quote(name: str) -> str:
+    return name.replace("'", "\\'")
+
+
+def _check_reachable(uri: str) -> None:
+    """Fail fast, with a clear message, on a dead server or a file that is not MLflow's."""
+    if uri.startswith(("http://", "https://")):
+        _check_server(uri)
+    elif uri.startswith("sqlite:///"):
+        _check_sqlite(Path(uri.removeprefix("sqlite:///")))
+
+
+def _check_server(uri: str) -> None:
+    try:
+        with urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=5):
+            return
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise BackendUnavailableError(
+            f"cannot reach MLflow at {uri} ({reason}); start the server or unset LOTSEN_MLFLOW_URI"
+        ) from exc
+
+
+def _check_sqlite(path: Path) -> None:
+    if not path.exists() or path.stat().st_size == 0:
+        return
+    with path.open("rb") as handle:
+        if handle.read(len(SQLITE_MAGIC)) != SQLITE_MAGIC:
+            raise StateError(f"{path} is not a SQLite database (corrupt?); move it away")
+    import sqlite3
+
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
+        try:
+            rows = conn.execute("SELECT name FROM sqlite_master WHERE type='table'").fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise StateError(f"{path} is not a usable SQLite database ({exc})") from exc
+    if not _MLFLOW_TABLES <= {row[0] for row in rows}:
+        raise StateError(f"{path} is a SQLite database but not an MLflow registry; move it away")

@@ -1,0 +1,77 @@
+"""Mapping between Lotsen's registry types and MLflow's string tags."""
+
+from datetime import UTC, datetime
+from typing import Any
+
+from tools.domain import (
+    AiActRisk,
+    ChangePlan,
+    Environment,
+    Lineage,
+    ModelTask,
+    ModelVersion,
+    NewModel,
+    RegisteredModel,
+)
+
+MODEL_KEYS = ("owner", "env", "pipeline", "task", "ai_act_risk", "change_plan")
+LINEAGE_PREFIX = "lineage."
+
+
+def model_tags(spec: NewModel) -> dict[str, str]:
+    """Tags that store a NewModel's Lotsen metadata on an MLflow registered model."""
+    tags = dict(spec.tags)
+    tags.update(
+        owner=spec.owner,
+        env=spec.env.value,
+        pipeline=spec.pipeline,
+        task=spec.task.value,
+        ai_act_risk=spec.ai_act_risk.value,
+    )
+    if spec.change_plan is not None:
+        tags["change_plan"] = spec.change_plan.model_dump_json()
+    return tags
+
+
+def to_registered_model(rm: Any) -> RegisteredModel:
+    """Build a RegisteredModel from an MLflow RegisteredModel entity."""
+    tags: dict[str, str] = dict(rm.tags or {})
+    plan = tags.get("change_plan")
+    return RegisteredModel(
+        name=rm.name,
+        description=rm.description or "",
+        owner=tags.get("owner", "unknown"),
+        env=Environment(tags.get("env", "dev")),
+        pipeline=tags.get("pipeline", ""),
+        task=ModelTask(tags.get("task", ModelTask.CLASSIFICATION.value)),
+        ai_act_risk=AiActRisk(tags.get("ai_act_risk", AiActRisk.MINIMAL.value)),
+        change_plan=ChangePlan.model_validate_json(plan) if plan else None,
+        aliases={alias: int(version) for alias, version in (rm.aliases or {}).items()},
+        tags={k: v for k, v in tags.items() if k not in MODEL_KEYS},
+    )
+
+
+def lineage_tags(lineage: Lineage) -> dict[str, str]:
+    """Version tags that store lineage (the run id lives in MLflow's own field)."""
+    fields = lineage.model_dump(exclude={"run_id"}, exclude_none=True, mode="json")
+    return {LINEAGE_PREFIX + key: str(value) for key, value in fields.items() if value != ""}
+
+
+def to_model_version(mv: Any, metrics: dict[str, float]) -> ModelVersion:
+    """Build a ModelVersion from an MLflow ModelVersion entity and its run's metrics."""
+    tags: dict[str, str] = dict(mv.tags or {})
+    lineage_fields: dict[str, str] = {
+        key.removeprefix(LINEAGE_PREFIX): value
+        for key, value in tags.items()
+        if key.startswith(LINEAGE_PREFIX)
+    }
+    return ModelVersion(
+        model=mv.name,
+        version=int(mv.version),
+        created_at=datetime.fromtimestamp(mv.creation_timestamp / 1000, tz=UTC),
+        aliases=tuple(mv.aliases or ()),
+        metrics=metrics,
+        lineage=Lineage.model_validate({"run_id": mv.run_id or None, **lineage_fields}),
+        tags={k: v for k, v in tags.items() if not k.startswith(LINEAGE_PREFIX)},
+        description=mv.description or "",
+    )
