@@ -1,0 +1,1 @@
+"""Fleet generation, seeding and status."""

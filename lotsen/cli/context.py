@@ -1,0 +1,39 @@
+"""Shared CLI plumbing: settings from the typer context, console, JSON output."""
+
+import json
+from typing import Any
+
+import typer
+from pydantic import BaseModel, TypeAdapter, ValidationError
+from rich.console import Console
+
+from lotsen.settings import Settings
+from tools.errors import ConfigError
+
+console = Console()
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build Settings, turning a validation error into one clear line."""
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(f"invalid setting LOTSEN_{field.upper()}: {first['msg']}") from None
+
+
+def settings_of(ctx: typer.Context) -> Settings:
+    """The Settings built by the root callback."""
+    settings = ctx.find_root().obj
+    assert isinstance(settings, Settings)
+    return settings
+
+
+def print_json(value: BaseModel | list[Any]) -> None:
+    """Print a model or a list of models as JSON."""
+    if isinstance(value, BaseModel):
+        typer.echo(value.model_dump_json(indent=2))
+    else:
+        data = TypeAdapter(list[Any]).dump_python(value, mode="json")
+        typer.echo(json.dumps(data, indent=2))

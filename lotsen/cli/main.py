@@ -1,0 +1,57 @@
+"""The `lotsen` command."""
+
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from lotsen.cli import cluster, fleet, models, twin
+from lotsen.cli.context import load_settings, settings_of
+from tools.errors import LotsenError
+
+app = typer.Typer(
+    help="Lotsen: agents that operate a fleet of production ML models.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(fleet.app, name="fleet")
+app.add_typer(models.app, name="models")
+app.add_typer(cluster.app, name="cluster")
+app.add_typer(twin.app, name="twin")
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    data_dir: Annotated[
+        Path | None, typer.Option(help="Data directory (default: LOTSEN_DATA_DIR or ./.lotsen).")
+    ] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress.")] = False,
+) -> None:
+    """Lotsen: agents that operate a fleet of production ML models."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(message)s")
+    for noisy in ("mlflow", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.INFO if verbose else logging.WARNING)
+    ctx.obj = load_settings(data_dir=data_dir)
+
+
+@app.command("demo")
+def demo(ctx: typer.Context) -> None:
+    """Seed a demo fleet (once) and show the registry and the twin at work."""
+    from lotsen.demo import run_demo
+
+    run_demo(settings_of(ctx))
+
+
+def main() -> None:
+    """Entry point: user mistakes print one line and exit 2, never a traceback."""
+    try:
+        app()
+    except LotsenError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        sys.exit(130)

@@ -1,0 +1,149 @@
+"""Rich renderings of fleet and cluster objects."""
+
+from rich.table import Table
+
+from tools.domain import Deployment, Job, Namespace, Node, RegisteredModel
+from tools.fleet.status import FleetStatus
+
+
+def status_tables(status: FleetStatus) -> list[Table]:
+    """Tables for `fleet status`."""
+    envs = Table(title=f"Fleet at {status.at:%Y-%m-%d %H:%M} (cluster clock)")
+    for column in (
+        "env",
+        "models",
+        "high-risk",
+        "challengers",
+        "deployments",
+        "replicas ready",
+        "idle >7d",
+        "req/s",
+    ):
+        envs.add_column(column, justify="left" if column == "env" else "right")
+    for e in status.envs:
+        envs.add_row(
+            e.env.value,
+            str(e.models),
+            str(e.high_risk),
+            str(e.with_challenger),
+            str(e.deployments),
+            f"{e.replicas_ready}/{e.replicas_desired}",
+            str(e.idle_deployments),
+            f"{e.requests_per_s:,.1f}",
+        )
+    pools = Table(title="GPU pools: allocation vs use (GPU-equivalents)")
+    for column in ("pool", "env", "gpu", "nodes", "gpus", "allocated", "busy", "power kW"):
+        pools.add_column(column, justify="left" if column in {"pool", "env", "gpu"} else "right")
+    for p in status.pools:
+        alloc = (
+            f"{p.allocated:.1f}/{p.capacity:.0f} ({p.allocated / p.capacity:.0%})"
+            if p.capacity
+            else "-"
+        )
+        busy = (
+            f"{p.busy:.1f} ({p.busy / p.capacity:.0%})"
+            if p.busy is not None and p.capacity
+            else "-"
+        )
+        power = f"{p.power_w / 1000:.1f}" if p.power_w is not None else "-"
+        pools.add_row(
+            p.pool,
+            p.env.value,
+            p.gpu_type.value,
+            f"{p.nodes_ready}/{p.nodes_total}",
+            str(p.gpus),
+            alloc,
+            busy,
+            power,
+        )
+    jobs = ", ".join(f"{k} {v}" for k, v in status.jobs.items())
+    pools.caption = (
+        f"{status.namespaces} namespaces, {status.namespaces_over_quota} over quota; jobs: {jobs}"
+    )
+    return [envs, pools]
+
+
+def models_table(models: list[RegisteredModel]) -> Table:
+    """Table for `models list`."""
+    table = Table(title=f"{len(models)} registered models")
+    for column in ("model", "owner", "env", "pipeline", "risk", "aliases"):
+        table.add_column(column)
+    for m in models:
+        aliases = ", ".join(f"{a}=v{v}" for a, v in sorted(m.aliases.items()))
+        table.add_row(m.name, m.owner, m.env.value, m.pipeline, m.ai_act_risk.value, aliases)
+    return table
+
+
+def nodes_table(nodes: list[Node]) -> Table:
+    """Table for `cluster nodes`."""
+    table = Table(title=f"{len(nodes)} GPU nodes")
+    for column in ("node", "pool", "env", "ready", "gpus", "slots used", "taints"):
+        table.add_column(column)
+    for n in nodes:
+        slots = [s for g in n.gpus for s in g.slots]
+        used = sum(s.occupant is not None for s in slots)
+        taints = ", ".join(f"{t.key}={t.value}:{t.effect}" for t in n.taints)
+        gpu_type = n.gpus[0].type.value if n.gpus else "-"
+        table.add_row(
+            n.name,
+            n.pool,
+            n.env.value,
+            "yes" if n.ready else "NO",
+            f"{len(n.gpus)}x {gpu_type}",
+            f"{used}/{len(slots)}",
+            taints,
+        )
+    return table
+
+
+def namespaces_table(namespaces: list[Namespace]) -> Table:
+    """Table for `cluster namespaces`."""
+    table = Table(title=f"{len(namespaces)} namespaces")
+    for column in ("namespace", "env", "owner", "GPU used", "quota"):
+        table.add_column(column)
+    for ns in namespaces:
+        quota = "-" if ns.gpu_quota is None else f"{ns.gpu_quota:.2f}"
+        over = ns.gpu_quota is not None and ns.gpu_used > ns.gpu_quota + 1e-9
+        used = f"[red]{ns.gpu_used:.2f}[/red]" if over else f"{ns.gpu_used:.2f}"
+        table.add_row(ns.name, str(ns.env or "-"), ns.owner or "-", used, quota)
+    return table
+
+
+def deployments_table(deployments: list[Deployment]) -> Table:
+    """Table for `cluster deployments`."""
+    table = Table(title=f"{len(deployments)} deployments")
+    for column in ("namespace", "deployment", "version", "gpu", "ready", "req/s", "p95 ms"):
+        table.add_column(column)
+    for d in deployments:
+        gpu = d.gpu.mig_profile or d.gpu.sharing.value
+        ready = f"{d.ready_replicas}/{d.replicas}"
+        if d.ready_replicas < d.replicas:
+            ready = f"[red]{ready}[/red]"
+        table.add_row(
+            d.namespace,
+            d.name,
+            f"v{d.model_version}",
+            f"{d.gpu.gpu_type.value} {gpu}",
+            ready,
+            f"{d.requests_per_s:.1f}",
+            f"{d.p95_latency_ms:.0f}",
+        )
+    return table
+
+
+def jobs_table(jobs: list[Job]) -> Table:
+    """Table for `cluster jobs`."""
+    table = Table(title=f"{len(jobs)} jobs")
+    for column in ("job", "namespace", "model", "status", "submitted", "where / why"):
+        table.add_column(column)
+    for j in jobs:
+        where = f"{j.placement.node} gpu{j.placement.gpu_index}" if j.placement else j.reason
+        table.add_row(
+            j.id,
+            j.spec.namespace,
+            j.spec.model,
+            j.status.value,
+            f"{j.submitted_at:%m-%d %H:%M}",
+            where,
+        )
+    return table

@@ -1,0 +1,66 @@
+"""`lotsen demo`: seed a fleet on embedded defaults and show the world working."""
+
+from datetime import timedelta
+
+from lotsen.cli.context import console
+from lotsen.cli.fleet import load_status, seed_world
+from lotsen.cli.render import jobs_table, status_tables
+from lotsen.settings import Settings
+from lotsen.world import open_twin
+from tools.domain import Environment, JobSpec
+from tools.fleet.layout import ENV_TAINT, TRAINING_REQUEST, TRAINING_TAINT
+
+DEMO_MODELS = 200
+DEMO_SEED = 7
+
+
+def run_demo(settings: Settings) -> None:
+    """Seed (once), show the fleet, then exercise the twin: jobs, quota, a node loss."""
+    if not (settings.data_dir / "world").exists():
+        console.rule(f"Seeding {DEMO_MODELS} models into MLflow and the cluster twin")
+        seconds = seed_world(settings, DEMO_MODELS, DEMO_SEED, force=False)
+        console.print(f"Seeded in {seconds:.1f} s.")
+    twin = open_twin(settings)
+    twin.reset()
+    console.rule("Fleet status")
+    for table in status_tables(load_status(settings)):
+        console.print(table)
+
+    console.rule("Retraining jobs: admission within quota")
+    namespace = next(ns for ns in twin.namespaces() if ns.env is Environment.TEST)
+    models = [d.model for d in twin.deployments(namespace.name)] or ["demo-model"]
+    for i in range(4):
+        twin.submit_job(
+            JobSpec(
+                namespace=namespace.name,
+                model=models[i % len(models)],
+                gpu=TRAINING_REQUEST,
+                duration_s=3600 * (i + 1),
+                idempotency_key=f"demo-retrain-{i}",
+                tolerations=[ENV_TAINT, TRAINING_TAINT],
+            )
+        )
+    console.print(
+        f"{namespace.name}: quota {namespace.gpu_quota} GPU, {namespace.gpu_used:.2f} in use"
+    )
+    console.print(jobs_table(twin.jobs(namespace.name)))
+
+    console.rule("Fault: a prod node is lost")
+    node = next(
+        n for n in twin.nodes(Environment.PROD) if any(s.occupant for g in n.gpus for s in g.slots)
+    )
+    fault = twin.inject_node_loss(node.name)
+    moved = [x for x in fault.detail["replicas_evicted_from"].split(",") if x]
+    pending = sum(d.replicas - d.ready_replicas for d in twin.deployments())
+    console.print(
+        f"{node.name} lost: {len(moved)} deployments rescheduled, {pending} replicas pending"
+    )
+
+    console.rule("Two virtual hours later")
+    finished = twin.advance(timedelta(hours=2))
+    console.print(f"{len(finished)} job(s) finished; clock {twin.now():%Y-%m-%d %H:%M}")
+    console.print(jobs_table(twin.jobs(namespace.name)))
+    console.print(
+        "Next: `lotsen models list`, `lotsen models show NAME`, `lotsen cluster nodes`, "
+        "`lotsen twin faults`, `lotsen fleet status --json`."
+    )

@@ -1,0 +1,32 @@
+"""The one place that reads configuration: `LOTSEN_*` environment variables."""
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Lotsen's settings. Build once (`Settings()`) in the app shell and pass it down."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="LOTSEN_", extra="ignore", use_attribute_docstrings=True
+    )
+
+    data_dir: Path = Path(".lotsen")
+    """Where the embedded world lives (registry, twin, histories)."""
+    mlflow_uri: str | None = None
+    """MLflow tracking server URL; unset = MLflow on a SQLite file in the data dir."""
+    cluster: Literal["sim", "kubernetes"] = "sim"
+    """`sim` = the embedded digital twin; `kubernetes` = a live cluster."""
+    kube_api_url: str | None = None
+    """Kubernetes API server URL; unset = kubeconfig or in-cluster config."""
+    kube_token: SecretStr | None = None
+    """Bearer token for `kube_api_url`."""
+    kube_context: str | None = None
+    """kubeconfig context to use."""
+    kube_verify_tls: bool = True
+    """Verify the API server's certificate."""
+    trainer_image: str = Field(default="ghcr.io/lotsen/trainer:latest")
+    """Container image that runs retraining jobs on Kubernetes."""
