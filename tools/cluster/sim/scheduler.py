@@ -15,7 +15,15 @@ from tools.cluster.sim.placement import (
     usage_by_namespace,
 )
 from tools.cluster.sim.store import Tx
-from tools.domain import Deployment, Job, JobStatus, Namespace, Occupant
+from tools.domain import (
+    Deployment,
+    Environment,
+    GpuRequest,
+    Job,
+    JobStatus,
+    Namespace,
+    Occupant,
+)
 
 QUOTA_EPSILON = 1e-9
 
@@ -83,22 +91,26 @@ def admit_jobs(tx: Tx) -> list[Job]:
 def try_start(tx: Tx, job: Job) -> bool:
     """Start one queued job if quota and a slot allow; else record why it waits."""
     ns = tx.namespace(job.spec.namespace)
+    request = job.spec.gpu
     if ns.env is None:
         job.reason = f"namespace {ns.name} has no env label, so no node pool may run it"
         return False
-    found = find_slot(tx.nodes().values(), ns.env, job.spec.gpu, job.spec.tolerations)
-    if found is None:
-        request = job.spec.gpu
-        job.reason = f"no free {request.slot_label()} {request.gpu_type} slot in {ns.env} pools"
+    needed = request_equivalents(tx, ns.env, request)
+    if needed is None:
+        job.reason = f"no {ns.env} pool offers {request.slot_label()} {request.gpu_type} slots"
         return False
-    node, gpu, slot = found
     free = free_quota(tx, ns)
-    if slot.equivalents > free + QUOTA_EPSILON:
+    if needed > free + QUOTA_EPSILON:
         job.reason = (
-            f"quota: needs {slot.equivalents:.2f} GPU, {max(free, 0.0):.2f} of "
+            f"quota: needs {needed:.2f} GPU, {max(free, 0.0):.2f} of "
             f"{ns.gpu_quota:.2f} free in {ns.name}"
         )
         return False
+    found = find_slot(tx.nodes().values(), ns.env, request, job.spec.tolerations)
+    if found is None:
+        job.reason = f"no free {request.slot_label()} {request.gpu_type} slot in {ns.env} pools"
+        return False
+    node, gpu, slot = found
     occupant = Occupant(
         kind="job", namespace=ns.name, name=job.id, utilisation=job.spec.utilisation
     )
@@ -108,6 +120,20 @@ def try_start(tx: Tx, job: Job) -> bool:
     job.reason = ""
     tx.save_node(node)
     return True
+
+
+def request_equivalents(tx: Tx, env: Environment, request: GpuRequest) -> float | None:
+    """GPU-equivalents a request costs in an environment; None if no pool offers it."""
+    label = request.slot_label()
+    for node in tx.nodes().values():
+        if node.env is not env:
+            continue
+        for gpu in node.gpus:
+            if gpu.type is request.gpu_type and gpu.sharing is request.sharing:
+                for slot in gpu.slots:
+                    if slot.label == label:
+                        return slot.equivalents
+    return None
 
 
 def finish_due_jobs(tx: Tx) -> list[Job]:

@@ -1,0 +1,5 @@
+"""`python -m lotsen.cli`."""
+
+from lotsen.cli.main import main
+
+main()

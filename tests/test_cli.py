@@ -1,0 +1,182 @@
+import json
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from lotsen.cli.main import main
+
+Run = tuple[int, str, str]
+
+
+def lotsen(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, *args: str) -> Run:
+    """Run the real entry point in-process; return (exit code, stdout, stderr)."""
+    monkeypatch.setattr(sys, "argv", ["lotsen", *args])
+    code = 0
+    try:
+        main()
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture(scope="session")
+def seeded(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    data = tmp_path_factory.mktemp("seeded") / "data"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "lotsen.cli",
+            "--data-dir",
+            str(data),
+            "fleet",
+            "init",
+            "--models",
+            "12",
+            "--seed",
+            "2",
+        ],
+        check=True,
+        capture_output=True,
+        env={"PATH": "", "HOME": str(data.parent), "MLFLOW_DISABLE_TELEMETRY": "true"},
+    )
+    return data
+
+
+@pytest.fixture
+def data(seeded: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    copy = tmp_path / "data"
+    shutil.copytree(seeded, copy, symlinks=True)
+    monkeypatch.setenv("LOTSEN_DATA_DIR", str(copy))
+    return copy
+
+
+def test_status_json_describes_the_seeded_fleet(
+    data: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, out, _ = lotsen(capsys, monkeypatch, "fleet", "status", "--json")
+    assert code == 0
+    status = json.loads(out)
+    assert sum(e["models"] for e in status["envs"]) == 12
+    assert {p["pool"] for p in status["pools"]} >= {"prod-h100-mig", "test-a100-train"}
+
+
+def test_rich_status_and_listings_render(
+    data: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert "GPU pools" in lotsen(capsys, monkeypatch, "fleet", "status")[1]
+    code, out, _ = lotsen(capsys, monkeypatch, "models", "list", "--json")
+    models = json.loads(out)
+    assert code == 0 and len(models) == 12
+    name = models[0]["name"]
+    code, out, _ = lotsen(
+        capsys, monkeypatch, "models", "show", name, "--alias", "champion", "--json"
+    )
+    assert code == 0 and json.loads(out)[1]["aliases"][0] in ("champion", "challenger")
+    code, out, _ = lotsen(capsys, monkeypatch, "models", "history", name, "--json")
+    assert code == 0 and json.loads(out)[-1]["alias"] == "champion"
+    for listing in ("nodes", "namespaces", "deployments", "jobs"):
+        code, out, _ = lotsen(capsys, monkeypatch, "cluster", listing, "--json")
+        assert code == 0 and isinstance(json.loads(out), list)
+
+
+def test_twin_faults_and_reset_from_the_cli(
+    data: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    nodes = json.loads(
+        lotsen(capsys, monkeypatch, "cluster", "nodes", "--env", "prod", "--json")[1]
+    )
+    node = nodes[0]["name"]
+    assert lotsen(capsys, monkeypatch, "twin", "fault", "node-loss", node)[0] == 0
+    faults = json.loads(lotsen(capsys, monkeypatch, "twin", "faults", "--json")[1])
+    assert [(f["kind"], f["target"]) for f in faults] == [("node_loss", node)]
+    code, out, _ = lotsen(capsys, monkeypatch, "twin", "advance", "--hours", "3")
+    assert code == 0 and "09:00" in out
+    assert lotsen(capsys, monkeypatch, "twin", "reset")[0] == 0
+    assert json.loads(lotsen(capsys, monkeypatch, "twin", "faults", "--json")[1]) == []
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["models", "show", "no-such-model"], "unknown model 'no-such-model'"),
+        (["models", "show", "x", "--alias", "champion"], "unknown model 'x'"),
+        (["cluster", "deployments", "--namespace", "nope"], "unknown namespace 'nope'"),
+        (["twin", "fault", "node-loss", "nope"], "unknown node 'nope'"),
+        (["twin", "fault", "quota-cut", "nope", "1"], "unknown namespace 'nope'"),
+        (["fleet", "init", "--models", "5"], "a fleet already exists"),
+    ],
+)
+def test_user_mistakes_are_one_line_and_exit_2(
+    data: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    args: list[str],
+    message: str,
+) -> None:
+    code, _, err = lotsen(capsys, monkeypatch, *args)
+    assert code == 2
+    assert err.startswith("error: ") and message in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_bad_settings_and_inputs_without_a_world(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LOTSEN_DATA_DIR", str(tmp_path / "empty"))
+    code, _, err = lotsen(capsys, monkeypatch, "fleet", "status")
+    assert (code, "no fleet in") == (2, err[7:18])
+    code, _, err = lotsen(capsys, monkeypatch, "fleet", "init", "--models", "0")
+    assert code == 2 and "positive number of models" in err
+    assert not (tmp_path / "empty" / "world").exists()
+    monkeypatch.setenv("LOTSEN_CLUSTER", "openshift")
+    code, _, err = lotsen(capsys, monkeypatch, "cluster", "nodes")
+    assert code == 2 and "invalid setting LOTSEN_CLUSTER" in err
+
+
+def test_unreachable_backends_are_named(
+    data: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LOTSEN_MLFLOW_URI", "http://127.0.0.1:9")
+    code, _, err = lotsen(capsys, monkeypatch, "models", "list")
+    assert code == 2 and "cannot reach MLflow at http://127.0.0.1:9" in err
+    monkeypatch.delenv("LOTSEN_MLFLOW_URI")
+    monkeypatch.setenv("LOTSEN_CLUSTER", "kubernetes")
+    monkeypatch.setenv("LOTSEN_KUBE_API_URL", "http://127.0.0.1:9")
+    code, _, err = lotsen(capsys, monkeypatch, "cluster", "nodes")
+    assert code == 2 and "cannot reach the Kubernetes API" in err
+    code, _, err = lotsen(capsys, monkeypatch, "twin", "reset")
+    assert code == 2 and "embedded twin only" in err
+
+
+def test_corrupt_state_file_is_refused_and_left_alone(
+    data: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    twin_file = data / "world" / "cluster.db"
+    for suffix in ("-wal", "-shm"):
+        Path(str(twin_file) + suffix).unlink(missing_ok=True)
+    twin_file.write_bytes(b"garbage" * 100)
+    code, _, err = lotsen(capsys, monkeypatch, "cluster", "nodes")
+    assert code == 2 and "not a SQLite database" in err
+    assert twin_file.read_bytes() == b"garbage" * 100
+    with sqlite3.connect(data / "world" / "mlflow.db") as conn:
+        conn.execute("DROP TABLE registered_models")
+    code, _, err = lotsen(capsys, monkeypatch, "models", "list")
+    assert code == 2 and "not an MLflow registry" in err
+
+
+def test_console_script_prints_no_traceback(tmp_path: Path) -> None:
+    exe = Path(sys.executable).with_name("lotsen")
+    result = subprocess.run(
+        [str(exe), "--data-dir", str(tmp_path), "fleet", "init", "--models", "-1"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stderr == "error: --models must be a positive number of models, got -1\n"
