@@ -1,13 +1,14 @@
 """The `lotsen` command."""
 
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from lotsen.cli import cluster, fleet, models, twin
+from lotsen.cli import bench, cluster, fleet, models, twin
 from lotsen.cli.context import load_settings, settings_of
 from tools.errors import LotsenError
 
@@ -20,6 +21,7 @@ app.add_typer(fleet.app, name="fleet")
 app.add_typer(models.app, name="models")
 app.add_typer(cluster.app, name="cluster")
 app.add_typer(twin.app, name="twin")
+app.add_typer(bench.app, name="bench")
 
 
 @app.callback()
@@ -32,8 +34,9 @@ def root(
 ) -> None:
     """Lotsen: agents that operate a fleet of production ML models."""
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(message)s")
-    for noisy in ("mlflow", "alembic"):
-        logging.getLogger(noisy).setLevel(logging.INFO if verbose else logging.WARNING)
+    if verbose:
+        os.environ["MLFLOW_LOGGING_LEVEL"] = "INFO"
+    logging.getLogger("alembic").setLevel(logging.INFO if verbose else logging.WARNING)
     ctx.obj = load_settings(data_dir=data_dir)
 
 

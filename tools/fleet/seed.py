@@ -5,7 +5,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from tools.cluster.sim import SimCluster
-from tools.errors import ConflictError, NotFoundError
+from tools.errors import ConflictError
 from tools.fleet.catalog import FleetCatalog
 from tools.fleet.spec import FleetSpec, ModelPlan
 from tools.registry import CHALLENGER, CHAMPION, ModelRegistry
@@ -47,23 +47,21 @@ def seed_fleet(
 
 def _seed_model(plan: ModelPlan, registry: ModelRegistry, seed: int) -> None:
     name = plan.model.name
+    tagged = plan.model.model_copy(update={"tags": {**plan.model.tags, SEED_TAG: str(seed)}})
     try:
+        registry.register_model(tagged)
+        have = 0
+    except ConflictError:
         existing = registry.get_model(name)
-    except NotFoundError:
-        existing = None
-    if existing is not None:
         if existing.tags.get(SEED_TAG) != str(seed):
             raise ConflictError(
                 f"model {name!r} already exists in the registry and was not created by "
                 f"`fleet init --seed {seed}`; use an empty registry"
-            )
+            ) from None
         if CHAMPION in existing.aliases:
             return
         logger.info("resuming half-seeded model %s", name)
-    else:
-        tagged = plan.model.model_copy(update={"tags": {**plan.model.tags, SEED_TAG: str(seed)}})
-        registry.register_model(tagged)
-    have = len(registry.list_versions(name)) if existing is not None else 0
+        have = len(registry.list_versions(name))
     for version in plan.versions[have:]:
         registry.create_version(name, version)
     if plan.challenger is not None:

@@ -129,8 +129,8 @@ class MlflowRegistry:
     ) -> AliasChange:
         """Move an alias to a version and append the move to the history."""
         old = self.get_model(name).aliases.get(alias)
-        self.get_version(name, version)
         with self._errors(model=name, version=version):
+            self._client.get_model_version(name, str(version))
             self._client.set_registered_model_alias(name, alias, str(version))
         logger.info("alias %s@%s: %s -> %s by %s", name, alias, old, version, actor)
         return self._history.record(name, alias, old, version, actor=actor, reason=reason)
