@@ -7,16 +7,16 @@ from tools.fleet.status import FleetStatus
 
 
 def status_tables(status: FleetStatus) -> list[Table]:
-    """Tables for `fleet status`."""
+    """Tables for `fleet status` (they fit an 80-column terminal)."""
     envs = Table(title=f"Fleet at {status.at:%Y-%m-%d %H:%M} (cluster clock)")
     for column in (
         "env",
         "models",
         "high-risk",
-        "challengers",
-        "deployments",
-        "replicas ready",
-        "idle >7d",
+        "challenger",
+        "serving",
+        "replicas",
+        "idle 7d+",
         "req/s",
     ):
         envs.add_column(column, justify="left" if column == "env" else "right")
@@ -29,34 +29,25 @@ def status_tables(status: FleetStatus) -> list[Table]:
             str(e.deployments),
             f"{e.replicas_ready}/{e.replicas_desired}",
             str(e.idle_deployments),
-            f"{e.requests_per_s:,.1f}",
+            f"{e.requests_per_s:,.0f}",
         )
-    pools = Table(title="GPU pools: allocation vs use (GPU-equivalents)")
-    for column in ("pool", "env", "gpu", "nodes", "gpus", "allocated", "busy", "power kW"):
-        pools.add_column(column, justify="left" if column in {"pool", "env", "gpu"} else "right")
+    pools = Table(title="GPU pools (allocation and use in GPU-equivalents)")
+    for column in ("pool", "gpu", "nodes", "gpus", "allocated", "busy", "kW"):
+        pools.add_column(column, justify="left" if column in {"pool", "gpu"} else "right")
     for p in status.pools:
-        alloc = (
-            f"{p.allocated:.1f}/{p.capacity:.0f} ({p.allocated / p.capacity:.0%})"
-            if p.capacity
-            else "-"
-        )
-        busy = (
-            f"{p.busy:.1f} ({p.busy / p.capacity:.0%})"
-            if p.busy is not None and p.capacity
-            else "-"
-        )
+        share = f" {p.allocated / p.capacity:.0%}" if p.capacity else ""
+        busy = "-" if p.busy is None else f"{p.busy:.1f}"
         power = f"{p.power_w / 1000:.1f}" if p.power_w is not None else "-"
         pools.add_row(
             p.pool,
-            p.env.value,
-            p.gpu_type.value,
+            p.gpu_type.value.split("-")[0],
             f"{p.nodes_ready}/{p.nodes_total}",
             str(p.gpus),
-            alloc,
+            f"{p.allocated:.1f}{share}",
             busy,
             power,
         )
-    jobs = ", ".join(f"{k} {v}" for k, v in status.jobs.items())
+    jobs = ", ".join(f"{v} {k}" for k, v in status.jobs.items())
     pools.caption = (
         f"{status.namespaces} namespaces, {status.namespaces_over_quota} over quota; jobs: {jobs}"
     )
@@ -134,7 +125,7 @@ def deployments_table(deployments: list[Deployment]) -> Table:
 def jobs_table(jobs: list[Job]) -> Table:
     """Table for `cluster jobs`."""
     table = Table(title=f"{len(jobs)} jobs")
-    for column in ("job", "namespace", "model", "status", "submitted", "where / why"):
+    for column in ("job", "namespace", "model", "status", "where / why waiting"):
         table.add_column(column)
     for j in jobs:
         where = f"{j.placement.node} gpu{j.placement.gpu_index}" if j.placement else j.reason
