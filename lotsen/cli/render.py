@@ -57,7 +57,8 @@ def status_tables(status: FleetStatus) -> list[Table]:
 def models_table(models: list[RegisteredModel]) -> Table:
     """Table for `models list`."""
     table = Table(title=f"{len(models)} registered models")
-    for column in ("model", "owner", "env", "pipeline", "risk", "aliases"):
+    table.add_column("model", no_wrap=True)
+    for column in ("owner", "env", "pipeline", "risk", "aliases"):
         table.add_column(column)
     for m in models:
         aliases = ", ".join(f"{a}=v{v}" for a, v in sorted(m.aliases.items()))
@@ -134,7 +135,6 @@ def jobs_table(jobs: list[Job]) -> Table:
             j.spec.namespace,
             j.spec.model,
             j.status.value,
-            f"{j.submitted_at:%m-%d %H:%M}",
             where,
         )
     return table

@@ -102,8 +102,7 @@ def try_start(tx: Tx, job: Job) -> bool:
     free = free_quota(tx, ns)
     if needed > free + QUOTA_EPSILON:
         job.reason = (
-            f"quota: needs {needed:.2f} GPU, {max(free, 0.0):.2f} of "
-            f"{ns.gpu_quota:.2f} free in {ns.name}"
+            f"quota: needs {needed:.2f} GPU, {max(free, 0.0):.2f} of {ns.gpu_quota:.2f} free"
         )
         return False
     found = find_slot(tx.nodes().values(), ns.env, request, job.spec.tolerations)
