@@ -90,24 +90,29 @@ class Lineage(DomainModel):
     """Environment where the version was validated before reaching this one."""
 
 
-class RegisteredModel(DomainModel):
-    """A model in the registry, with the Lotsen metadata kept in its tags."""
+class NewModel(DomainModel):
+    """What is needed to register a model; its metadata lives in registry tags."""
 
     name: str
-    description: str = ""
     owner: str
     """Team accountable for the model."""
     env: Environment
     """Environment where the model's champion serves."""
     pipeline: str
     """Feature pipeline that feeds it."""
+    description: str = ""
     task: ModelTask = ModelTask.CLASSIFICATION
     ai_act_risk: AiActRisk = AiActRisk.MINIMAL
     change_plan: ChangePlan | None = None
-    aliases: dict[str, int] = Field(default_factory=dict)
-    """Alias name -> version number."""
     tags: dict[str, str] = Field(default_factory=dict)
     """Other tags, as stored in the registry."""
+
+
+class RegisteredModel(NewModel):
+    """A model in the registry, with its aliases."""
+
+    aliases: dict[str, int] = Field(default_factory=dict)
+    """Alias name -> version number."""
 
 
 class ModelVersion(DomainModel):
@@ -122,20 +127,6 @@ class ModelVersion(DomainModel):
     lineage: Lineage = Field(default_factory=Lineage)
     tags: dict[str, str] = Field(default_factory=dict)
     description: str = ""
-
-
-class NewModel(DomainModel):
-    """What is needed to register a model."""
-
-    name: str
-    owner: str
-    env: Environment
-    pipeline: str
-    description: str = ""
-    task: ModelTask = ModelTask.CLASSIFICATION
-    ai_act_risk: AiActRisk = AiActRisk.MINIMAL
-    change_plan: ChangePlan | None = None
-    tags: dict[str, str] = Field(default_factory=dict)
 
 
 class NewVersion(DomainModel):
