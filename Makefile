@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest bench evals fmt clean
+.PHONY: demo test lint typecheck pytest bench evals fmt clean vllm-env
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,6 +39,11 @@ bench: $(STAMP)
 
 evals: $(STAMP)
 	@echo "The eval runner arrives with the evaluation issue; nothing to run yet." && exit 1
+
+# vLLM pins its own torch and FastAPI, so it gets its own environment (GPU machines only).
+vllm-env:
+	$(PYTHON) -m venv .venv-vllm
+	.venv-vllm/bin/python -m pip install --upgrade pip vllm
 
 clean:
 	rm -rf $(VENV) .lotsen .mypy_cache .ruff_cache .pytest_cache

@@ -6,6 +6,8 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from agents.llm.tiers import LlmTier
+
 
 class Settings(BaseSettings):
     """Lotsen's settings. Build once (`Settings()`) in the app shell and pass it down."""
@@ -30,3 +32,9 @@ class Settings(BaseSettings):
     """Verify the API server's certificate."""
     trainer_image: str = Field(default="ghcr.io/lotsen/trainer:latest")
     """Container image that runs retraining jobs on Kubernetes."""
+    llm_tiers: list[LlmTier] = Field(default_factory=list)
+    """OpenAI-compatible endpoints, cheapest first, as JSON; empty = tier 0 only."""
+    llm_tiers_file: Path | None = None
+    """YAML file with a list of tiers (used when LOTSEN_LLM_TIERS is empty)."""
+    vllm_bin: Path = Path(".venv-vllm/bin/vllm")
+    """The `vllm` executable of vLLM's own environment (`make vllm-env`)."""

@@ -1,13 +1,16 @@
 """Shared fixtures: isolated HOME, no network beyond loopback, a reusable MLflow schema."""
 
+import re
 import shutil
 import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
+from evals.doubles import SCRIPTED_PORTS
 from lotsen.world import MLFLOW_ENV_DEFAULTS
 from tools.fleet.generate import generate_fleet
 from tools.fleet.spec import FleetSpec
@@ -25,6 +28,36 @@ def _guarded(original: Any) -> Any:
         return original(self, address)
 
     return connect
+
+
+_LLM_PATH = re.compile(r"/v1/(chat/completions|completions|embeddings|models|responses)$")
+
+
+def _llm_guard(original: Any) -> Any:
+    def handle(self: Any, request: httpx.Request) -> Any:
+        if _LLM_PATH.search(request.url.path) and request.url.port not in SCRIPTED_PORTS:
+            raise RuntimeError(
+                f"test tried to reach a real LLM at {request.url}; use evals.doubles "
+                "(ScriptedChatModel / ScriptedOpenAIServer) or mark the test real_llm"
+            )
+        return original(self, request)
+
+    return handle
+
+
+@pytest.fixture(autouse=True)
+def _no_real_llm(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any OpenAI-style request to something other than a scripted server fails the test."""
+    if request.node.get_closest_marker("real_llm"):
+        return
+    monkeypatch.setattr(
+        httpx.HTTPTransport, "handle_request", _llm_guard(httpx.HTTPTransport.handle_request)
+    )
+    monkeypatch.setattr(
+        httpx.AsyncHTTPTransport,
+        "handle_async_request",
+        _llm_guard(httpx.AsyncHTTPTransport.handle_async_request),
+    )
 
 
 @pytest.fixture(autouse=True)

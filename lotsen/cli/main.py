@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from lotsen.cli import bench, cluster, fleet, models, twin
+from lotsen.cli import bench, cluster, fleet, llm, models, twin
 from lotsen.cli.context import load_settings, settings_of
 from tools.errors import LotsenError
 
@@ -22,6 +22,7 @@ app.add_typer(models.app, name="models")
 app.add_typer(cluster.app, name="cluster")
 app.add_typer(twin.app, name="twin")
 app.add_typer(bench.app, name="bench")
+app.add_typer(llm.app, name="llm")
 
 
 @app.callback()

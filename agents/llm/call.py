@@ -1,0 +1,85 @@
+"""One LLM call with usage accounting: the single place that invokes a chat model."""
+
+import logging
+import time
+from dataclasses import dataclass
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.runnables import Runnable
+
+from agents.llm.chat import token_usage
+from agents.llm.tiers import LlmTier
+from agents.llm.usage import Outcome, UsageLedger, UsageRecord
+from prompts import RenderedPrompt
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LlmContext:
+    """A tier, its chat model, and where usage is recorded."""
+
+    tier: LlmTier
+    model: BaseChatModel
+    ledger: UsageLedger
+
+
+@dataclass(frozen=True)
+class CallFailed:
+    """The model could not be reached or answered with an error."""
+
+    reason: str
+
+
+def invoke(
+    llm: LlmContext,
+    runnable: Runnable[list[BaseMessage], BaseMessage],
+    messages: list[BaseMessage],
+    *,
+    agent: str,
+    task: str,
+    prompt: RenderedPrompt,
+) -> AIMessage | CallFailed:
+    """Call the model once; record tokens, cost and latency whatever happens."""
+    start = time.perf_counter()
+    try:
+        reply = runnable.invoke(messages)
+    except Exception as exc:  # any failure at this boundary falls back; never crashes a run
+        reason = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:500]
+        logger.warning("LLM call to tier %s failed: %s", llm.tier.name, reason)
+        record(llm, agent, task, prompt, start, None, "error", reason)
+        return CallFailed(reason)
+    assert isinstance(reply, AIMessage), f"chat model returned {type(reply).__name__}"
+    record(llm, agent, task, prompt, start, reply, "ok", "")
+    return reply
+
+
+def record(
+    llm: LlmContext,
+    agent: str,
+    task: str,
+    prompt: RenderedPrompt,
+    start: float,
+    reply: AIMessage | None,
+    outcome: Outcome,
+    detail: str,
+) -> None:
+    """Add one usage record for a call that started at `start` (perf_counter)."""
+    tokens_in, tokens_out = token_usage(reply) if reply is not None else (0, 0)
+    llm.ledger.add(
+        UsageRecord(
+            agent=agent,
+            task=task,
+            tier=llm.tier.name,
+            model=llm.tier.model,
+            prompt=prompt.name,
+            prompt_sha256=prompt.sha256,
+            input_tokens=tokens_in,
+            output_tokens=tokens_out,
+            cost=llm.tier.cost(tokens_in, tokens_out),
+            latency_s=time.perf_counter() - start,
+            outcome=outcome,
+            detail=detail,
+        )
+    )

@@ -1,0 +1,47 @@
+"""Wiring of the LLM layer from settings: tiers, chat models, usage ledger."""
+
+from pathlib import Path
+
+import yaml
+from pydantic import TypeAdapter, ValidationError
+
+from agents.llm.call import LlmContext
+from agents.llm.chat import chat_model
+from agents.llm.tiers import LlmTier, check_tiers, find_tier
+from agents.llm.usage import UsageLedger
+from lotsen.settings import Settings
+from tools.errors import ConfigError
+
+
+def configured_tiers(settings: Settings) -> list[LlmTier]:
+    """Tiers from LOTSEN_LLM_TIERS, else from LOTSEN_LLM_TIERS_FILE, else none (tier 0)."""
+    if settings.llm_tiers or settings.llm_tiers_file is None:
+        return check_tiers(list(settings.llm_tiers))
+    return check_tiers(_load_file(settings.llm_tiers_file))
+
+
+def llm_context(
+    settings: Settings, tier: str | None = None, ledger: UsageLedger | None = None
+) -> LlmContext | None:
+    """The LLM for a tier (cheapest by default), or None when only tier 0 is configured."""
+    tiers = configured_tiers(settings)
+    if not tiers and tier is None:
+        return None
+    chosen = find_tier(tiers, tier)
+    usage = ledger or UsageLedger(settings.data_dir / "llm_usage.jsonl")
+    return LlmContext(tier=chosen, model=chat_model(chosen), ledger=usage)
+
+
+def _load_file(path: Path) -> list[LlmTier]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"cannot read LOTSEN_LLM_TIERS_FILE {path}: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path} is not valid YAML: {exc}") from None
+    try:
+        return TypeAdapter(list[LlmTier]).validate_python(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(f"{path}: tier {where}: {first['msg']}") from None
