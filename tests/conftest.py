@@ -30,34 +30,74 @@ def _guarded(original: Any) -> Any:
     return connect
 
 
+_HTTP_LIBS = [httpx]
+try:
+    import httpx2
+
+    _HTTP_LIBS.append(httpx2)
+except ImportError:  # older openai clients use httpx itself
+    pass
+
 _LLM_PATH = re.compile(r"/v1/(chat/completions|completions|embeddings|models|responses)$")
 
 
-def _llm_guard(original: Any) -> Any:
-    def handle(self: Any, request: httpx.Request) -> Any:
-        if _LLM_PATH.search(request.url.path) and request.url.port not in SCRIPTED_PORTS:
-            raise RuntimeError(
-                f"test tried to reach a real LLM at {request.url}; use evals.doubles "
-                "(ScriptedChatModel / ScriptedOpenAIServer) or mark the test real_llm"
-            )
+def _llm_guard(original: Any, violations: list[str]) -> Any:
+    def handle(self: Any, request: Any) -> Any:
+        allowed = SCRIPTED_PORTS | _CLOSED_PORTS
+        if _LLM_PATH.search(request.url.path) and request.url.port not in allowed:
+            violations.append(str(request.url))
+            raise RuntimeError(f"test tried to reach a real LLM at {request.url}")
         return original(self, request)
 
     return handle
 
 
+_CLOSED_PORTS: set[int] = set()
+
+
+@pytest.fixture
+def closed_port() -> Iterator[int]:
+    """A loopback port nothing listens on: the guard lets requests fail there for real."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    _CLOSED_PORTS.add(port)
+    yield port
+    _CLOSED_PORTS.discard(port)
+
+
+@pytest.fixture
+def llm_guard_violations() -> list[str]:
+    """Real-LLM requests a test attempted (the guard fails the test if any remain)."""
+    return []
+
+
 @pytest.fixture(autouse=True)
-def _no_real_llm(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Any OpenAI-style request to something other than a scripted server fails the test."""
+def _no_real_llm(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, llm_guard_violations: list[str]
+) -> Iterator[None]:
+    """Any OpenAI-style request to something other than a scripted server fails the test,
+    even when the code under test catches the error and falls back.
+    """
     if request.node.get_closest_marker("real_llm"):
+        yield
         return
-    monkeypatch.setattr(
-        httpx.HTTPTransport, "handle_request", _llm_guard(httpx.HTTPTransport.handle_request)
-    )
-    monkeypatch.setattr(
-        httpx.AsyncHTTPTransport,
-        "handle_async_request",
-        _llm_guard(httpx.AsyncHTTPTransport.handle_async_request),
-    )
+    for client_lib in _HTTP_LIBS:  # httpx, and the httpx2 fork that openai 3.x uses
+        sync, async_ = client_lib.HTTPTransport, client_lib.AsyncHTTPTransport
+        monkeypatch.setattr(
+            sync, "handle_request", _llm_guard(sync.handle_request, llm_guard_violations)
+        )
+        monkeypatch.setattr(
+            async_,
+            "handle_async_request",
+            _llm_guard(async_.handle_async_request, llm_guard_violations),
+        )
+    yield
+    if llm_guard_violations:
+        pytest.fail(
+            f"test tried to reach a real LLM: {llm_guard_violations}; use evals.doubles "
+            "(ScriptedChatModel / ScriptedOpenAIServer) or mark the test real_llm"
+        )
 
 
 @pytest.fixture(autouse=True)
