@@ -5,9 +5,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from langchain_core.messages import AIMessage, HumanMessage
 from langchain_openai import ChatOpenAI
 
-from agents.llm.call import LlmContext
+from agents.llm.call import CallFailed, LlmContext, invoke_streaming
 from agents.llm.chat import chat_model
 from agents.llm.structured import decide
 from agents.llm.tiers import LlmTier
@@ -153,3 +154,28 @@ def test_scripted_replies_are_json_objects(scripted: ScriptedOpenAIServer) -> No
     scripted.script = [Reply(content=json.dumps({"x": 1}))]
     model = chat_model(tier(scripted))
     assert json.loads(str(model.invoke("json please").content)) == {"x": 1}
+
+
+def test_streamed_answer_and_a_dropped_stream(scripted: ScriptedOpenAIServer) -> None:
+    scripted.script = [
+        Reply(content="three idle GPUs in test"),
+        Reply(content="this answer will be cut off", break_stream_after=3),
+    ]
+    t = tier(scripted)
+    ledger = UsageLedger()
+    llm = LlmContext(tier=t, model=chat_model(t), ledger=ledger)
+    prompt = render_prompt("ops_assistant", environments=["test"])
+    tokens: list[str] = []
+    reply = invoke_streaming(
+        llm, [HumanMessage("idle?")], tokens.append, agent="a", task="chat", prompt=prompt
+    )
+    assert isinstance(reply, AIMessage) and str(reply.content).strip() == "three idle GPUs in test"
+    assert "".join(tokens) == str(reply.content)
+    dropped = invoke_streaming(
+        llm, [HumanMessage("again")], tokens.append, agent="a", task="chat", prompt=prompt
+    )
+    assert (
+        isinstance(dropped, CallFailed)
+        and "stream ended before the model finished" in dropped.reason
+    )
+    assert [r.outcome for r in ledger.records] == ["ok", "error"]

@@ -221,3 +221,34 @@ def test_vllm_metrics_over_http() -> None:
     with ScriptedOpenAIServer(profile=ServerProfile(metrics_text=V1_METRICS)) as server:
         snapshot = read_vllm_metrics(server.base_url.removesuffix("/v1") + "/metrics")
     assert snapshot.requests_waiting == 7
+
+
+def test_usage_ledger_round_trip_and_cli(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from agents.llm.usage import UsageLedger, UsageRecord
+
+    path = tmp_path / "llm_usage.jsonl"
+    ledger = UsageLedger(path)
+    ledger.add(
+        UsageRecord(
+            agent="retrainer",
+            task="remediation",
+            tier="small",
+            input_tokens=100,
+            output_tokens=20,
+            cost=0.05,
+        )
+    )
+    ledger.add(UsageRecord(agent="retrainer", task="remediation", tier="tier0", outcome="fallback"))
+    with path.open("a") as handle:
+        handle.write("{not json\n")
+    loaded = UsageLedger.load(path)
+    assert loaded.skipped == 1 and loaded.total_cost() == pytest.approx(0.05)
+    assert [(s.tier, s.calls, s.failures) for s in loaded.summary()] == [
+        ("small", 1, 0),
+        ("tier0", 1, 1),
+    ]
+    monkeypatch.setenv("LOTSEN_DATA_DIR", str(tmp_path))
+    code, out, _ = run_cli(monkeypatch, capsys, "llm", "usage", "--json")
+    assert code == 0 and [r["tier"] for r in json.loads(out)] == ["small", "tier0"]

@@ -2,10 +2,11 @@
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.runnables import Runnable
 
 from agents.llm.chat import token_usage
@@ -55,13 +56,48 @@ def invoke(
     return reply
 
 
+def invoke_streaming(
+    llm: LlmContext,
+    messages: list[BaseMessage],
+    on_token: Callable[[str], None],
+    *,
+    agent: str,
+    task: str,
+    prompt: RenderedPrompt,
+) -> AIMessage | CallFailed:
+    """Stream a reply token by token; a stream that ends without a finish reason failed."""
+    start = time.perf_counter()
+    merged: AIMessageChunk | None = None
+    try:
+        for chunk in llm.model.stream(messages):
+            if isinstance(chunk.content, str) and chunk.content:
+                on_token(chunk.content)
+            merged = chunk if merged is None else merged + chunk
+    except Exception as exc:  # same boundary rule as invoke()
+        reason = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:500]
+        record(llm, agent, task, prompt, start, None, "error", reason)
+        return CallFailed(reason)
+    if merged is None or not merged.response_metadata.get("finish_reason"):
+        reason = "the stream ended before the model finished (connection dropped?)"
+        record(llm, agent, task, prompt, start, merged, "error", reason)
+        return CallFailed(reason)
+    reply = AIMessage(
+        content=merged.content,
+        tool_calls=merged.tool_calls,
+        usage_metadata=merged.usage_metadata,
+        response_metadata=merged.response_metadata,
+    )
+    record(llm, agent, task, prompt, start, reply, "ok", "")
+    return reply
+
+
 def record(
     llm: LlmContext,
     agent: str,
     task: str,
     prompt: RenderedPrompt,
     start: float,
-    reply: AIMessage | None,
+    reply: AIMessage | AIMessageChunk | None,
     outcome: Outcome,
     detail: str,
 ) -> None:

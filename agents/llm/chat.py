@@ -1,7 +1,7 @@
 """Chat models for configured tiers (langchain-openai `ChatOpenAI` pointed at vLLM)."""
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage
+from langchain_core.messages import AIMessage, AIMessageChunk
 
 from agents.llm.tiers import LlmTier
 
@@ -22,7 +22,7 @@ def chat_model(tier: LlmTier) -> BaseChatModel:
     )
 
 
-def token_usage(message: AIMessage) -> tuple[int, int]:
+def token_usage(message: AIMessage | AIMessageChunk) -> tuple[int, int]:
     """(input, output) tokens reported with a reply, (0, 0) if the server sent none."""
     usage = message.usage_metadata
     if usage is None:

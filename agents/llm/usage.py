@@ -53,6 +53,20 @@ class UsageLedger:
         self._records: list[UsageRecord] = []
         self._lock = threading.Lock()
         self._path = path
+        self.skipped = 0
+        """Lines of a loaded file that were not valid records."""
+
+    @classmethod
+    def load(cls, path: Path) -> "UsageLedger":
+        """Read a JSONL ledger back (unparseable lines are skipped and counted)."""
+        ledger = cls()
+        if path.exists():
+            for line in path.read_text(encoding="utf-8").splitlines():
+                try:
+                    ledger._records.append(UsageRecord.model_validate_json(line))
+                except ValueError:
+                    ledger.skipped += 1
+        return ledger
 
     def add(self, record: UsageRecord) -> None:
         """Record one call."""

@@ -158,3 +158,46 @@ def metrics(
         return
     for key, value in snapshot.model_dump().items():
         console.print(f"{key:>24}: {'-' if value is None else f'{value:g}'}")
+
+
+@app.command("usage")
+def usage(
+    ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False
+) -> None:
+    """Tokens, cost, latency and failures per agent, task and tier (from the usage ledger)."""
+    from agents.llm.usage import UsageLedger
+
+    path = settings_of(ctx).data_dir / "llm_usage.jsonl"
+    ledger = UsageLedger.load(path)
+    rows = ledger.summary()
+    if as_json:
+        print_json(rows)
+        return
+    table = Table(title=f"LLM usage ({path})")
+    for column in (
+        "agent",
+        "task",
+        "tier",
+        "calls",
+        "tokens in/out",
+        "cost",
+        "latency s",
+        "failed",
+    ):
+        table.add_column(column)
+    for r in rows:
+        table.add_row(
+            r.agent,
+            r.task,
+            r.tier,
+            str(r.calls),
+            f"{r.input_tokens}/{r.output_tokens}",
+            f"{r.cost:.4f}",
+            f"{r.latency_s:.2f}",
+            str(r.failures),
+        )
+    console.print(table)
+    if ledger.skipped:
+        console.print(
+            f"[yellow]{ledger.skipped} unreadable line(s) in {path} were skipped[/yellow]"
+        )
