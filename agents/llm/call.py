@@ -47,7 +47,7 @@ def invoke(
     try:
         reply = runnable.invoke(messages)
     except Exception as exc:  # any failure at this boundary falls back; never crashes a run
-        reason = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:500]
+        reason = failure_reason(exc)
         logger.warning("LLM call to tier %s failed: %s", llm.tier.name, reason)
         record(llm, agent, task, prompt, start, None, "error", reason)
         return CallFailed(reason)
@@ -74,7 +74,7 @@ def invoke_streaming(
                 on_token(chunk.content)
             merged = chunk if merged is None else merged + chunk
     except Exception as exc:  # same boundary rule as invoke()
-        reason = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:500]
+        reason = failure_reason(exc)
         record(llm, agent, task, prompt, start, None, "error", reason)
         return CallFailed(reason)
     if merged is None or not merged.response_metadata.get("finish_reason"):
@@ -89,6 +89,12 @@ def invoke_streaming(
     )
     record(llm, agent, task, prompt, start, reply, "ok", "")
     return reply
+
+
+def failure_reason(exc: BaseException) -> str:
+    """`Type: first line of the message`, bounded, for logs and fallback records."""
+    first = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{type(exc).__name__}: {first}"[:500]
 
 
 def record(
