@@ -61,6 +61,11 @@ class WorldFiles:
         return self.root / "alias_history.db"
 
     @property
+    def telemetry_db(self) -> Path:
+        """DuckDB telemetry (histograms and window facts)."""
+        return self.root / "telemetry.duckdb"
+
+    @property
     def fleet_db(self) -> Path:
         """Feature pipelines and seeding facts."""
         return self.root / "fleet.db"

@@ -180,3 +180,28 @@ def test_console_script_prints_no_traceback(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert result.stderr == "error: --models must be a positive number of models, got -1\n"
+
+
+def test_telemetry_simulate_and_scan(
+    data: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, _, err = lotsen(capsys, monkeypatch, "scan")
+    assert code == 2 and "no telemetry yet" in err
+    assert lotsen(capsys, monkeypatch, "telemetry", "simulate", "--rows", "2000")[0] == 0
+    truth = json.loads(lotsen(capsys, monkeypatch, "telemetry", "faults", "--json")[1])
+    assert truth and truth[0]["kind"] == "pipeline_break"
+    code, out, _ = lotsen(capsys, monkeypatch, "scan", "--json")
+    report = json.loads(out)
+    assert code == 0 and report["models"] == 12
+    broken = set(truth[0]["models"])
+    assert any(
+        set(i["models"]) == broken and i["kind"] == "data_quality" for i in report["incidents"]
+    )
+    model = sorted(broken)[0]
+    code, out, _ = lotsen(
+        capsys, monkeypatch, "scan", "--model", model, "--feature", truth[0]["features"][0]
+    )
+    assert code == 0 and "null_spike" in out and "reference " in out
+    assert "Incidents" in lotsen(capsys, monkeypatch, "scan")[1]
+    code, _, err = lotsen(capsys, monkeypatch, "scan", "--model", "nope")
+    assert code == 2 and "no telemetry for model 'nope'" in err

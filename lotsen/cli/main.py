@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from lotsen.cli import bench, cluster, fleet, llm, models, twin
+from lotsen.cli import bench, cluster, fleet, llm, models, monitor, twin
 from lotsen.cli.context import load_settings, settings_of
 from tools.errors import LotsenError
 
@@ -23,6 +23,8 @@ app.add_typer(cluster.app, name="cluster")
 app.add_typer(twin.app, name="twin")
 app.add_typer(bench.app, name="bench")
 app.add_typer(llm.app, name="llm")
+app.add_typer(monitor.telemetry_app, name="telemetry")
+app.command("scan")(monitor.scan_cmd)
 
 
 @app.callback()

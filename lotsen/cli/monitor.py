@@ -1,0 +1,184 @@
+"""`lotsen telemetry ...` and `lotsen scan`: simulate telemetry, scan the fleet for drift."""
+
+import json
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+from rich.table import Table
+
+from lotsen.cli.context import console, print_json, settings_of
+from lotsen.monitoring import open_telemetry, scan_fleet, simulate_telemetry
+from lotsen.settings import Settings
+from tools.drift.signals import ModelSignals
+from tools.errors import NotFoundError
+
+telemetry_app = typer.Typer(help="Telemetry: simulate the fleet's windows, show injected faults.")
+BARS = " ▁▂▃▄▅▆▇█"
+
+
+@telemetry_app.command("simulate")
+def simulate_cmd(
+    ctx: typer.Context,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
+    windows: Annotated[int, typer.Option(help="Daily windows after the reference.")] = 2,
+    rows: Annotated[int, typer.Option(help="Rows per window (and in the reference).")] = 5000,
+    faults: Annotated[
+        bool, typer.Option(help="Inject the demo faults (else a quiet fleet).")
+    ] = True,
+) -> None:
+    """Generate reference + current windows for every model, binned at ingest."""
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("simulating telemetry", total=None)
+        truth = simulate_telemetry(
+            settings_of(ctx),
+            seed=seed,
+            windows=windows,
+            rows=rows,
+            faults=faults,
+            progress=lambda d, t: bar.update(task, completed=d, total=t),
+        )
+    console.print(
+        f"Simulated {windows} window(s) of {rows} rows per model; {len(truth)} fault(s) injected "
+        "(`lotsen telemetry faults` shows the ground truth)."
+    )
+
+
+@telemetry_app.command("faults")
+def faults_cmd(
+    ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")] = False
+) -> None:
+    """The injected faults (ground truth for tests and evals)."""
+    store = open_telemetry(settings_of(ctx))
+    found = store.faults()
+    store.close()
+    if as_json:
+        print_json(found)
+        return
+    for f in found:
+        shown = ", ".join(f.models[:3]) + (f" +{len(f.models) - 3}" if len(f.models) > 3 else "")
+        features = ", ".join(f.features)
+        console.print(
+            f"#{f.id} {f.kind} on {f.target}: {len(f.models)} model(s) [{shown}] {features}"
+        )
+
+
+def scan_cmd(
+    ctx: typer.Context,
+    model: Annotated[str | None, typer.Option(help="Per-feature detail for one model.")] = None,
+    feature: Annotated[
+        str | None, typer.Option(help="With --model: reference vs current histogram.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Scan the fleet's newest windows: data quality, drift, performance, latency -> incidents."""
+    settings = settings_of(ctx)
+    report = scan_fleet(settings, detail=model is not None)
+    if model is not None:
+        _model_detail(settings, report.signals, model, feature, as_json)
+        return
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {
+                    "models": report.models,
+                    "features": report.features,
+                    "seconds": report.seconds,
+                    "incidents": [i.model_dump(mode="json") for i in report.incidents],
+                    "signals": [s.model_dump(mode="json") for s in report.signals],
+                },
+                indent=2,
+            )
+        )
+        return
+    console.print(
+        f"Scanned {report.models} models x features = {report.features} feature windows "
+        f"in {report.seconds:.2f} s; {len(report.incidents)} incident(s)."
+    )
+    table = Table(title="Incidents")
+    for column in ("kind", "models", "pipeline", "probable cause"):
+        table.add_column(column)
+    for i in report.incidents:
+        table.add_row(i.kind, str(len(i.models)), i.pipeline or "-", i.probable_cause)
+    console.print(table)
+    drifted = sorted(
+        (s for s in report.signals if s.drifted_features), key=lambda s: -s.drift_share
+    )[:10]
+    if drifted:
+        top = Table(title="Top drifted models")
+        for column in ("model", "drift share", "drifted features", "metric now / reference"):
+            top.add_column(column)
+        for s in drifted:
+            perf = (
+                f"{s.metric} {s.metric_value:.3f} / {s.reference_metric:.3f}"
+                if s.metric_value is not None and s.reference_metric is not None
+                else "-"
+            )
+            top.add_row(s.model, f"{s.drift_share:.0%}", ", ".join(s.drifted_features), perf)
+        console.print(top)
+
+
+def _model_detail(
+    settings: Settings, signals: list[ModelSignals], model: str, feature: str | None, as_json: bool
+) -> None:
+    found = next((s for s in signals if s.model == model), None)
+    if found is None:
+        raise NotFoundError(
+            f"no telemetry for model {model!r}; `lotsen models list` shows the models"
+        )
+    if as_json:
+        print_json(found)
+        return
+    console.print(
+        f"[bold]{model}[/bold] (pipeline {found.pipeline}), window {found.window_start:%Y-%m-%d}: "
+        f"drift share {found.drift_share:.0%}, {found.metric} {found.metric_value} "
+        f"(reference {found.reference_metric}), p95 x{found.latency_ratio:.2f}"
+    )
+    for issue in found.dq_issues:
+        console.print(
+            f"[red]data quality[/red]: {issue.kind} {issue.feature or ''}: {issue.detail}"
+        )
+    table = Table()
+    for column in ("feature", "test", "score", "threshold", "drifted", "psi"):
+        table.add_column(column)
+    for f in found.features:
+        table.add_row(
+            f.feature,
+            f.test,
+            f"{f.score:.4g}",
+            f"{f.threshold:g}",
+            "[red]yes[/red]" if f.drifted else "no",
+            f"{f.psi:.3f}",
+        )
+    console.print(table)
+    if feature is not None:
+        console.print(_histogram(settings, model, feature))
+
+
+def _histogram(settings: Settings, model: str, feature: str) -> str:
+    store = open_telemetry(settings)
+    rows = store.db.execute(
+        "SELECT r.counts, w.counts FROM reference r JOIN models m USING (model) "
+        "JOIN window_bins w ON w.model = r.model AND w.feature = r.feature "
+        "WHERE r.model = ? AND r.feature = ? AND r.version = m.version "
+        "ORDER BY w.window_start DESC LIMIT 1",
+        [model, feature],
+    ).fetchall()
+    store.close()
+    if not rows:
+        raise NotFoundError(f"model {model!r} has no feature {feature!r} in its telemetry")
+    lines = [f"{feature}: slots low-out | bins | high-out (or categories | other)"]
+    for label, counts in (("reference", rows[0][0]), ("current  ", rows[0][1])):
+        total = max(sum(counts), 1)
+        peak = max(max(counts) / total, 1e-12)
+        lines.append(
+            f"{label} " + "".join(BARS[round(c / total / peak * (len(BARS) - 1))] for c in counts)
+        )
+    return "\n".join(lines)

@@ -1,0 +1,69 @@
+"""A simulated fleet: the scan finds exactly the injected incidents and nothing else."""
+
+from datetime import UTC, datetime
+
+import pytest
+
+from tools.drift.batch import load_batch
+from tools.drift.engine import scan
+from tools.drift.incidents import Incident, group_incidents
+from tools.fleet.generate import generate_fleet
+from tools.telemetry.scenario import demo_faults
+from tools.telemetry.simulate import SimModel, SimulationSpec, simulate
+from tools.telemetry.store import InjectedFault, TelemetryStore
+
+EXPECTED_KIND = {
+    "pipeline_break": "data_quality",
+    "concept_drift": "concept_drift",
+    "gradual_drift": "covariate_drift",
+    "latency_regression": "latency_regression",
+    "bad_deploy": "bad_deploy",
+}
+
+
+def run(seed: int, faults: bool) -> tuple[list[Incident], list[InjectedFault]]:
+    fleet = generate_fleet(80, seed)
+    models = [
+        SimModel(
+            name=p.model.name,
+            version=p.champion,
+            pipeline=p.model.pipeline,
+            task=p.model.task,
+            features=p.model.tags["features"].split(","),
+        )
+        for p in fleet.models
+    ]
+    spec = SimulationSpec(
+        seed=seed,
+        start=datetime(2026, 11, 1, tzinfo=UTC),
+        faults=demo_faults(models, list(fleet.pipelines)) if faults else [],
+    )
+    store = TelemetryStore(":memory:")
+    truth = simulate(spec, models, list(fleet.pipelines), store)
+    return group_incidents(scan(load_batch(store))), truth
+
+
+def expected_kind(fault: InjectedFault) -> str:
+    if fault.kind == "covariate_shift":
+        return (
+            "drift_with_performance_drop"
+            if '"performance_drop"' in fault.detail
+            else "covariate_drift"
+        )
+    return EXPECTED_KIND[fault.kind]
+
+
+@pytest.mark.parametrize("seed", [3, 21])
+def test_every_injected_fault_is_one_incident_and_nothing_else(seed: int) -> None:
+    incidents, truth = run(seed, faults=True)
+    found = sorted((i.kind, tuple(i.models)) for i in incidents)
+    wanted = sorted((expected_kind(f), tuple(f.models)) for f in truth)
+    assert found == wanted
+    upstream = next(i for i in incidents if i.kind == "data_quality")
+    assert len(upstream.models) >= 3, "a pipeline break is one incident for many models"
+    assert "do not retrain" in upstream.probable_cause
+
+
+def test_a_fleet_without_faults_raises_no_incident() -> None:
+    incidents, truth = run(11, faults=False)
+    assert truth == [] and incidents == []

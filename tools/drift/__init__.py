@@ -1,0 +1,1 @@
+"""Fleet-scale drift, data-quality, performance and latency signals from binned telemetry."""

@@ -1,0 +1,242 @@
+"""The fleet drift engine: data quality first, then per-feature drift, performance, latency.
+
+Test choice follows Evidently's defaults: reference <= 1,000 rows -> KS (numeric) or
+chi-squared (categorical / <= 5 distinct values) at p < 0.05; larger references ->
+normed Wasserstein (numeric) or Jensen-Shannon distance (categorical) >= 0.1. Dataset drift
+when >= 50% of features (optionally importance-weighted) drift. All statistics are computed
+for every (model, feature) row of the fleet in one vectorised pass.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from tools.drift import stats
+from tools.drift.batch import FeatureArrays, ModelArrays, ScanBatch
+from tools.drift.signals import DqIssue, FeatureSignal, ModelSignals, TestName
+
+TESTS: tuple[TestName, ...] = ("ks", "chi_square", "wasserstein", "jensen_shannon")
+
+
+@dataclass(frozen=True)
+class DriftConfig:
+    """Thresholds (Evidently-compatible defaults)."""
+
+    small_reference_rows: int = 1000
+    p_value: float = 0.05
+    distance: float = 0.1
+    dataset_drift_share: float = 0.5
+    importance_weighted: bool = False
+    null_rate_jump: float = 0.1
+    out_of_range_share: float = 0.5
+    min_volume_ratio: float = 0.5
+    max_lag_windows: float = 1.5
+    metric_drop_abs: float = 0.03
+    """Higher-is-better metrics (auc, f1, r2): drop of at least this much."""
+    metric_rise_rel: float = 0.15
+    """Lower-is-better metrics (rmse, mape): relative rise of at least this much."""
+    latency_ratio: float = 1.5
+
+
+@dataclass
+class FeatureResults:
+    """Per-row outcome of the vectorised tests."""
+
+    test: NDArray[np.int64]
+    """Index into TESTS."""
+    score: NDArray[np.float64]
+    threshold: NDArray[np.float64]
+    drifted: NDArray[np.bool_]
+    psi: NDArray[np.float64]
+
+
+def feature_tests(f: FeatureArrays, config: DriftConfig) -> FeatureResults:
+    """Run every drift test on every row and pick each row's test by Evidently's rules."""
+    discrete = f.is_cat | (f.n_unique <= 5)
+    small = f.ref_n <= config.small_reference_rows
+    _, ks_p = stats.ks_pvalue(f.ref_counts, f.cur_counts)
+    chi_p = stats.chi_square_pvalue(f.ref_counts, f.cur_counts)
+    js = stats.jensen_shannon(f.ref_counts, f.cur_counts)
+    std = np.where(f.ref_std > 0, f.ref_std, 1.0)
+    wd = stats.wasserstein(f.ref_counts, f.ref_sums, f.cur_counts, f.cur_sums) / std
+    test = np.select(
+        [small & ~discrete, small & discrete, ~small & ~discrete], [0, 1, 2], default=3
+    )
+    score = np.choose(test, [ks_p, chi_p, wd, js])
+    is_p = test <= 1
+    threshold = np.where(is_p, config.p_value, config.distance)
+    drifted = np.where(is_p, score < threshold, score >= threshold)
+    return FeatureResults(
+        test=test,
+        score=score,
+        threshold=threshold,
+        drifted=drifted,
+        psi=stats.psi(f.ref_counts, f.cur_counts),
+    )
+
+
+def feature_dq(f: FeatureArrays, config: DriftConfig) -> dict[str, NDArray[np.bool_]]:
+    """Per-row data-quality failures."""
+    ref_null = np.divide(
+        f.ref_nulls,
+        f.ref_n + f.ref_nulls,
+        out=np.zeros_like(f.ref_n),
+        where=(f.ref_n + f.ref_nulls) > 0,
+    )
+    total = f.cur_n + f.cur_nulls + f.invalid
+    cur_null = np.divide(f.cur_nulls, total, out=np.zeros_like(total), where=total > 0)
+    oob = np.where(f.is_cat, 0.0, f.cur_counts[:, 0] + f.cur_counts[:, -1])
+    oob_share = np.divide(oob, f.cur_n, out=np.zeros_like(oob), where=f.cur_n > 0)
+    present = ~f.missing
+    return {
+        "missing_feature": f.missing,
+        "type_change": present & f.type_mismatch,
+        "null_spike": present & (cur_null - ref_null > config.null_rate_jump),
+        "invalid_values": present & (f.invalid > 0.01 * np.maximum(total, 1)),
+        "out_of_range": present & ~f.type_mismatch & (oob_share > config.out_of_range_share),
+    }
+
+
+def scan(
+    batch: ScanBatch, config: DriftConfig | None = None, *, detail: bool = False
+) -> list[ModelSignals]:
+    """Scan every model of the batch; return the models with any signal (all if `detail`)."""
+    config = config or DriftConfig()
+    f, m = batch.features, batch.models
+    results = feature_tests(f, config)
+    dq = feature_dq(f, config)
+    dq_any_row = np.logical_or.reduce(list(dq.values()))
+    n_models = len(m.model)
+    dq_rows_per_model = np.bincount(f.model_index, weights=dq_any_row, minlength=n_models)
+    weights = f.importance if config.importance_weighted else np.ones(f.rows)
+    share = np.bincount(
+        f.model_index, weights=weights * results.drifted, minlength=n_models
+    ) / np.maximum(np.bincount(f.model_index, weights=weights, minlength=n_models), 1e-12)
+    volume_low = m.rows < config.min_volume_ratio * m.expected_rows
+    stale = m.freshness_lag_h > config.max_lag_windows * m.window_hours
+    perf_drop = _performance_drop(m, config)
+    latency = np.divide(
+        m.latency_p95_ms,
+        m.baseline_latency_ms,
+        out=np.ones_like(m.latency_p95_ms),
+        where=m.baseline_latency_ms > 0,
+    )
+    broken = (dq_rows_per_model > 0) | volume_low | stale
+    drifting = ~broken & (
+        np.bincount(f.model_index, weights=results.drifted, minlength=n_models) > 0
+    )
+    flagged = broken | drifting | perf_drop | (latency >= config.latency_ratio)
+    rows_of = _rows_by_model(f.model_index, n_models)
+    out = []
+    for i in (int(x) for x in np.flatnonzero(flagged | detail)):
+        rows = rows_of[i]
+        issues = _dq_issues(f, dq, rows) + _window_issues(m, i, volume_low[i], stale[i])
+        keep = rows if detail else rows[results.drifted[rows]]
+        out.append(
+            ModelSignals(
+                model=m.model[i],
+                pipeline=m.pipeline[i],
+                window_start=m.window_start[i],
+                deployed_at=m.deployed_at[i],
+                dq_issues=issues,
+                drifted_features=[]
+                if broken[i]
+                else [f.feature[r] for r in rows if results.drifted[r]],
+                drift_share=0.0 if broken[i] else float(share[i]),
+                dataset_drift=bool(~broken[i] & (share[i] >= config.dataset_drift_share)),
+                metric=m.metric[i],
+                metric_value=_num(m.metric_value[i]),
+                reference_metric=_num(m.reference_metric[i]),
+                performance_drop=bool(perf_drop[i]),
+                latency_ratio=float(latency[i]),
+                latency_regression=bool(latency[i] >= config.latency_ratio),
+                features=[]
+                if broken[i] and not detail
+                else [_feature_signal(f, results, r) for r in keep],
+            )
+        )
+    return out
+
+
+def _performance_drop(m: ModelArrays, config: DriftConfig) -> NDArray[np.bool_]:
+    known = ~np.isnan(m.metric_value) & ~np.isnan(m.reference_metric)
+    drop = m.reference_metric - m.metric_value
+    rise = np.divide(
+        m.metric_value - m.reference_metric,
+        np.abs(m.reference_metric),
+        out=np.zeros_like(drop),
+        where=np.abs(m.reference_metric) > 0,
+    )
+    worse = np.where(
+        m.higher_is_better, drop >= config.metric_drop_abs, rise >= config.metric_rise_rel
+    )
+    return known & worse
+
+
+def _rows_by_model(model_index: NDArray[np.int64], n_models: int) -> list[NDArray[np.int64]]:
+    order = np.argsort(model_index, kind="stable")
+    bounds = np.searchsorted(model_index[order], np.arange(n_models + 1))
+    return [order[bounds[i] : bounds[i + 1]] for i in range(n_models)]
+
+
+def _dq_issues(
+    f: FeatureArrays, dq: dict[str, NDArray[np.bool_]], rows: NDArray[np.int64]
+) -> list[DqIssue]:
+    issues = []
+    for kind, mask in dq.items():
+        for r in rows[mask[rows]]:
+            issues.append(
+                DqIssue(kind=kind, feature=f.feature[r], detail=_dq_detail(kind, f, int(r)))
+            )
+    return issues
+
+
+def _dq_detail(kind: str, f: FeatureArrays, r: int) -> str:
+    total = f.cur_n[r] + f.cur_nulls[r] + f.invalid[r]
+    match kind:
+        case "missing_feature":
+            return "column absent from the current window (schema change?)"
+        case "type_change":
+            return "values are no longer numeric"
+        case "null_spike":
+            ref_rate = f.ref_nulls[r] / max(f.ref_n[r] + f.ref_nulls[r], 1)
+            return f"{f.cur_nulls[r] / max(total, 1):.0%} nulls (reference {ref_rate:.0%})"
+        case "invalid_values":
+            return f"{int(f.invalid[r])} infinite or non-numeric values"
+        case _:
+            oob = f.cur_counts[r, 0] + f.cur_counts[r, -1]
+            share = oob / max(f.cur_n[r], 1)
+            return f"{share:.0%} of values outside the reference range (unit change?)"
+
+
+def _window_issues(m: ModelArrays, i: int, volume_low: bool, stale: bool) -> list[DqIssue]:
+    issues = []
+    if volume_low:
+        issues.append(
+            DqIssue(
+                kind="low_volume",
+                detail=f"{int(m.rows[i])} rows, expected ~{int(m.expected_rows[i])}",
+            )
+        )
+    if stale:
+        issues.append(
+            DqIssue(kind="stale", detail=f"newest data is {m.freshness_lag_h[i]:.0f} h old")
+        )
+    return issues
+
+
+def _feature_signal(f: FeatureArrays, res: FeatureResults, r: int) -> FeatureSignal:
+    return FeatureSignal(
+        feature=f.feature[r],
+        test=TESTS[int(res.test[r])],
+        score=float(res.score[r]),
+        threshold=float(res.threshold[r]),
+        drifted=bool(res.drifted[r]),
+        psi=float(res.psi[r]),
+        importance=float(f.importance[r]),
+    )
+
+
+def _num(value: float) -> float | None:
+    return None if np.isnan(value) else float(value)

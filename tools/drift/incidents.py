@@ -1,0 +1,190 @@
+"""Grouping model signals into incidents with a probable cause.
+
+Two hundred models broken by one upstream pipeline are one incident, not two hundred:
+- data-quality failures group by feature pipeline;
+- drift groups by (pipeline, drifted features), so a shift in a shared source is one incident;
+- latency regressions group by deploy time;
+- a performance drop without drift is concept drift (one incident per model), and a drop
+  right after a deploy is a bad deploy.
+"""
+
+import hashlib
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from tools.drift.signals import ModelSignals
+
+IncidentKind = Literal[
+    "data_quality",
+    "covariate_drift",
+    "drift_with_performance_drop",
+    "concept_drift",
+    "bad_deploy",
+    "latency_regression",
+]
+RECENT_DEPLOY = timedelta(hours=36)
+"""A deploy this close to the window start counts as 'right after a deploy'."""
+MATERIAL_RATIO = 1.5
+"""Drift makes an incident only if it is material: dataset drift, or a feature this far past
+its threshold (distance x1.5, or p-value /1.5^4). Weaker drift stays on the watch list (the
+scan's drifted-models table). Tens of thousands of tests per scan at Evidently's thresholds
+otherwise raise a few false incidents from sampling noise and seasonality alone."""
+
+
+class Incident(BaseModel):
+    """One problem, however many models it touches."""
+
+    id: str
+    kind: IncidentKind
+    probable_cause: str
+    pipeline: str | None = None
+    models: list[str]
+    features: list[str] = Field(default_factory=list)
+    window_start: datetime
+    evidence: list[str] = Field(default_factory=list)
+
+
+def group_incidents(signals: list[ModelSignals]) -> list[Incident]:
+    """Incidents from the anomalous models of one scan, largest first."""
+    incidents = _data_quality(s for s in signals if s.dq_issues)
+    healthy = [s for s in signals if not s.dq_issues]
+    drifting = [s for s in healthy if s.drifted_features and _material(s)]
+    incidents += _drift(drifting)
+    incidents += _performance([s for s in healthy if s.performance_drop and s not in drifting])
+    incidents += _latency([s for s in signals if s.latency_regression])
+    return sorted(incidents, key=lambda i: (-len(i.models), i.kind, i.id))
+
+
+def _data_quality(signals: Iterable[ModelSignals]) -> list[Incident]:
+    by_pipeline: dict[str, list[ModelSignals]] = defaultdict(list)
+    for s in signals:
+        by_pipeline[s.pipeline].append(s)
+    out = []
+    for pipeline, group in sorted(by_pipeline.items()):
+        issues = Counter((i.kind, i.feature) for s in group for i in s.dq_issues)
+        (kind, feature), _ = issues.most_common(1)[0]
+        where = f" in {feature}" if feature else ""
+        example = next(
+            i.detail for s in group for i in s.dq_issues if (i.kind, i.feature) == (kind, feature)
+        )
+        out.append(
+            _incident(
+                "data_quality",
+                group,
+                pipeline=pipeline,
+                features=sorted({f for _, f in issues if f}),
+                cause=f"upstream data-quality break in pipeline {pipeline}: "
+                f"{kind.replace('_', ' ')}{where} ({example}); do not retrain, fix the pipeline",
+                evidence=[
+                    f"{k}{'/' + f if f else ''}: {n} model(s)"
+                    for (k, f), n in issues.most_common(5)
+                ],
+            )
+        )
+    return out
+
+
+def _drift(signals: list[ModelSignals]) -> list[Incident]:
+    groups: dict[tuple[str, tuple[str, ...]], list[ModelSignals]] = defaultdict(list)
+    for s in signals:
+        groups[(s.pipeline, tuple(sorted(s.drifted_features)))].append(s)
+    out = []
+    for (pipeline, features), group in sorted(groups.items()):
+        dropped = [s for s in group if s.performance_drop]
+        kind: IncidentKind = "drift_with_performance_drop" if dropped else "covariate_drift"
+        scope = f"{len(group)} models of pipeline {pipeline}" if len(group) > 1 else group[0].model
+        tail = "and performance dropped" if dropped else "performance is healthy"
+        out.append(
+            _incident(
+                kind,
+                group,
+                pipeline=pipeline,
+                features=list(features),
+                cause=f"input drift in {', '.join(features)} ({scope}); {tail}",
+                evidence=[_perf(s) for s in group[:5]],
+            )
+        )
+    return out
+
+
+def _performance(signals: list[ModelSignals]) -> list[Incident]:
+    out = []
+    for s in signals:
+        recent = s.window_start - s.deployed_at < RECENT_DEPLOY
+        kind: IncidentKind = "bad_deploy" if recent else "concept_drift"
+        cause = (
+            f"performance dropped right after the deploy at {s.deployed_at:%Y-%m-%d %H:%M}"
+            if recent
+            else "performance dropped while inputs did not drift (concept drift)"
+        )
+        out.append(_incident(kind, [s], pipeline=s.pipeline, cause=cause, evidence=[_perf(s)]))
+    return out
+
+
+def _latency(signals: list[ModelSignals]) -> list[Incident]:
+    groups: dict[datetime, list[ModelSignals]] = defaultdict(list)
+    for s in signals:
+        groups[s.deployed_at.replace(minute=0, second=0, microsecond=0)].append(s)
+    out = []
+    for deployed, group in sorted(groups.items()):
+        worst = max(s.latency_ratio for s in group)
+        out.append(
+            _incident(
+                "latency_regression",
+                group,
+                cause=f"p95 latency up to x{worst:.1f} "
+                f"since the deploy at {deployed:%Y-%m-%d %H:%M}",
+                evidence=[f"{s.model}: p95 x{s.latency_ratio:.2f}" for s in group[:5]],
+            )
+        )
+    return out
+
+
+def _incident(
+    kind: IncidentKind,
+    group: list[ModelSignals],
+    *,
+    cause: str,
+    pipeline: str | None = None,
+    features: list[str] | None = None,
+    evidence: list[str] | None = None,
+) -> Incident:
+    models = sorted(s.model for s in group)
+    window = group[0].window_start
+    digest = hashlib.sha1(
+        f"{kind}|{pipeline}|{','.join(models)}|{window.isoformat()}".encode()
+    ).hexdigest()
+    return Incident(
+        id=f"inc-{digest[:10]}",
+        kind=kind,
+        probable_cause=cause,
+        pipeline=pipeline,
+        models=models,
+        features=features or [],
+        window_start=window,
+        evidence=evidence or [],
+    )
+
+
+def _material(s: ModelSignals) -> bool:
+    """Drift clearly beyond noise: dataset drift, or a feature well past its threshold."""
+    if s.dataset_drift:
+        return True
+    for f in s.features:
+        if not f.drifted:
+            continue
+        if f.test in ("ks", "chi_square") and f.score <= f.threshold / MATERIAL_RATIO**4:
+            return True
+        if f.test in ("wasserstein", "jensen_shannon") and f.score >= f.threshold * MATERIAL_RATIO:
+            return True
+    return False
+
+
+def _perf(s: ModelSignals) -> str:
+    if s.metric_value is None or s.reference_metric is None:
+        return f"{s.model}: no labels"
+    return f"{s.model}: {s.metric} {s.metric_value:.3f} (reference {s.reference_metric:.3f})"

@@ -1,0 +1,1 @@
+"""Telemetry: binning, the DuckDB store, and the synthetic fleet with fault injection."""

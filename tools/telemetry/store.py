@@ -1,0 +1,204 @@
+"""The telemetry store: DuckDB file of reference and window histograms plus window facts.
+
+Reference histograms are written once per model version; each current window adds one row
+per feature (binned at ingest) and one row of window facts (volume, freshness, schema,
+realised performance, latency, traffic). A fleet scan reads it all back as arrays.
+"""
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+from pydantic import BaseModel
+
+from tools.errors import StateError
+from tools.telemetry.binning import FeatureReference, FeatureWindow
+
+_DDL = """
+CREATE TABLE IF NOT EXISTS lotsen_meta (key VARCHAR PRIMARY KEY, value VARCHAR);
+CREATE TABLE IF NOT EXISTS models (
+    model VARCHAR PRIMARY KEY, version INTEGER, pipeline VARCHAR, metric VARCHAR,
+    reference_metric DOUBLE, higher_is_better BOOLEAN, baseline_latency_ms DOUBLE,
+    deployed_at TIMESTAMPTZ, expected_rows BIGINT, window_hours DOUBLE);
+CREATE TABLE IF NOT EXISTS reference (
+    model VARCHAR, version INTEGER, feature VARCHAR, kind VARCHAR, edges DOUBLE[],
+    categories VARCHAR[], counts DOUBLE[], sums DOUBLE[], n BIGINT, nulls BIGINT,
+    mean DOUBLE, std DOUBLE, n_unique BIGINT, importance DOUBLE,
+    PRIMARY KEY (model, version, feature));
+CREATE TABLE IF NOT EXISTS window_bins (
+    model VARCHAR, window_start TIMESTAMPTZ, feature VARCHAR, counts DOUBLE[], sums DOUBLE[],
+    n BIGINT, nulls BIGINT, invalid BIGINT, missing BOOLEAN, type_mismatch BOOLEAN,
+    PRIMARY KEY (model, window_start, feature));
+CREATE TABLE IF NOT EXISTS windows (
+    model VARCHAR, window_start TIMESTAMPTZ, rows BIGINT, freshness_lag_h DOUBLE,
+    schema_fingerprint VARCHAR, metric_value DOUBLE, labelled_rows BIGINT,
+    latency_p95_ms DOUBLE, requests_per_s DOUBLE, PRIMARY KEY (model, window_start));
+CREATE TABLE IF NOT EXISTS injected_faults (
+    id INTEGER, kind VARCHAR, target VARCHAR, models VARCHAR[], features VARCHAR[],
+    window_start TIMESTAMPTZ, detail VARCHAR);
+"""
+SCHEMA = "lotsen.telemetry/1"
+
+
+class ModelMeta(BaseModel):
+    """What the monitor compares a model's windows against."""
+
+    model: str
+    version: int
+    pipeline: str
+    metric: str
+    reference_metric: float
+    higher_is_better: bool = True
+    baseline_latency_ms: float
+    deployed_at: datetime
+    expected_rows: int
+    window_hours: float = 24.0
+
+
+class WindowFacts(BaseModel):
+    """Everything about one current window that is not a histogram."""
+
+    model: str
+    window_start: datetime
+    rows: int
+    freshness_lag_h: float
+    schema_fingerprint: str
+    metric_value: float | None = None
+    labelled_rows: int = 0
+    latency_p95_ms: float
+    requests_per_s: float
+
+
+class InjectedFault(BaseModel):
+    """Ground truth of one simulated fault."""
+
+    id: int
+    kind: str
+    target: str
+    models: list[str]
+    features: list[str] = []
+    window_start: datetime
+    detail: str = ""
+
+
+class TelemetryStore:
+    """DuckDB-backed telemetry (one file; `:memory:` for tests and benchmarks)."""
+
+    def __init__(self, path: Path | str) -> None:
+        """Open or create the store."""
+        try:
+            self.db = duckdb.connect(str(path))
+            self.db.execute(_DDL)
+            found = self._one("SELECT value FROM lotsen_meta WHERE key = 'schema'")
+        except duckdb.Error as exc:
+            raise StateError(
+                f"{path} is not a usable telemetry database ({exc}); move it away"
+            ) from exc
+        if found is None:
+            self.db.execute("INSERT INTO lotsen_meta VALUES ('schema', ?)", [SCHEMA])
+        elif found[0] != SCHEMA:
+            raise StateError(f"{path} holds {found[0]!r}, expected {SCHEMA!r}")
+
+    def put_model(
+        self, meta: ModelMeta, references: list[FeatureReference], importance: dict[str, float]
+    ) -> None:
+        """Register a model version and its reference histograms (replacing older ones)."""
+        self.db.execute("DELETE FROM models WHERE model = ?", [meta.model])
+        self.db.execute("DELETE FROM reference WHERE model = ?", [meta.model])
+        self.db.execute(
+            "INSERT INTO models VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            list(meta.model_dump().values()),
+        )
+        rows = [
+            [
+                meta.model,
+                meta.version,
+                r.feature,
+                r.kind.value,
+                r.edges,
+                r.categories,
+                r.counts,
+                r.sums,
+                r.n,
+                r.nulls,
+                r.mean,
+                r.std,
+                r.n_unique,
+                importance.get(r.feature, 1.0),
+            ]
+            for r in references
+        ]
+        self.db.executemany(
+            "INSERT INTO reference VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
+        )
+
+    def put_window(self, facts: WindowFacts, bins: list[FeatureWindow]) -> None:
+        """Store one binned current window (replacing the same window if re-ingested)."""
+        key = [facts.model, facts.window_start]
+        self.db.execute("DELETE FROM windows WHERE model = ? AND window_start = ?", key)
+        self.db.execute("DELETE FROM window_bins WHERE model = ? AND window_start = ?", key)
+        self.db.execute(
+            "INSERT INTO windows VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            list(facts.model_dump().values()),
+        )
+        rows = [
+            [
+                facts.model,
+                facts.window_start,
+                b.feature,
+                b.counts,
+                b.sums,
+                b.n,
+                b.nulls,
+                b.invalid,
+                b.missing,
+                b.type_mismatch,
+            ]
+            for b in bins
+        ]
+        self.db.executemany("INSERT INTO window_bins VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+
+    def bulk_insert(self, table: str, frame: Any) -> None:
+        """Append an Arrow table or DataFrame with the table's columns (fast path)."""
+        self.db.register("incoming", frame)
+        self.db.execute(f"INSERT INTO {table} SELECT * FROM incoming")
+        self.db.unregister("incoming")
+
+    def record_fault(self, fault: InjectedFault) -> None:
+        """Record simulated ground truth."""
+        self.db.execute(
+            "INSERT INTO injected_faults VALUES (?, ?, ?, ?, ?, ?, ?)",
+            list(fault.model_dump().values()),
+        )
+
+    def faults(self) -> list[InjectedFault]:
+        """Injected ground truth, in order."""
+        rows = self.db.execute("SELECT * FROM injected_faults ORDER BY id").fetchall()
+        names = list(InjectedFault.model_fields)
+        return [InjectedFault.model_validate(dict(zip(names, row, strict=True))) for row in rows]
+
+    def models(self) -> list[ModelMeta]:
+        """All monitored models."""
+        rows = self.db.execute("SELECT * FROM models ORDER BY model").fetchall()
+        names = list(ModelMeta.model_fields)
+        return [ModelMeta.model_validate(dict(zip(names, row, strict=True))) for row in rows]
+
+    def latest_window(self) -> datetime | None:
+        """Start of the newest window in the store."""
+        row = self._one("SELECT max(window_start) FROM windows")
+        return None if row is None else row[0]
+
+    def clear(self) -> None:
+        """Remove all telemetry (before a new simulation)."""
+        for table in ("models", "reference", "window_bins", "windows", "injected_faults"):
+            self.db.execute(f"DELETE FROM {table}")
+
+    def _one(self, sql: str) -> tuple[Any, ...] | None:
+        """First row of a query, consuming the whole result (DuckDB 2 requires it)."""
+        rows = self.db.execute(sql).fetchall()
+        return rows[0] if rows else None
+
+    def close(self) -> None:
+        """Close the database."""
+        self.db.close()
