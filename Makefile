@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest bench evals fmt clean vllm-env
+.PHONY: demo test lint typecheck pytest bench bench-env evals fmt clean vllm-env
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,8 +34,16 @@ fmt: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: $(STAMP)
+bench: $(STAMP) .venv-bench/.installed
 	$(BIN)/lotsen bench fleet
+	$(BIN)/lotsen bench drift
+
+# Evidently 0.7 needs pandas < 3, so the drift benchmark's baseline gets its own venv.
+bench-env: .venv-bench/.installed
+.venv-bench/.installed:
+	$(PYTHON) -m venv .venv-bench
+	.venv-bench/bin/python -m pip install --quiet "evidently>=0.7,<0.8" "pandas<3" pyarrow
+	touch $@
 
 evals: $(STAMP)
 	@echo "The eval runner arrives with the evaluation issue; nothing to run yet." && exit 1

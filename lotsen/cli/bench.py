@@ -1,5 +1,6 @@
 """`lotsen bench ...`: benchmarks with ratios against a baseline measured in the same run."""
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -18,7 +19,7 @@ def fleet(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Seeding cost versus bare MLflow calls, and twin operation throughput."""
-    from lotsen.bench import bench_fleet
+    from lotsen.bench.fleet import bench_fleet
 
     with console.status(f"benchmarking a {models}-model fleet ..."):
         result = bench_fleet(models, seed, jobs)
@@ -55,3 +56,65 @@ def fleet(
     )
     table.add_row("twin: advance 24 h", f"{result.advance_s:.2f}", "", "")
     console.print(table)
+
+
+@app.command("drift")
+def drift(
+    models: Annotated[int, typer.Option(help="Models compared with Evidently.")] = 20,
+    rows: Annotated[int, typer.Option(help="Rows in reference and in current data.")] = 5000,
+    fleet: Annotated[str, typer.Option(help="Fleet sizes for the pre-binned scan.")] = "1000,10000",
+    evidently_python: Annotated[
+        Path, typer.Option(help="Python of the Evidently venv (make bench-env).")
+    ] = Path(".venv-bench/bin/python"),
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Drift scan vs Evidently's default report on the same data; fleet scan times."""
+    from lotsen.bench.drift import bench_drift
+
+    python = evidently_python if evidently_python.exists() else None
+    if python is None:
+        console.print(
+            f"[yellow]Evidently not found at {evidently_python} (`make bench-env`); "
+            "comparing Lotsen's own paths only[/yellow]"
+        )
+    sizes = [int(n) for n in fleet.split(",") if n.strip()]
+    with console.status(f"benchmarking drift on {models} models x 35 columns ..."):
+        result = bench_drift(models, rows, python, sizes)
+    if as_json:
+        print_json(result)
+        return
+    table = Table(
+        title=f"Drift bench: {models} models, {rows} + {rows} rows x {result.columns} columns"
+    )
+    for column in ("path", "ms per model", "speed-up vs Evidently"):
+        table.add_column(column, justify="left" if column == "path" else "right")
+    base = result.evidently_s
+    rows_out = [
+        ("Evidently 0.7 DataDriftPreset (baseline)", base),
+        ("Lotsen from raw rows (bin current + scan)", result.lotsen_raw_s),
+        ("Lotsen from raw rows incl. reference binning", result.lotsen_raw_with_reference_s),
+        ("Lotsen from pre-binned counts", result.lotsen_binned_s),
+    ]
+    for label, seconds in rows_out:
+        if seconds is None:
+            continue
+        ratio = f"{base / seconds:,.0f}x" if base else "-"
+        table.add_row(label, f"{seconds * 1000:,.2f}", "1x" if seconds is base else ratio)
+    console.print(table)
+    if result.agreement is not None:
+        console.print(
+            f"Agreement with Evidently on drifted columns: {result.agreement:.1%} "
+            f"({result.flagged_by_evidently} flagged by Evidently; "
+            f"Lotsen-only {result.lotsen_only}, Evidently-only {result.evidently_only})"
+        )
+    fleet_table = Table(title="Fleet scan from pre-binned counts (30 features per model)")
+    for column in ("models", "statistics s", "full scan s", "load from DuckDB s"):
+        fleet_table.add_column(column, justify="right")
+    for f in result.fleet:
+        fleet_table.add_row(
+            f"{f.models:,}",
+            f"{f.compute_s:.3f}",
+            f"{f.scan_s:.3f}",
+            "-" if f.load_s is None else f"{f.load_s:.3f}",
+        )
+    console.print(fleet_table)

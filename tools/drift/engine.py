@@ -51,29 +51,59 @@ class FeatureResults:
     psi: NDArray[np.float64]
 
 
+CHUNK_ROWS = 16384
+"""Rows per vectorised block: temporaries stay in cache instead of gigabytes of fresh pages."""
+
+
 def feature_tests(f: FeatureArrays, config: DriftConfig) -> FeatureResults:
-    """Run every drift test on every row and pick each row's test by Evidently's rules."""
+    """Pick each row's test by Evidently's rules, then compute each test on its rows only."""
     discrete = f.is_cat | (f.n_unique <= 5)
     small = f.ref_n <= config.small_reference_rows
-    _, ks_p = stats.ks_pvalue(f.ref_counts, f.cur_counts)
-    chi_p = stats.chi_square_pvalue(f.ref_counts, f.cur_counts)
-    js = stats.jensen_shannon(f.ref_counts, f.cur_counts)
-    std = np.where(f.ref_std > 0, f.ref_std, 1.0)
-    wd = stats.wasserstein(f.ref_counts, f.ref_sums, f.cur_counts, f.cur_sums) / std
     test = np.select(
         [small & ~discrete, small & discrete, ~small & ~discrete], [0, 1, 2], default=3
     )
-    score = np.choose(test, [ks_p, chi_p, wd, js])
+    std = np.where(f.ref_std > 0, f.ref_std, 1.0)
+    score = np.empty(f.rows)
+    psi = np.empty(f.rows)
+    for start in range(0, f.rows, CHUNK_ROWS):
+        rows = slice(start, start + CHUNK_ROWS)
+        score[rows] = _scores(
+            test[rows],
+            f.ref_counts[rows],
+            f.ref_sums[rows],
+            f.cur_counts[rows],
+            f.cur_sums[rows],
+            std[rows],
+        )
+        psi[rows] = stats.psi(f.ref_counts[rows], f.cur_counts[rows])
     is_p = test <= 1
     threshold = np.where(is_p, config.p_value, config.distance)
     drifted = np.where(is_p, score < threshold, score >= threshold)
-    return FeatureResults(
-        test=test,
-        score=score,
-        threshold=threshold,
-        drifted=drifted,
-        psi=stats.psi(f.ref_counts, f.cur_counts),
-    )
+    return FeatureResults(test=test, score=score, threshold=threshold, drifted=drifted, psi=psi)
+
+
+def _scores(
+    test: NDArray[np.int64],
+    rc: NDArray[np.float64],
+    rs: NDArray[np.float64],
+    cc: NDArray[np.float64],
+    cs: NDArray[np.float64],
+    std: NDArray[np.float64],
+) -> NDArray[np.float64]:
+    score = np.empty(len(test))
+    for kind in np.unique(test):
+        mask = test == kind
+        sub = slice(None) if mask.all() else mask
+        match int(kind):
+            case 0:
+                score[sub] = stats.ks_pvalue(rc[sub], cc[sub])[1]
+            case 1:
+                score[sub] = stats.chi_square_pvalue(rc[sub], cc[sub])
+            case 2:
+                score[sub] = stats.wasserstein(rc[sub], rs[sub], cc[sub], cs[sub]) / std[sub]
+            case _:
+                score[sub] = stats.jensen_shannon(rc[sub], cc[sub])
+    return score
 
 
 def feature_dq(f: FeatureArrays, config: DriftConfig) -> dict[str, NDArray[np.bool_]]:
