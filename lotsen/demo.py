@@ -4,7 +4,9 @@ from datetime import timedelta
 
 from lotsen.cli.context import console
 from lotsen.cli.fleet import load_status, seed_world
+from lotsen.cli.monitor import render_scan
 from lotsen.cli.render import jobs_table, status_tables
+from lotsen.monitoring import open_telemetry, scan_fleet, simulate_telemetry
 from lotsen.settings import Settings
 from lotsen.world import open_twin
 from tools.domain import Environment, JobSpec
@@ -22,6 +24,14 @@ def run_demo(settings: Settings) -> None:
         console.print(f"Seeded in {seconds:.1f} s.")
     twin = open_twin(settings)
     twin.reset()
+    console.rule("Monitor: simulated telemetry with injected faults, one fleet scan")
+    store = open_telemetry(settings)
+    has_telemetry = store.latest_window() is not None
+    store.close()
+    if not has_telemetry:
+        simulate_telemetry(settings, seed=DEMO_SEED, windows=2, rows=5000, faults=True)
+    render_scan(scan_fleet(settings))
+
     console.rule("Fleet status")
     for table in status_tables(load_status(settings)):
         console.print(table)
@@ -62,5 +72,5 @@ def run_demo(settings: Settings) -> None:
     console.print(jobs_table(twin.jobs(namespace.name)))
     console.print(
         "Next: `lotsen models list`, `lotsen models show NAME`, `lotsen cluster nodes`, "
-        "`lotsen twin faults`, `lotsen fleet status --json`."
+        "`lotsen twin faults`, `lotsen scan --model NAME`, `lotsen telemetry faults`."
     )

@@ -8,7 +8,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedCo
 from rich.table import Table
 
 from lotsen.cli.context import console, print_json, settings_of
-from lotsen.monitoring import open_telemetry, scan_fleet, simulate_telemetry
+from lotsen.monitoring import ScanReport, open_telemetry, scan_fleet, simulate_telemetry
 from lotsen.settings import Settings
 from tools.drift.signals import ModelSignals
 from tools.errors import NotFoundError
@@ -98,6 +98,11 @@ def scan_cmd(
             )
         )
         return
+    render_scan(report)
+
+
+def render_scan(report: ScanReport) -> None:
+    """Summary line, incidents table, top drifted models."""
     console.print(
         f"Scanned {report.models} models x features = {report.features} feature windows "
         f"in {report.seconds:.2f} s; {len(report.incidents)} incident(s)."

@@ -43,6 +43,7 @@ class FeatureReference(BaseModel):
     mean: float = 0.0
     std: float = 0.0
     n_unique: int
+    """Distinct values: exact up to 5 (all the test choice needs), else a lower bound."""
 
 
 class FeatureWindow(BaseModel):
@@ -74,12 +75,22 @@ def build_reference(
     if kind is FeatureKind.NUMERIC:
         numbers = clean.to_numpy(dtype=np.float64)
         numbers = numbers[np.isfinite(numbers)]
-        if 0 < len(np.unique(numbers)) <= DISCRETE_MAX_UNIQUE:
+        distinct = _distinct_upto(numbers, DISCRETE_MAX_UNIQUE)
+        if 0 < distinct <= DISCRETE_MAX_UNIQUE:
             return _categorical_reference(
-                feature, _as_labels(clean), len(values), n_unique=len(np.unique(numbers))
+                feature, _as_labels(clean), len(values), n_unique=distinct
             )
         return _numeric_reference(feature, numbers, len(values))
     return _categorical_reference(feature, _as_labels(clean), len(values), n_unique=clean.nunique())
+
+
+def _distinct_upto(x: NDArray[np.float64], limit: int) -> int:
+    """Number of distinct values if it is at most `limit`, else some number above it (cheap)."""
+    if len(x) == 0:
+        return 0
+    if len(np.unique(x[:256])) > limit:
+        return len(np.unique(x[:256]))
+    return len(np.unique(x))
 
 
 def _numeric_reference(feature: str, x: NDArray[np.float64], total: int) -> FeatureReference:
@@ -107,7 +118,7 @@ def _numeric_reference(feature: str, x: NDArray[np.float64], total: int) -> Feat
         nulls=total - len(x),
         mean=float(x.mean()),
         std=float(x.std()),
-        n_unique=len(np.unique(x)),
+        n_unique=_distinct_upto(x, DISCRETE_MAX_UNIQUE),
     )
 
 
@@ -193,7 +204,11 @@ def _bin_categorical(labels: pd.Series, categories: list[str]) -> tuple[NDArray[
         lookup = np.array([*known, SLOTS - 1], dtype=np.int64)  # code -1 (missing) -> other
         codes = lookup[labels.cat.codes.to_numpy()]
     else:
-        codes = labels.map(index).fillna(SLOTS - 1).to_numpy(dtype=np.int64)
+        found, uniques = pd.factorize(labels)
+        lookup = np.array(
+            [*(index.get(str(u), SLOTS - 1) for u in uniques), SLOTS - 1], dtype=np.int64
+        )
+        codes = lookup[found]  # factorize marks missing values -1 -> the "other" slot
     return np.bincount(codes, minlength=SLOTS).astype(np.float64), None
 
 
@@ -225,8 +240,8 @@ def _bin_numeric_matrix(refs: list[FeatureReference], frame: pd.DataFrame) -> li
     for j, ref in enumerate(refs):  # one searchsorted per feature: edges differ
         edges = np.asarray(ref.edges)
         row = x[j]
-        slot = np.searchsorted(edges[1:-1], row, side="right") + 1
-        slots[j] = np.where(row < edges[0], 0, np.where(row > edges[-1], SLOTS - 1, slot))
+        slot = np.searchsorted(edges[:-1], row, side="right")  # 0 below the range, 1..bins inside
+        slots[j] = np.where(row > edges[-1], SLOTS - 1, slot)
     offsets = slots + (np.arange(len(refs)) * SLOTS)[:, None]
     flat, keep = offsets[finite], x[finite]
     counts = (
