@@ -17,7 +17,8 @@ CREATE TABLE alias_changes (
     old_version INTEGER,
     new_version INTEGER,
     actor TEXT NOT NULL,
-    reason TEXT NOT NULL
+    reason TEXT NOT NULL,
+    idempotency_key TEXT UNIQUE
 );
 CREATE INDEX alias_changes_model ON alias_changes (model, seq);
 CREATE TRIGGER alias_changes_no_update BEFORE UPDATE ON alias_changes
@@ -36,7 +37,7 @@ class AliasHistory:
 
     def __init__(self, path: Path, clock: Callable[[], datetime] = _utcnow) -> None:
         """Open or create the history in the SQLite file at `path`."""
-        self._conn = open_state_db(path, "lotsen.alias_history", 1, _DDL)
+        self._conn = open_state_db(path, "lotsen.alias_history", 2, _DDL)
         self._clock = clock
 
     def record(
@@ -48,13 +49,27 @@ class AliasHistory:
         *,
         actor: str,
         reason: str,
+        idempotency_key: str | None = None,
     ) -> AliasChange:
-        """Append one alias change and return it."""
+        """Append one alias change and return it (once per idempotency key)."""
+        if idempotency_key is not None:
+            done = self.find(idempotency_key)
+            if done is not None:
+                return done
         at = self._clock()
         cursor = self._conn.execute(
-            "INSERT INTO alias_changes (at, model, alias, old_version, new_version, actor, reason)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (at.isoformat(), model, alias, old_version, new_version, actor, reason),
+            "INSERT INTO alias_changes (at, model, alias, old_version, new_version, actor, reason,"
+            " idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                at.isoformat(),
+                model,
+                alias,
+                old_version,
+                new_version,
+                actor,
+                reason,
+                idempotency_key,
+            ),
         )
         seq = cursor.lastrowid
         assert seq is not None
@@ -69,15 +84,22 @@ class AliasHistory:
             reason=reason,
         )
 
+    def find(self, idempotency_key: str) -> AliasChange | None:
+        """The change recorded with this key, if any."""
+        found = self._query(" WHERE idempotency_key = ?", (idempotency_key,))
+        return found[0] if found else None
+
     def changes(self, model: str | None = None) -> list[AliasChange]:
         """All changes in order, optionally for one model."""
-        query = "SELECT * FROM alias_changes"
-        args: tuple[str, ...] = ()
-        if model is not None:
-            query += " WHERE model = ?"
-            args = (model,)
+        if model is None:
+            return self._query("", ())
+        return self._query(" WHERE model = ?", (model,))
+
+    def _query(self, where: str, args: tuple[str, ...]) -> list[AliasChange]:
         self._conn.row_factory = sqlite3.Row
-        rows = self._conn.execute(query + " ORDER BY seq", args).fetchall()
+        rows = self._conn.execute(
+            f"SELECT * FROM alias_changes{where} ORDER BY seq", args
+        ).fetchall()
         return [
             AliasChange(
                 seq=row["seq"],

@@ -125,15 +125,39 @@ class MlflowRegistry:
         return self.get_version(name, model.aliases[alias])
 
     def set_alias(
-        self, name: str, alias: str, version: int, *, actor: str, reason: str
+        self,
+        name: str,
+        alias: str,
+        version: int,
+        *,
+        actor: str,
+        reason: str,
+        idempotency_key: str | None = None,
     ) -> AliasChange:
-        """Move an alias to a version and append the move to the history."""
+        """Move an alias to a version and append the move to the history.
+
+        With an idempotency key, a repeated call (e.g. a workflow step re-run after a crash)
+        records the move once, even if the crash fell between MLflow and the history.
+        """
+        if idempotency_key is not None:
+            done = self._history.find(idempotency_key)
+            if done is not None:
+                return done
         old = self.get_model(name).aliases.get(alias)
         with self._errors(model=name, version=version):
             self._client.get_model_version(name, str(version))
             self._client.set_registered_model_alias(name, alias, str(version))
         logger.info("alias %s@%s: %s -> %s by %s", name, alias, old, version, actor)
-        return self._history.record(name, alias, old, version, actor=actor, reason=reason)
+        if old == version and idempotency_key is not None:
+            old = self._previous_target(name, alias, version)
+        return self._history.record(
+            name, alias, old, version, actor=actor, reason=reason, idempotency_key=idempotency_key
+        )
+
+    def _previous_target(self, name: str, alias: str, version: int) -> int | None:
+        """Where the alias pointed before `version`, from the history (crash recovery)."""
+        earlier = [c for c in self._history.changes(name) if c.alias == alias]
+        return earlier[-1].new_version if earlier and earlier[-1].new_version != version else None
 
     def delete_alias(self, name: str, alias: str, *, actor: str, reason: str) -> AliasChange:
         """Remove an alias and append the removal to the history."""

@@ -40,9 +40,16 @@ class ModelRegistry(Protocol):
         ...
 
     def set_alias(
-        self, name: str, alias: str, version: int, *, actor: str, reason: str
+        self,
+        name: str,
+        alias: str,
+        version: int,
+        *,
+        actor: str,
+        reason: str,
+        idempotency_key: str | None = None,
     ) -> AliasChange:
-        """Point an alias at a version and record the move."""
+        """Point an alias at a version and record the move (once per idempotency key)."""
         ...
 
     def delete_alias(self, name: str, alias: str, *, actor: str, reason: str) -> AliasChange:
