@@ -1,0 +1,266 @@
+"""Carrying out a plan, idempotently.
+
+Every side effect has an idempotency key, so a step re-run after a crash (LangGraph re-runs
+an interrupted node) never retrains, promotes or rolls back twice.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from pydantic import BaseModel
+
+from agents.remediation.gate import GateResult
+from agents.remediation.plan import Action, RemediationPlan
+from agents.remediation.trainer import Trainer
+from memory.audit import AuditLog
+from memory.remediation import RemediationStore
+from tools.cluster.protocol import Cluster
+from tools.domain import JobSpec, Lineage, NewVersion
+from tools.errors import LotsenError
+from tools.fleet.layout import ENV_TAINT, TRAINING_REQUEST, TRAINING_TAINT
+from tools.registry import CHALLENGER, CHAMPION, ModelRegistry
+
+ACTOR = "lotsen-remediation"
+KEY_TAG = "lotsen.idempotency_key"
+PROMOTION_MARGIN = 0.01
+"""A challenger must beat the champion by this much on the same held-out data."""
+WATCH_EVERY_HOURS = 1.0
+
+
+@dataclass
+class RemediationWorld:
+    """What the workflow acts on."""
+
+    registry: ModelRegistry
+    cluster: Cluster
+    audit: AuditLog
+    store: RemediationStore
+    trainer: Trainer
+    clock: Callable[[], datetime]
+
+
+class ActionResult(BaseModel):
+    """What happened to one model."""
+
+    model: str
+    ok: bool
+    summary: str
+
+
+def execute(
+    plan: RemediationPlan,
+    gate: GateResult,
+    champions: dict[str, int],
+    world: RemediationWorld,
+    *,
+    pipeline: str | None,
+    window: datetime,
+    cause: str,
+) -> list[ActionResult]:
+    """Run the plan's action for each model; failures are recorded, not raised."""
+    match plan.action:
+        case Action.OPEN_DATA_INCIDENT:
+            return [_open_data_incident(plan, world, pipeline, window, cause)]
+        case Action.WATCH:
+            world.store.watch(plan.incident_id, plan.models, world.clock(), WATCH_EVERY_HOURS)
+            return [
+                _done(world, plan, m, "watch", f"scan every {WATCH_EVERY_HOURS:g} h, no change")
+                for m in plan.models
+            ]
+        case Action.RETRAIN | Action.RETRAIN_WITH_REVIEW:
+            return [
+                _guarded(world, plan, m, _retrain_step(plan, gate, m, world)) for m in plan.models
+            ]
+        case Action.ROLLBACK:
+            return [
+                _guarded(world, plan, m, _rollback_step(plan, m, champions.get(m), world))
+                for m in plan.models
+            ]
+
+
+def _retrain_step(
+    plan: RemediationPlan, gate: GateResult, model: str, world: RemediationWorld
+) -> Callable[[], str]:
+    return lambda: _retrain(plan, gate, model, world)
+
+
+def _rollback_step(
+    plan: RemediationPlan, model: str, champion: int | None, world: RemediationWorld
+) -> Callable[[], str]:
+    return lambda: _rollback(plan, model, champion, world)
+
+
+def _open_data_incident(
+    plan: RemediationPlan,
+    world: RemediationWorld,
+    pipeline: str | None,
+    window: datetime,
+    cause: str,
+) -> ActionResult:
+    owner = (
+        world.registry.get_model(plan.models[0]).owner
+        if pipeline is None
+        else pipeline.split("-features")[0]
+    )
+    world.store.open_data_incident(
+        plan.incident_id, pipeline, plan.models, owner, cause, world.clock()
+    )
+    world.store.quarantine(plan.incident_id, plan.models, window)
+    summary = (
+        f"data incident opened for {owner} ({len(plan.models)} models); "
+        "window quarantined; no retrain"
+    )
+    return _done(world, plan, None, "data_incident", summary)
+
+
+def _guarded(
+    world: RemediationWorld, plan: RemediationPlan, model: str, step: Callable[[], str]
+) -> ActionResult:
+    try:
+        return ActionResult(model=model, ok=True, summary=step())
+    except LotsenError as exc:
+        world.audit.append(
+            "action_failed",
+            actor=ACTOR,
+            model=model,
+            incident=plan.incident_id,
+            data={"action": plan.action.value, "error": str(exc)},
+        )
+        return ActionResult(model=model, ok=False, summary=f"failed: {exc}")
+
+
+def _retrain(plan: RemediationPlan, gate: GateResult, model: str, world: RemediationWorld) -> str:
+    key = f"{plan.incident_id}:{model}:retrain"
+    registered = world.registry.get_model(model)
+    champion = registered.aliases.get(CHAMPION)
+    job = world.cluster.submit_job(
+        JobSpec(
+            namespace=f"{registered.owner}-test",
+            model=model,
+            gpu=TRAINING_REQUEST,
+            duration_s=3600,
+            idempotency_key=key,
+            tolerations=[ENV_TAINT, TRAINING_TAINT],
+        )
+    )
+    version, result = _challenger_version(world, model, key, champion)
+    world.registry.set_alias(
+        model,
+        CHALLENGER,
+        version,
+        actor=ACTOR,
+        reason=f"retrained for {plan.incident_id}",
+        idempotency_key=f"{key}:challenger",
+    )
+    wins = result["challenger"] >= result["champion"] + PROMOTION_MARGIN
+    if not wins:
+        outcome = (
+            f"challenger v{version} ({result['challenger']:.3f}) does not beat champion "
+            f"({result['champion']:.3f}) by {PROMOTION_MARGIN}; champion kept"
+        )
+    elif model in gate.promotion_blocked:
+        outcome = (
+            f"challenger v{version} wins but promotion is blocked: "
+            "substantial modification, needs sign-off"
+        )
+    else:
+        world.registry.set_alias(
+            model,
+            CHAMPION,
+            version,
+            actor=ACTOR,
+            reason=f"won the gate for {plan.incident_id}",
+            idempotency_key=f"{key}:promote",
+        )
+        _serve(world, model, version, registered.owner, registered.env.value)
+        outcome = (
+            f"challenger v{version} ({result['challenger']:.3f}) beat champion v{champion} "
+            f"({result['champion']:.3f}); promoted to champion"
+        )
+    summary = f"training job {job.id} ({job.status.value}); {outcome}"
+    _done(world, plan, model, "retrain", summary, extra=result)
+    return summary
+
+
+def _challenger_version(
+    world: RemediationWorld, model: str, key: str, champion: int | None
+) -> tuple[int, dict[str, float]]:
+    """The version trained for this key (trained now, or found after a crash)."""
+    for existing in world.registry.list_versions(model):
+        if existing.tags.get(KEY_TAG) == key:
+            return existing.version, {
+                "challenger": existing.metrics["auc"],
+                "champion": existing.metrics["champion_auc_same_holdout"],
+            }
+    features = len(world.registry.get_model(model).tags.get("features", "").split(","))
+    trained = world.trainer.train(model, features, relation_changed=True)
+    metrics = {"auc": trained.challenger, "champion_auc_same_holdout": trained.champion}
+    created = world.registry.create_version(
+        model,
+        NewVersion(
+            metrics=metrics,
+            tags={KEY_TAG: key},
+            lineage=Lineage(
+                training_data=f"recent window ({trained.train_rows} rows)",
+                parent_version=champion,
+                code_version="synthetic-trainer",
+            ),
+            description=f"challenger trained by Lotsen ({key})",
+        ),
+    )
+    return created.version, {"challenger": trained.challenger, "champion": trained.champion}
+
+
+def _rollback(
+    plan: RemediationPlan, model: str, champion: int | None, world: RemediationWorld
+) -> str:
+    if champion is None:
+        raise LotsenError(f"{model} had no champion when the plan was made; nothing to roll back")
+    earlier = [v.version for v in world.registry.list_versions(model) if v.version < champion]
+    if not earlier:
+        raise LotsenError(f"{model} has no version before v{champion} to roll back to")
+    target = max(earlier)
+    world.registry.set_alias(
+        model,
+        CHAMPION,
+        target,
+        actor=ACTOR,
+        reason=f"rollback for {plan.incident_id}",
+        idempotency_key=f"{plan.incident_id}:{model}:rollback",
+    )
+    registered = world.registry.get_model(model)
+    _serve(world, model, target, registered.owner, registered.env.value)
+    summary = f"champion rolled back v{champion} -> v{target}"
+    _done(world, plan, model, "rollback", summary)
+    return summary
+
+
+def _serve(world: RemediationWorld, model: str, version: int, owner: str, env: str) -> None:
+    """Point the model's deployment at the version (dry-run first), if it has one."""
+    namespace = f"{owner}-{env}"
+    try:
+        world.cluster.deployment(namespace, model)
+    except LotsenError:
+        return
+    world.cluster.set_model_version(namespace, model, version, dry_run=True)
+    world.cluster.set_model_version(namespace, model, version)
+
+
+def _done(
+    world: RemediationWorld,
+    plan: RemediationPlan,
+    model: str | None,
+    step: str,
+    summary: str,
+    extra: dict[str, float] | None = None,
+) -> ActionResult:
+    world.audit.append(
+        "action",
+        actor=ACTOR,
+        model=model,
+        incident=plan.incident_id,
+        idempotency_key=f"{plan.incident_id}:{model or '*'}:{step}",
+        data={"action": plan.action.value, "result": summary, **(extra or {})},
+    )
+    return ActionResult(model=model or "*", ok=True, summary=summary)

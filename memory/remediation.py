@@ -1,0 +1,251 @@
+"""What the remediation workflow remembers: runs, approval requests, data incidents, watches."""
+
+import json
+import sqlite3
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel
+
+from tools.errors import ConflictError, NotFoundError
+from tools.state_db import open_state_db
+
+RunStatus = Literal["running", "waiting_approval", "done", "rejected", "failed", "expired"]
+ApprovalStatus = Literal["pending", "approved", "rejected", "expired"]
+
+_DDL = """
+CREATE TABLE runs (thread_id TEXT PRIMARY KEY, incident_id TEXT NOT NULL, kind TEXT NOT NULL,
+                   status TEXT NOT NULL, proposer TEXT NOT NULL, updated_at TEXT NOT NULL,
+                   summary TEXT);
+CREATE TABLE approvals (id TEXT PRIMARY KEY, thread_id TEXT UNIQUE NOT NULL,
+                        incident_id TEXT NOT NULL,
+                        action TEXT NOT NULL, models TEXT NOT NULL, reasons TEXT NOT NULL,
+                        proposer TEXT NOT NULL, created_at TEXT NOT NULL, expires_at TEXT NOT NULL,
+                        status TEXT NOT NULL, decided_by TEXT, decided_at TEXT, note TEXT);
+CREATE TABLE data_incidents (id TEXT PRIMARY KEY, pipeline TEXT, models TEXT NOT NULL, owner TEXT,
+                             opened_at TEXT NOT NULL, status TEXT NOT NULL, cause TEXT NOT NULL);
+CREATE TABLE quarantine (model TEXT NOT NULL, window_start TEXT NOT NULL, incident_id TEXT NOT NULL,
+                         PRIMARY KEY (model, window_start));
+CREATE TABLE watchlist (model TEXT PRIMARY KEY, incident_id TEXT NOT NULL, since TEXT NOT NULL,
+                        scan_every_hours REAL NOT NULL);
+"""
+
+
+class Run(BaseModel):
+    """One incident's remediation (a LangGraph thread)."""
+
+    thread_id: str
+    incident_id: str
+    kind: str
+    status: RunStatus
+    proposer: str
+    updated_at: datetime
+    summary: str | None = None
+
+
+class ApprovalRequest(BaseModel):
+    """A plan waiting for a human."""
+
+    id: str
+    thread_id: str
+    incident_id: str
+    action: str
+    models: list[str]
+    reasons: list[str]
+    proposer: str
+    created_at: datetime
+    expires_at: datetime
+    status: ApprovalStatus
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    note: str | None = None
+
+
+class RemediationStore:
+    """SQLite state of remediation runs and their side records."""
+
+    def __init__(self, path: Path) -> None:
+        """Open or create the store."""
+        self._conn = open_state_db(path, "lotsen.remediation", 1, _DDL)
+        self._conn.row_factory = sqlite3.Row
+
+    # runs
+    def start_run(
+        self, thread_id: str, incident_id: str, kind: str, proposer: str, now: datetime
+    ) -> Run:
+        """Register a run (no-op if it exists) and return it."""
+        self._conn.execute(
+            "INSERT OR IGNORE INTO runs VALUES (?, ?, ?, 'running', ?, ?, NULL)",
+            (thread_id, incident_id, kind, proposer, now.isoformat()),
+        )
+        return self.run(thread_id)
+
+    def run(self, thread_id: str) -> Run:
+        """One run."""
+        row = self._conn.execute("SELECT * FROM runs WHERE thread_id = ?", (thread_id,)).fetchone()
+        if row is None:
+            raise NotFoundError(f"no remediation run {thread_id!r}")
+        return Run.model_validate(dict(row))
+
+    def runs(self, status: RunStatus | None = None) -> list[Run]:
+        """Runs, optionally by status."""
+        rows = self._conn.execute(
+            "SELECT * FROM runs" + (" WHERE status = ?" if status else ""),
+            (status,) if status else (),
+        ).fetchall()
+        return [Run.model_validate(dict(r)) for r in rows]
+
+    def set_run(
+        self, thread_id: str, status: RunStatus, now: datetime, summary: str | None = None
+    ) -> None:
+        """Update a run's status."""
+        self._conn.execute(
+            "UPDATE runs SET status = ?, updated_at = ?, summary = coalesce(?, summary) "
+            "WHERE thread_id = ?",
+            (status, now.isoformat(), summary, thread_id),
+        )
+
+    # approvals
+    def request_approval(
+        self,
+        thread_id: str,
+        incident_id: str,
+        action: str,
+        models: list[str],
+        reasons: list[str],
+        proposer: str,
+        now: datetime,
+        ttl: timedelta,
+    ) -> ApprovalRequest:
+        """Create the thread's approval request once; return it."""
+        request_id = "apr-" + thread_id.rsplit("-", 1)[-1][:10]
+        self._conn.execute(
+            "INSERT OR IGNORE INTO approvals VALUES "
+            "(?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', NULL, NULL, NULL)",
+            (
+                request_id,
+                thread_id,
+                incident_id,
+                action,
+                json.dumps(models),
+                json.dumps(reasons),
+                proposer,
+                now.isoformat(),
+                (now + ttl).isoformat(),
+            ),
+        )
+        return self.approval(request_id)
+
+    def approval(self, request_id: str) -> ApprovalRequest:
+        """One approval request."""
+        row = self._conn.execute("SELECT * FROM approvals WHERE id = ?", (request_id,)).fetchone()
+        if row is None:
+            raise NotFoundError(
+                f"unknown approval request {request_id!r}; `lotsen approvals list` shows them"
+            )
+        data = dict(row)
+        data["models"], data["reasons"] = json.loads(data["models"]), json.loads(data["reasons"])
+        return ApprovalRequest.model_validate(data)
+
+    def approvals(
+        self, now: datetime, status: ApprovalStatus | None = None
+    ) -> list[ApprovalRequest]:
+        """Approval requests (pending ones past their expiry are marked expired first)."""
+        self._conn.execute(
+            "UPDATE approvals SET status = 'expired' WHERE status = 'pending' AND expires_at < ?",
+            (now.isoformat(),),
+        )
+        ids = [
+            r[0]
+            for r in self._conn.execute(
+                "SELECT id FROM approvals"
+                + (" WHERE status = ?" if status else "")
+                + " ORDER BY created_at",
+                (status,) if status else (),
+            )
+        ]
+        return [self.approval(i) for i in ids]
+
+    def decide(
+        self, request_id: str, approver: str, approved: bool, now: datetime, note: str | None
+    ) -> ApprovalRequest:
+        """Record a decision, enforcing four eyes and expiry.
+
+        Raises:
+            NotFoundError: unknown request.
+            ConflictError: already decided, expired, or the approver proposed the change.
+        """
+        request = self.approval(request_id)
+        if request.status != "pending":
+            raise ConflictError(f"approval {request_id} is already {request.status}")
+        if now > request.expires_at:
+            self._conn.execute(
+                "UPDATE approvals SET status = 'expired' WHERE id = ?", (request_id,)
+            )
+            raise ConflictError(
+                f"approval {request_id} expired at {request.expires_at:%Y-%m-%d %H:%M}; "
+                "run `lotsen remediate --auto` again to propose it anew"
+            )
+        if approver == request.proposer:
+            raise ConflictError(
+                f"four-eyes rule: {approver} proposed this change and cannot approve it; "
+                "ask someone else"
+            )
+        self._conn.execute(
+            "UPDATE approvals SET status = ?, decided_by = ?, decided_at = ?, note = ? "
+            "WHERE id = ?",
+            ("approved" if approved else "rejected", approver, now.isoformat(), note, request_id),
+        )
+        return self.approval(request_id)
+
+    # side records (idempotent)
+    def open_data_incident(
+        self,
+        incident_id: str,
+        pipeline: str | None,
+        models: list[str],
+        owner: str | None,
+        cause: str,
+        now: datetime,
+    ) -> None:
+        """Open a data incident for the pipeline owner (once)."""
+        self._conn.execute(
+            "INSERT OR IGNORE INTO data_incidents VALUES (?, ?, ?, ?, ?, 'open', ?)",
+            (incident_id, pipeline, json.dumps(models), owner, now.isoformat(), cause),
+        )
+
+    def quarantine(self, incident_id: str, models: list[str], window_start: datetime) -> None:
+        """Keep a broken window out of training and reference data."""
+        self._conn.executemany(
+            "INSERT OR IGNORE INTO quarantine VALUES (?, ?, ?)",
+            [(m, window_start.isoformat(), incident_id) for m in models],
+        )
+
+    def watch(self, incident_id: str, models: list[str], now: datetime, every_hours: float) -> None:
+        """Scan these models more often."""
+        self._conn.executemany(
+            "INSERT OR IGNORE INTO watchlist VALUES (?, ?, ?, ?)",
+            [(m, incident_id, now.isoformat(), every_hours) for m in models],
+        )
+
+    def data_incidents(self) -> list[dict[str, object]]:
+        """Open data incidents."""
+        return [
+            dict(r) for r in self._conn.execute("SELECT * FROM data_incidents ORDER BY opened_at")
+        ]
+
+    def watched(self) -> list[str]:
+        """Models on the watch list."""
+        return [r[0] for r in self._conn.execute("SELECT model FROM watchlist ORDER BY model")]
+
+    def quarantined(self) -> list[tuple[str, str]]:
+        """(model, window start) pairs in quarantine."""
+        return [
+            (r[0], r[1])
+            for r in self._conn.execute("SELECT model, window_start FROM quarantine ORDER BY 1")
+        ]
+
+    def close(self) -> None:
+        """Close the file."""
+        self._conn.close()
