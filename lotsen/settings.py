@@ -36,5 +36,9 @@ class Settings(BaseSettings):
     """OpenAI-compatible endpoints, cheapest first, as JSON; empty = tier 0 only."""
     llm_tiers_file: Path | None = None
     """YAML file with a list of tiers (used when LOTSEN_LLM_TIERS is empty)."""
+    user: str | None = None
+    """Who runs the command (proposer / approver); default: the OS user."""
+    approval_ttl_hours: float = Field(default=24.0, gt=0)
+    """How long an approval request stays open."""
     vllm_bin: Path = Path(".venv-vllm/bin/vllm")
     """The `vllm` executable of vLLM's own environment (`make vllm-env`)."""

@@ -66,6 +66,21 @@ class WorldFiles:
         return self.root / "telemetry.duckdb"
 
     @property
+    def audit_db(self) -> Path:
+        """The hash-chained audit log."""
+        return self.root / "audit.db"
+
+    @property
+    def remediation_db(self) -> Path:
+        """Remediation runs, approvals, data incidents, watch list."""
+        return self.root / "remediation.db"
+
+    @property
+    def checkpoints_db(self) -> Path:
+        """LangGraph checkpoints of the remediation workflow."""
+        return self.root / "checkpoints.db"
+
+    @property
     def fleet_db(self) -> Path:
         """Feature pipelines and seeding facts."""
         return self.root / "fleet.db"

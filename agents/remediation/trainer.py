@@ -47,7 +47,7 @@ class SyntheticTrainer:
         )
         d = max(2, min(8, n_features))
         w_old = rng.normal(size=d) * 1.5
-        w_new = rng.normal(size=d) * 1.5 if relation_changed else w_old
+        w_new = 0.3 * w_old + rng.normal(size=d) * 1.2 if relation_changed else w_old
         x_old, y_old = _draw(rng, w_old, self._rows)
         x_new, y_new = _draw(rng, w_new, self._rows)
         split = int(self._rows * 0.7)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from lotsen.cli import bench, cluster, fleet, llm, models, monitor, twin
+from lotsen.cli import bench, cluster, fleet, llm, models, monitor, remediate, twin
 from lotsen.cli.context import load_settings, settings_of
 from tools.errors import LotsenError
 
@@ -25,6 +25,9 @@ app.add_typer(bench.app, name="bench")
 app.add_typer(llm.app, name="llm")
 app.add_typer(monitor.telemetry_app, name="telemetry")
 app.command("scan")(monitor.scan_cmd)
+app.command("remediate")(remediate.remediate_cmd)
+app.add_typer(remediate.approvals_app, name="approvals")
+app.add_typer(remediate.audit_app, name="audit")
 
 
 @app.callback()

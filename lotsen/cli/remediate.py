@@ -1,0 +1,200 @@
+"""`lotsen remediate`, `lotsen approvals ...`, `lotsen audit ...`."""
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from agents.remediation.runner import (
+    RunOutcome,
+    decide_approval,
+    plan_only,
+    remediate,
+    resume,
+)
+from lotsen.cli.context import console, print_json, settings_of
+from lotsen.monitoring import scan_fleet
+from lotsen.remediation import current_user, open_workflow
+from lotsen.world import current_world, open_registry
+from memory.audit import AuditLog
+
+approvals_app = typer.Typer(help="Plans waiting for a human: list, approve, reject (four eyes).")
+audit_app = typer.Typer(help="The tamper-evident audit log: verify, show.")
+AsUser = Annotated[
+    str | None, typer.Option("--as", help="Who you are (default LOTSEN_USER / OS user).")
+]
+
+
+def remediate_cmd(
+    ctx: typer.Context,
+    auto: Annotated[
+        bool, typer.Option(help="Execute: allowed actions run, others wait for approval.")
+    ] = False,
+    resume_runs: Annotated[
+        bool, typer.Option("--resume", help="Finish runs a crash interrupted.")
+    ] = False,
+    user: AsUser = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Scan the fleet and remediate each incident (without --auto: show the plans only)."""
+    settings = settings_of(ctx)
+    with open_workflow(settings, user) as wf:
+        if resume_runs:
+            _show(resume(wf.world, wf.graph), as_json, "Resumed runs")
+            return
+        incidents = scan_fleet(settings).incidents
+        if not auto:
+            table = Table(title=f"{len(incidents)} incident(s): planned actions (nothing executed)")
+            for column in ("incident", "kind", "models", "action", "gate"):
+                table.add_column(column)
+            for plan, verdict in plan_only(incidents, wf.world):
+                table.add_row(
+                    plan.incident_id,
+                    plan.incident_kind,
+                    str(len(plan.models)),
+                    plan.action.value,
+                    verdict,
+                )
+            console.print(table)
+            console.print(
+                "Run `lotsen remediate --auto` to execute; plans that need a human wait in "
+                "`lotsen approvals list`."
+            )
+            return
+        _show(remediate(incidents, wf.world, wf.graph, wf.proposer), as_json, "Remediation")
+
+
+def _show(outcomes: list[RunOutcome], as_json: bool, title: str) -> None:
+    if as_json:
+        print_json(outcomes)
+        return
+    table = Table(title=title)
+    for column in ("incident", "kind", "action", "status", "result"):
+        table.add_column(column)
+    for o in outcomes:
+        status = (
+            o.status if o.status != "waiting_approval" else f"waiting approval ({o.approval_id})"
+        )
+        table.add_row(o.incident_id, o.kind, o.action, status, o.summary)
+    console.print(table)
+
+
+@approvals_app.command("list")
+def approvals_list(
+    ctx: typer.Context,
+    show_all: Annotated[
+        bool, typer.Option("--all", help="Include decided and expired requests.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Approval requests (pending by default)."""
+    with open_workflow(settings_of(ctx)) as wf:
+        found = wf.world.store.approvals(wf.world.clock(), None if show_all else "pending")
+    if as_json:
+        print_json(found)
+        return
+    table = Table(title=f"{len(found)} approval request(s)")
+    for column in ("id", "action", "models", "why a human", "proposer", "expires", "status"):
+        table.add_column(column)
+    for a in found:
+        models = ", ".join(a.models[:3]) + (f" +{len(a.models) - 3}" if len(a.models) > 3 else "")
+        table.add_row(
+            a.id,
+            a.action,
+            models,
+            "; ".join(a.reasons),
+            a.proposer,
+            f"{a.expires_at:%m-%d %H:%M}",
+            a.status if not a.decided_by else f"{a.status} by {a.decided_by}",
+        )
+    console.print(table)
+
+
+def _decide(
+    ctx: typer.Context, request_id: str, user: str | None, approved: bool, note: str | None
+) -> None:
+    settings = settings_of(ctx)
+    approver = current_user(settings, user)
+    with open_workflow(settings, approver) as wf:
+        result = decide_approval(request_id, approver, approved, note, wf.world, wf.graph)
+    _show([result], False, "Approved" if approved else "Rejected")
+
+
+@approvals_app.command("approve")
+def approve(
+    ctx: typer.Context,
+    request_id: str,
+    user: AsUser = None,
+    note: Annotated[str | None, typer.Option(help="Why.")] = None,
+) -> None:
+    """Approve a plan; the workflow continues at once."""
+    _decide(ctx, request_id, user, True, note)
+
+
+@approvals_app.command("reject")
+def reject(
+    ctx: typer.Context,
+    request_id: str,
+    user: AsUser = None,
+    note: Annotated[str | None, typer.Option(help="Why.")] = None,
+) -> None:
+    """Reject a plan: recorded, nothing is done."""
+    _decide(ctx, request_id, user, False, note)
+
+
+@audit_app.command("verify")
+def audit_verify(ctx: typer.Context) -> None:
+    """Check the hash chain; exit 1 and name the first bad record if it was tampered with."""
+    log = AuditLog(current_world(settings_of(ctx)).audit_db)
+    result = log.verify()
+    log.close()
+    if result.ok:
+        console.print(f"audit log intact: {result.records} records, head {result.head[:16]}")
+        return
+    console.print(f"[red]audit log TAMPERED[/red]: {result.problem}")
+    raise typer.Exit(1)
+
+
+@audit_app.command("show")
+def audit_show(
+    ctx: typer.Context,
+    model: Annotated[
+        str | None, typer.Option(help="One model's history, alias moves included.")
+    ] = None,
+    incident: Annotated[str | None, typer.Option(help="One incident.")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Audit records, oldest first."""
+    settings = settings_of(ctx)
+    files = current_world(settings)
+    log = AuditLog(files.audit_db)
+    records = log.records(model=model, incident=incident)
+    log.close()
+    moves = open_registry(settings, files).alias_history(model) if model else []
+    if as_json:
+        print_json([*records, *moves])
+        return
+    table = Table(title=f"Audit: {model or incident or 'all'}")
+    for column in ("#", "at", "kind", "actor", "model", "detail"):
+        table.add_column(column)
+    for r in records:
+        detail = (
+            r.data.get("result")
+            or r.data.get("action")
+            or r.data.get("verdict")
+            or r.data.get("status")
+            or ""
+        )
+        table.add_row(
+            str(r.seq), f"{r.at:%m-%d %H:%M:%S}", r.kind, r.actor, r.model or "-", str(detail)
+        )
+    for m in moves:
+        table.add_row(
+            "alias",
+            f"{m.at:%m-%d %H:%M:%S}",
+            f"alias {m.alias}",
+            m.actor,
+            m.model,
+            f"v{m.old_version} -> v{m.new_version}: {m.reason}",
+        )
+    console.print(table)

@@ -1,0 +1,79 @@
+"""Wiring the remediation workflow to the world: registry, twin, audit, checkpoints, LLM."""
+
+import getpass
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from agents.remediation.executor import RemediationWorld
+from agents.remediation.graph import build_graph
+from agents.remediation.trainer import SyntheticTrainer
+from lotsen.llm import llm_context
+from lotsen.settings import Settings
+from lotsen.world import configure_mlflow_env, current_world, open_cluster, open_registry
+from memory.audit import AuditLog
+from memory.remediation import RemediationStore
+from tools.errors import StateError
+
+
+@dataclass
+class Workflow:
+    """A world plus the compiled graph that acts on it."""
+
+    world: RemediationWorld
+    graph: Any
+    proposer: str
+
+
+def current_user(settings: Settings, override: str | None = None) -> str:
+    """Who is acting: --as, else LOTSEN_USER, else the OS user."""
+    return override or settings.user or getpass.getuser()
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@contextmanager
+def open_workflow(settings: Settings, user: str | None = None) -> Iterator[Workflow]:
+    """Open everything the workflow needs; close it afterwards."""
+    from langgraph.checkpoint.sqlite import SqliteSaver
+
+    configure_mlflow_env()
+    files = current_world(settings)
+    audit = AuditLog(files.audit_db)
+    store = RemediationStore(files.remediation_db)
+    conn = sqlite3.connect(files.checkpoints_db, check_same_thread=False)
+    try:
+        saver = SqliteSaver(conn)
+        try:
+            saver.setup()
+        except sqlite3.DatabaseError as exc:
+            raise StateError(
+                f"{files.checkpoints_db} is not a usable checkpoint database ({exc}); move it away "
+                "(runs in progress are then lost; their audit records remain)"
+            ) from exc
+        world = RemediationWorld(
+            registry=open_registry(settings, files),
+            cluster=open_cluster(settings),
+            audit=audit,
+            store=store,
+            trainer=SyntheticTrainer(),
+            clock=_utcnow,
+        )
+        proposer = current_user(settings, user)
+        graph = build_graph(
+            world,
+            llm_context(settings),
+            proposer,
+            saver,
+            timedelta(hours=settings.approval_ttl_hours),
+        )
+        yield Workflow(world=world, graph=graph, proposer=proposer)
+    finally:
+        conn.close()
+        audit.close()
+        store.close()
