@@ -57,8 +57,21 @@ def resume(world: RemediationWorld, graph: Any) -> list[RunOutcome]:
     """Finish runs a crash left half-way (status still `running`)."""
     outcomes = []
     for run in world.store.runs("running"):
+        if not graph.get_state(_config(run.thread_id)).next:
+            continue  # killed before its first step: the next `remediate` starts it afresh
         graph.invoke(None, _config(run.thread_id))
         outcomes.append(outcome(world, graph, run.thread_id))
+    for request in world.store.approvals(world.clock()):
+        run = world.store.run(request.thread_id)
+        if request.status in ("approved", "rejected") and run.status == "waiting_approval":
+            # killed between recording the decision and the workflow taking it: deliver it again
+            decision = {
+                "approved": request.status == "approved",
+                "approver": request.decided_by,
+                "note": request.note,
+            }
+            graph.invoke(Command(resume=decision), _config(request.thread_id))
+            outcomes.append(outcome(world, graph, request.thread_id))
     return outcomes
 
 

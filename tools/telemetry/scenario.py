@@ -35,9 +35,9 @@ def demo_faults(models: list[SimModel], pipelines: list[FeaturePipeline]) -> lis
     ]
     spread = others[:: max(1, len(others) // (2 * len(plan)))] + others
     targets = _one_per_pipeline(spread, len(plan) - 2)
-    used = {t.pipeline for t in targets}
+    taken = {t.pipeline for t in targets}
     # Rollback needs an earlier version: the deploy faults go to models with a champion >= v2.
-    redeployed = [m for m in spread if m.version >= 2 and m.pipeline not in used]
+    redeployed = [m for m in spread if m.version >= 2 and m.pipeline not in taken]
     targets += _one_per_pipeline(redeployed, 2)
     for model, (kind, extra) in zip(targets, plan, strict=False):
         features = kinds[model.name][:2] if kind in ("covariate_shift", "gradual_drift") else []

@@ -1,0 +1,166 @@
+"""Kill-and-resume trials for the remediation workflow.
+
+SIGKILL `lotsen remediate --auto` (or an approval) at a random moment, resume, finish, and
+compare the end state with an uninterrupted run. Used by the tests (a few trials) and by
+`lotsen bench remediation --kill-trials N`.
+"""
+
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from lotsen.remediation import open_workflow
+from lotsen.settings import Settings
+from lotsen.world import current_world, open_registry, open_twin
+from memory.audit import AuditLog
+from memory.remediation import RemediationStore
+
+
+class WorldState(BaseModel):
+    """Everything a remediation may change, in comparable form."""
+
+    aliases: dict[str, dict[str, int]]
+    versions: dict[str, int]
+    jobs: list[str]
+    data_incidents: list[str]
+    watched: list[str]
+    quarantined: list[tuple[str, str]]
+    runs: dict[str, str]
+    audit_keys: list[str]
+    audit_ok: bool
+
+
+class TrialResult(BaseModel):
+    """One kill/resume trial."""
+
+    delay_s: float
+    killed: bool
+    same_end_state: bool
+    differences: list[str]
+
+
+def world_state(data_dir: Path) -> WorldState:
+    """Snapshot of a world's remediation-relevant state."""
+    settings = Settings(data_dir=data_dir)
+    files = current_world(settings)
+    registry = open_registry(settings, files)
+    models = registry.list_models()
+    store = RemediationStore(files.remediation_db)
+    audit = AuditLog(files.audit_db)
+    state = WorldState(
+        aliases={m.name: dict(m.aliases) for m in models},
+        versions={
+            m.name: len(registry.list_versions(m.name)) for m in models if len(m.aliases) and m.name
+        },
+        jobs=sorted(j.spec.idempotency_key for j in open_twin(settings).jobs()),
+        data_incidents=sorted(str(d["id"]) for d in store.data_incidents()),
+        watched=store.watched(),
+        quarantined=store.quarantined(),
+        runs={r.incident_id: r.status for r in store.runs()},
+        audit_keys=sorted(r.idempotency_key for r in audit.records() if r.idempotency_key),
+        audit_ok=audit.verify().ok,
+    )
+    store.close()
+    audit.close()
+    return state
+
+
+def lotsen(data_dir: Path, *args: str) -> "subprocess.Popen[bytes]":
+    """Start the real CLI in a subprocess on a data dir."""
+    env = {**os.environ, "LOTSEN_DATA_DIR": str(data_dir), "LOTSEN_USER": "bob"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "lotsen.cli", *args],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def _run(data_dir: Path, *args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "lotsen.cli", *args],
+        env={**os.environ, "LOTSEN_DATA_DIR": str(data_dir), "LOTSEN_USER": "bob"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"lotsen {' '.join(args)} failed: {done.stderr[-2000:]}")
+    return done.stdout
+
+
+def pending_approvals(data_dir: Path) -> list[str]:
+    """Ids of pending approval requests."""
+    return [a["id"] for a in json.loads(_run(data_dir, "approvals", "list", "--json"))]
+
+
+def finish(data_dir: Path) -> None:
+    """Resume interrupted runs, run the remediation, and have alice approve everything pending."""
+    _run(data_dir, "remediate", "--resume")
+    _run(data_dir, "remediate", "--auto")
+    for request in pending_approvals(data_dir):
+        _run(data_dir, "approvals", "approve", request, "--as", "alice")
+
+
+def trial(
+    source: Path,
+    workdir: Path,
+    reference: WorldState,
+    delay_s: float,
+    during_approval: bool = False,
+) -> TrialResult:
+    """Copy the world, kill a remediation (or an approval) after `delay_s`, finish, compare."""
+    data = workdir / "data"
+    shutil.rmtree(data, ignore_errors=True)
+    shutil.copytree(source, data, symlinks=True)
+    if during_approval:
+        _run(data, "remediate", "--auto")
+        process = lotsen(data, "approvals", "approve", pending_approvals(data)[0], "--as", "alice")
+    else:
+        process = lotsen(data, "remediate", "--auto")
+    time.sleep(delay_s)
+    killed = process.poll() is None
+    if killed:
+        process.send_signal(signal.SIGKILL)
+    process.wait()
+    finish(data)
+    got = world_state(data)
+    diffs = [
+        f"{field}: {json.dumps(getattr(got, field), default=str)[:300]} != "
+        f"{json.dumps(getattr(reference, field), default=str)[:300]}"
+        for field in WorldState.model_fields
+        if getattr(got, field) != getattr(reference, field)
+    ]
+    return TrialResult(delay_s=delay_s, killed=killed, same_end_state=not diffs, differences=diffs)
+
+
+def reference_state(source: Path, workdir: Path) -> WorldState:
+    """The end state of an uninterrupted run (plus a resume, which must be a no-op)."""
+    data = workdir / "reference"
+    shutil.copytree(source, data, symlinks=True)
+    finish(data)
+    return world_state(data)
+
+
+def run_trials(
+    source: Path, workdir: Path, count: int, max_delay_s: float, seed: int = 1
+) -> list[TrialResult]:
+    """`count` trials with kill delays spread over (0.2, max_delay_s)."""
+    reference = reference_state(source, workdir)
+    rng = random.Random(seed)
+    return [
+        trial(source, workdir, reference, rng.uniform(0.2, max_delay_s), during_approval=i % 2 == 1)
+        for i in range(count)
+    ]
+
+
+__all__ = ["TrialResult", "WorldState", "open_workflow", "run_trials", "world_state"]

@@ -1,0 +1,170 @@
+"""The remediation workflow end to end over the real MLflow registry and the twin."""
+
+import shutil
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from agents.remediation.runner import decide_approval, remediate, resume
+from lotsen.monitoring import scan_fleet, simulate_telemetry
+from lotsen.remediation import Workflow, open_workflow
+from lotsen.settings import Settings
+from lotsen.world import build_world
+from tools.drift.incidents import Incident
+from tools.errors import ConflictError, NotFoundError, StateError
+from tools.fleet.generate import generate_fleet
+from tools.registry import CHALLENGER, CHAMPION
+
+
+@pytest.fixture(scope="module")
+def seeded_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    data = tmp_path_factory.mktemp("remediation") / "data"
+    settings = Settings(data_dir=data)
+    build_world(settings, generate_fleet(160, seed=5), force=False)
+    simulate_telemetry(settings, seed=5, windows=2, rows=3000, faults=True)
+    return data
+
+
+@pytest.fixture
+def settings(seeded_world: Path, tmp_path: Path) -> Settings:
+    copy = tmp_path / "data"
+    shutil.copytree(seeded_world, copy, symlinks=True)
+    return Settings(data_dir=copy)
+
+
+@pytest.fixture
+def wf(settings: Settings) -> Iterator[Workflow]:
+    with open_workflow(settings, "bob") as workflow:
+        yield workflow
+
+
+def by_kind(incidents: list[Incident]) -> dict[str, Incident]:
+    return {i.kind: i for i in incidents}
+
+
+def run_all(settings: Settings, wf: Workflow) -> dict[str, Incident]:
+    incidents = scan_fleet(settings).incidents
+    remediate(incidents, wf.world, wf.graph, wf.proposer)
+    return by_kind(incidents)
+
+
+def champions(wf: Workflow) -> dict[str, int]:
+    return {m.name: m.aliases[CHAMPION] for m in wf.world.registry.list_models()}
+
+
+def approval_for(wf: Workflow, incident: Incident) -> str:
+    return next(
+        a.id for a in wf.world.store.approvals(wf.world.clock()) if a.incident_id == incident.id
+    )
+
+
+def test_every_row_of_the_decision_table(settings: Settings, wf: Workflow) -> None:
+    registry, store = wf.world.registry, wf.world.store
+    start = champions(wf)
+    kinds = run_all(settings, wf)
+    assert set(kinds) == {
+        "data_quality",
+        "covariate_drift",
+        "drift_with_performance_drop",
+        "concept_drift",
+        "bad_deploy",
+        "latency_regression",
+    }
+    # data quality: one data incident for the whole pipeline, quarantine, no retrain
+    upstream = kinds["data_quality"]
+    assert [d["id"] for d in store.data_incidents()] == [upstream.id]
+    assert {m for m, _ in store.quarantined()} == set(upstream.models)
+    assert all(registry.get_model(m).aliases[CHAMPION] == start[m] for m in upstream.models)
+    assert wf.world.cluster.jobs() == []
+    # drift with healthy performance: watch only
+    assert set(kinds["covariate_drift"].models) <= set(store.watched())
+    # everything in prod / high-risk waits for a human; nothing has changed yet
+    waiting = {r.incident_id for r in store.runs("waiting_approval")}
+    retrain = kinds["drift_with_performance_drop"]
+    model = retrain.models[0]
+    champion_before = start[model]
+    if retrain.id in waiting:
+        decide_approval(approval_for(wf, retrain), "alice", True, "looks right", wf.world, wf.graph)
+    after = registry.get_model(model)
+    assert after.aliases[CHAMPION] == after.aliases[CHALLENGER] > champion_before
+    assert len(wf.world.cluster.jobs()) == 1
+    # concept drift: retrain only after review
+    concept = kinds["concept_drift"]
+    assert concept.id in waiting
+    decide_approval(approval_for(wf, concept), "alice", True, None, wf.world, wf.graph)
+    assert registry.get_model(concept.models[0]).aliases.get(CHALLENGER) is not None
+    # bad deploy / latency after deploy: roll back to the previous version
+    for kind in ("bad_deploy", "latency_regression"):
+        incident = kinds[kind]
+        name = incident.models[0]
+        if incident.id in waiting:
+            decide_approval(approval_for(wf, incident), "carol", True, None, wf.world, wf.graph)
+        assert registry.get_model(name).aliases[CHAMPION] < start[name]
+    assert wf.world.audit.verify().ok
+
+
+def test_reject_and_four_eyes_and_expiry(settings: Settings, wf: Workflow) -> None:
+    kinds = run_all(settings, wf)
+    concept = kinds["concept_drift"]
+    request = approval_for(wf, concept)
+    with pytest.raises(ConflictError, match="four-eyes rule: bob proposed this change"):
+        decide_approval(request, "bob", True, None, wf.world, wf.graph)
+    outcome = decide_approval(request, "alice", False, "not now", wf.world, wf.graph)
+    assert outcome.status == "rejected"
+    assert wf.world.registry.get_model(concept.models[0]).aliases.get(CHALLENGER) is None
+    with pytest.raises(ConflictError, match="already rejected"):
+        decide_approval(request, "carol", True, None, wf.world, wf.graph)
+    with pytest.raises(NotFoundError, match="unknown approval request 'apr-nope'"):
+        decide_approval("apr-nope", "alice", True, None, wf.world, wf.graph)
+    retrain = kinds["drift_with_performance_drop"]
+    wf.world.clock = lambda: datetime.now(UTC) + timedelta(days=2)
+    with pytest.raises(ConflictError, match="expired"):
+        decide_approval(approval_for_any(wf, retrain), "alice", True, None, wf.world, wf.graph)
+    kinds_audit = [r.kind for r in wf.world.audit.records(incident=concept.id)]
+    assert "rejected" in kinds_audit and "action" not in kinds_audit
+
+
+def approval_for_any(wf: Workflow, incident: Incident) -> str:
+    return next(
+        a.id for a in wf.world.store.approvals(datetime.now(UTC)) if a.incident_id == incident.id
+    )
+
+
+def test_running_twice_repeats_nothing(settings: Settings, wf: Workflow) -> None:
+    run_all(settings, wf)
+    audit_before = len(wf.world.audit.records())
+    versions_before = {
+        m.name: len(wf.world.registry.list_versions(m.name))
+        for m in wf.world.registry.list_models()
+    }
+    run_all(settings, wf)
+    assert resume(wf.world, wf.graph) == []
+    assert len(wf.world.audit.records()) == audit_before
+    assert {
+        m.name: len(wf.world.registry.list_versions(m.name))
+        for m in wf.world.registry.list_models()
+    } == versions_before
+
+
+def test_corrupt_checkpoint_is_a_clear_error(settings: Settings) -> None:
+    checkpoints = settings.data_dir / "world" / "checkpoints.db"
+    checkpoints.write_bytes(b"garbage" * 500)
+    with (
+        pytest.raises(StateError, match="not a usable checkpoint database"),
+        open_workflow(settings, "bob"),
+    ):
+        pass
+
+
+def test_kill_at_any_moment_then_resume_gives_the_same_end_state(
+    seeded_world: Path, tmp_path: Path
+) -> None:
+    from lotsen.bench.killresume import reference_state, trial
+
+    reference = reference_state(seeded_world, tmp_path)
+    assert reference.audit_ok and reference.jobs, "the reference run did remediate something"
+    for delay, during_approval in ((3.8, False), (3.6, True)):
+        result = trial(seeded_world, tmp_path, reference, delay, during_approval)
+        assert result.same_end_state, result.differences
