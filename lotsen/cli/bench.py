@@ -1,12 +1,15 @@
 """`lotsen bench ...`: benchmarks with ratios against a baseline measured in the same run."""
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from lotsen.cli.context import console, print_json
+
+if TYPE_CHECKING:
+    from lotsen.bench.killresume import TrialResult
 
 app = typer.Typer(help="Benchmarks (ratios against a baseline measured in the same run).")
 
@@ -118,3 +121,52 @@ def drift(
             "-" if f.load_s is None else f"{f.load_s:.3f}",
         )
     console.print(fleet_table)
+
+
+@app.command("remediation")
+def remediation(
+    kill_trials: Annotated[int, typer.Option(help="Kill/resume trials (each ~45 s).")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Upstream break over 200 of 1,000 models at tier 0; optional SIGKILL/resume trials."""
+    from lotsen.bench.remediation import bench_upstream_break
+
+    result = bench_upstream_break()
+    trials = _kill_trials(kill_trials) if kill_trials else []
+    if as_json:
+        print_json([result, *trials])
+        return
+    console.print(
+        f"Upstream break in {result.broken} of {result.models} models: {result.incidents} incident "
+        f"(vs {result.per_model_decisions} per-model decisions), {result.retrains} retrains, "
+        f"decided in {result.decide_s:.2f} s at tier 0 (target < 5 s)."
+    )
+    if trials:
+        same = sum(t.same_end_state for t in trials)
+        killed = sum(t.killed for t in trials)
+        console.print(
+            f"Kill/resume: {same}/{len(trials)} trials ended in the reference state "
+            f"({killed} processes actually killed mid-run)."
+        )
+        for t in trials:
+            if not t.same_end_state:
+                console.print(f"[red]delay {t.delay_s:.1f}s[/red]: {t.differences}")
+
+
+def _kill_trials(count: int) -> list["TrialResult"]:
+    import tempfile
+
+    from lotsen.bench.killresume import run_trials
+    from lotsen.monitoring import simulate_telemetry
+    from lotsen.settings import Settings
+    from lotsen.world import build_world
+    from tools.fleet.generate import generate_fleet
+
+    with tempfile.TemporaryDirectory() as tmp:
+        source = Path(tmp) / "source"
+        settings = Settings(data_dir=source)
+        with console.status("seeding a 160-model world for the trials ..."):
+            build_world(settings, generate_fleet(160, seed=5), force=False)
+            simulate_telemetry(settings, seed=5, windows=2, rows=3000, faults=True)
+        with console.status(f"running {count} kill/resume trials ..."):
+            return run_trials(source, Path(tmp), count, max_delay_s=6.0)
