@@ -2,11 +2,14 @@
 
 from datetime import timedelta
 
+from agents.remediation.runner import decide_approval, remediate
 from lotsen.cli.context import console
 from lotsen.cli.fleet import load_status, seed_world
 from lotsen.cli.monitor import render_scan
+from lotsen.cli.remediate import show_outcomes
 from lotsen.cli.render import jobs_table, status_tables
 from lotsen.monitoring import open_telemetry, scan_fleet, simulate_telemetry
+from lotsen.remediation import open_workflow
 from lotsen.settings import Settings
 from lotsen.world import open_twin
 from tools.domain import Environment, JobSpec
@@ -23,14 +26,31 @@ def run_demo(settings: Settings) -> None:
         seconds = seed_world(settings, DEMO_MODELS, DEMO_SEED, force=False)
         console.print(f"Seeded in {seconds:.1f} s.")
     twin = open_twin(settings)
-    twin.reset()
+    open_twin(settings).reset()
     console.rule("Monitor: simulated telemetry with injected faults, one fleet scan")
     store = open_telemetry(settings)
     has_telemetry = store.latest_window() is not None
     store.close()
     if not has_telemetry:
         simulate_telemetry(settings, seed=DEMO_SEED, windows=2, rows=5000, faults=True)
-    render_scan(scan_fleet(settings))
+    report = scan_fleet(settings)
+    render_scan(report)
+
+    console.rule("Remediation: decide, gate, execute; prod and high-risk wait for a human")
+    with open_workflow(settings, "demo-operator") as wf:
+        outcomes = remediate(report.incidents, wf.world, wf.graph, wf.proposer)
+        show_outcomes(outcomes, False, "Remediation (proposed by demo-operator)")
+        pending = wf.world.store.approvals(wf.world.clock(), "pending")
+        if pending:
+            first = pending[0]
+            console.print(
+                f"{len(pending)} plan(s) wait for approval; demo-reviewer approves {first.id} "
+                f"({first.action} of {', '.join(first.models)}: {'; '.join(first.reasons)})"
+            )
+            done = decide_approval(first.id, "demo-reviewer", True, "demo", wf.world, wf.graph)
+            show_outcomes([done], False, "After approval")
+        check = wf.world.audit.verify()
+        console.print(f"Audit log: {check.records} hash-chained records, intact: {check.ok}")
 
     console.rule("Fleet status")
     for table in status_tables(load_status(settings)):
@@ -72,5 +92,5 @@ def run_demo(settings: Settings) -> None:
     console.print(jobs_table(twin.jobs(namespace.name)))
     console.print(
         "Next: `lotsen models list`, `lotsen models show NAME`, `lotsen cluster nodes`, "
-        "`lotsen twin faults`, `lotsen scan --model NAME`, `lotsen telemetry faults`."
+        "`lotsen scan --model NAME`, `lotsen approvals list`, `lotsen audit show --model NAME`."
     )

@@ -40,7 +40,7 @@ def remediate_cmd(
     settings = settings_of(ctx)
     with open_workflow(settings, user) as wf:
         if resume_runs:
-            _show(resume(wf.world, wf.graph), as_json, "Resumed runs")
+            show_outcomes(resume(wf.world, wf.graph), as_json, "Resumed runs")
             return
         incidents = scan_fleet(settings).incidents
         if not auto:
@@ -61,10 +61,11 @@ def remediate_cmd(
                 "`lotsen approvals list`."
             )
             return
-        _show(remediate(incidents, wf.world, wf.graph, wf.proposer), as_json, "Remediation")
+        show_outcomes(remediate(incidents, wf.world, wf.graph, wf.proposer), as_json, "Remediation")
 
 
-def _show(outcomes: list[RunOutcome], as_json: bool, title: str) -> None:
+def show_outcomes(outcomes: list[RunOutcome], as_json: bool, title: str) -> None:
+    """Print run outcomes as a table (or JSON)."""
     if as_json:
         print_json(outcomes)
         return
@@ -117,7 +118,7 @@ def _decide(
     approver = current_user(settings, user)
     with open_workflow(settings, approver) as wf:
         result = decide_approval(request_id, approver, approved, note, wf.world, wf.graph)
-    _show([result], False, "Approved" if approved else "Rejected")
+    show_outcomes([result], False, "Approved" if approved else "Rejected")
 
 
 @approvals_app.command("approve")
@@ -156,7 +157,7 @@ def audit_verify(ctx: typer.Context) -> None:
 
 
 @audit_app.command("show")
-def audit_show(
+def auditshow_outcomes(
     ctx: typer.Context,
     model: Annotated[
         str | None, typer.Option(help="One model's history, alias moves included.")
