@@ -40,11 +40,11 @@ def run_demo(settings: Settings) -> None:
     with open_workflow(settings, "demo-operator") as wf:
         outcomes = remediate(report.incidents, wf.world, wf.graph, wf.proposer)
         show_outcomes(outcomes, False, "Remediation (proposed by demo-operator)")
-        pending = wf.world.store.approvals(wf.world.clock(), "pending")
-        if pending:
-            first = pending[0]
+        waiting = wf.world.store.approvals(wf.world.clock(), "pending")
+        if waiting:
+            first = next((a for a in waiting if a.action == "retrain"), waiting[0])
             console.print(
-                f"{len(pending)} plan(s) wait for approval; demo-reviewer approves {first.id} "
+                f"{len(waiting)} plan(s) wait for approval; demo-reviewer approves {first.id} "
                 f"({first.action} of {', '.join(first.models)}: {'; '.join(first.reasons)})"
             )
             done = decide_approval(first.id, "demo-reviewer", True, "demo", wf.world, wf.graph)
