@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from agents.remediation.executor import RemediationWorld
@@ -16,7 +17,7 @@ from lotsen.settings import Settings
 from lotsen.world import configure_mlflow_env, current_world, open_cluster, open_registry
 from memory.audit import AuditLog
 from memory.remediation import RemediationStore
-from tools.errors import StateError
+from tools.errors import BackendUnavailableError, ConfigError, StateError
 
 
 @dataclass
@@ -40,40 +41,76 @@ def _utcnow() -> datetime:
 @contextmanager
 def open_workflow(settings: Settings, user: str | None = None) -> Iterator[Workflow]:
     """Open everything the workflow needs; close it afterwards."""
-    from langgraph.checkpoint.sqlite import SqliteSaver
-
     configure_mlflow_env()
     files = current_world(settings)
     audit = AuditLog(files.audit_db)
     store = RemediationStore(files.remediation_db)
-    conn = sqlite3.connect(files.checkpoints_db, check_same_thread=False)
+    try:
+        with _checkpointer(settings, files.checkpoints_db) as saver:
+            world = RemediationWorld(
+                registry=open_registry(settings, files),
+                cluster=open_cluster(settings),
+                audit=audit,
+                store=store,
+                trainer=SyntheticTrainer(),
+                clock=_utcnow,
+            )
+            proposer = current_user(settings, user)
+            graph = build_graph(
+                world,
+                llm_context(settings),
+                proposer,
+                saver,
+                timedelta(hours=settings.approval_ttl_hours),
+            )
+            yield Workflow(world=world, graph=graph, proposer=proposer)
+    finally:
+        audit.close()
+        store.close()
+
+
+@contextmanager
+def _checkpointer(settings: Settings, path: Path) -> Iterator[Any]:
+    """PostgreSQL when LOTSEN_CHECKPOINT_URL is set, else SQLite in the world directory."""
+    if settings.checkpoint_url is not None:
+        with _postgres(settings.checkpoint_url.get_secret_value()) as saver:
+            yield saver
+        return
+    from langgraph.checkpoint.sqlite import SqliteSaver
+
+    conn = sqlite3.connect(path, check_same_thread=False)
     try:
         saver = SqliteSaver(conn)
         try:
             saver.setup()
         except sqlite3.DatabaseError as exc:
             raise StateError(
-                f"{files.checkpoints_db} is not a usable checkpoint database ({exc}); move it away "
+                f"{path} is not a usable checkpoint database ({exc}); move it away "
                 "(runs in progress are then lost; their audit records remain)"
             ) from exc
-        world = RemediationWorld(
-            registry=open_registry(settings, files),
-            cluster=open_cluster(settings),
-            audit=audit,
-            store=store,
-            trainer=SyntheticTrainer(),
-            clock=_utcnow,
-        )
-        proposer = current_user(settings, user)
-        graph = build_graph(
-            world,
-            llm_context(settings),
-            proposer,
-            saver,
-            timedelta(hours=settings.approval_ttl_hours),
-        )
-        yield Workflow(world=world, graph=graph, proposer=proposer)
+        yield saver
     finally:
         conn.close()
-        audit.close()
-        store.close()
+
+
+@contextmanager
+def _postgres(url: str) -> Iterator[Any]:
+    try:
+        import psycopg
+        from langgraph.checkpoint.postgres import PostgresSaver
+        from psycopg.rows import dict_row
+    except ImportError as exc:
+        raise ConfigError(
+            "LOTSEN_CHECKPOINT_URL needs the postgres extra: pip install 'lotsen[postgres]'"
+        ) from exc
+    try:
+        conn = psycopg.connect(url, autocommit=True, row_factory=dict_row)
+    except psycopg.OperationalError as exc:
+        first = str(exc).splitlines()[0]
+        raise BackendUnavailableError(f"cannot reach the checkpoint database: {first}") from exc
+    try:
+        saver = PostgresSaver(conn)
+        saver.setup()
+        yield saver
+    finally:
+        conn.close()

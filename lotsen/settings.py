@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     """OpenAI-compatible endpoints, cheapest first, as JSON; empty = tier 0 only."""
     llm_tiers_file: Path | None = None
     """YAML file with a list of tiers (used when LOTSEN_LLM_TIERS is empty)."""
+    checkpoint_url: SecretStr | None = None
+    """PostgreSQL URL for workflow checkpoints (extra `postgres`); unset = SQLite in the world."""
     user: str | None = None
     """Who runs the command (proposer / approver); default: the OS user."""
     approval_ttl_hours: float = Field(default=24.0, gt=0)

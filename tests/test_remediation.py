@@ -168,3 +168,37 @@ def test_kill_at_any_moment_then_resume_gives_the_same_end_state(
     for delay, during_approval in ((3.8, False), (3.6, True)):
         result = trial(seeded_world, tmp_path, reference, delay, during_approval)
         assert result.same_end_state, result.differences
+
+
+def test_postgres_checkpointer_survives_a_new_process_connection(settings: Settings) -> None:
+    from pydantic import SecretStr
+
+    from tests.support.postgres import postgres_server
+
+    with postgres_server() as url:
+        pg = settings.model_copy(update={"checkpoint_url": SecretStr(url)})
+        with open_workflow(pg, "bob") as first:
+            kinds = run_all(pg, first)
+            concept = kinds["concept_drift"]
+            request = approval_for(first, concept)
+        assert not (settings.data_dir / "world" / "checkpoints.db").exists()
+        with open_workflow(pg, "alice") as second:  # new connection: state comes from PostgreSQL
+            done = decide_approval(request, "alice", True, None, second.world, second.graph)
+            assert done.status == "done"
+            assert (
+                second.world.registry.get_model(concept.models[0]).aliases.get(CHALLENGER)
+                is not None
+            )
+
+
+def test_unreachable_checkpoint_database(settings: Settings, closed_port: int) -> None:
+    from pydantic import SecretStr
+
+    bad = settings.model_copy(
+        update={"checkpoint_url": SecretStr(f"postgresql://x@127.0.0.1:{closed_port}/db")}
+    )
+    with (
+        pytest.raises(Exception, match="cannot reach the checkpoint database"),
+        open_workflow(bad, "bob"),
+    ):
+        pass
