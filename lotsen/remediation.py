@@ -16,6 +16,7 @@ from lotsen.llm import llm_context
 from lotsen.settings import Settings
 from lotsen.world import configure_mlflow_env, current_world, open_cluster, open_registry
 from memory.audit import AuditLog
+from memory.incident_memory import IncidentMemory
 from memory.remediation import RemediationStore
 from tools.errors import BackendUnavailableError, ConfigError, StateError
 
@@ -54,6 +55,7 @@ def open_workflow(settings: Settings, user: str | None = None) -> Iterator[Workf
                 store=store,
                 trainer=SyntheticTrainer(),
                 clock=_utcnow,
+                memory=IncidentMemory(files.root / "incident_memory"),
             )
             proposer = current_user(settings, user)
             graph = build_graph(

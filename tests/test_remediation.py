@@ -202,3 +202,16 @@ def test_unreachable_checkpoint_database(settings: Settings, closed_port: int) -
         open_workflow(bad, "bob"),
     ):
         pass
+
+
+def test_finished_incidents_become_memory_for_the_next_decision(
+    settings: Settings, wf: Workflow
+) -> None:
+    kinds = run_all(settings, wf)
+    upstream = kinds["data_quality"]
+    memory = wf.world.memory
+    assert memory is not None
+    recalled = {r.id: r for r in memory.similar(f"{upstream.kind} {upstream.probable_cause}", k=3)}
+    assert upstream.id in recalled and recalled[upstream.id].outcome.startswith("done")
+    decision = next(r for r in wf.world.audit.records(incident=upstream.id) if r.kind == "decision")
+    assert any(s.startswith("runbook:") for s in decision.data["similar"])

@@ -14,6 +14,7 @@ from agents.remediation.gate import GateResult
 from agents.remediation.plan import Action, RemediationPlan
 from agents.remediation.trainer import Trainer
 from memory.audit import AuditLog
+from memory.incident_memory import IncidentMemory
 from memory.remediation import RemediationStore
 from tools.cluster.protocol import Cluster
 from tools.domain import JobSpec, Lineage, NewVersion
@@ -38,6 +39,8 @@ class RemediationWorld:
     store: RemediationStore
     trainer: Trainer
     clock: Callable[[], datetime]
+    memory: IncidentMemory | None = None
+    """Past incidents and runbooks, retrieved as evidence (optional)."""
 
 
 class ActionResult(BaseModel):

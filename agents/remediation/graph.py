@@ -81,11 +81,16 @@ class _Nodes:
     def decide(self, state: RemediationState) -> RemediationState:
         incident = Incident.model_validate(state["incident"])
         fallback = tier0_plan(incident)
+        memory = self.world.memory
+        recalled = memory.similar(_evidence(incident), k=3) if memory is not None else []
+        evidence = _evidence(incident) + "".join(
+            f"\n- similar {r.kind} {r.id} (outcome: {r.outcome}): {r.text[:200]}" for r in recalled
+        )
         prompt = render_prompt(
             "structured_decision",
             agent="retrainer",
             task=f"choose the remediation for a {incident.kind} incident",
-            evidence=_evidence(incident),
+            evidence=evidence,
             schema_json=schema_json(PlanChoice),
         )
         choice = decide(
@@ -121,6 +126,7 @@ class _Nodes:
                 "models": incident.models,
                 "cause": incident.probable_cause,
                 "fallback": choice.fallback_reason,
+                "similar": [r.id for r in recalled],
             },
         )
         return {"plan": plan.model_dump(mode="json"), "champions": champions}
@@ -208,6 +214,10 @@ class _Nodes:
             "; ".join(f"{r['model']}: {r['summary']}" for r in state.get("results", [])) or status
         )
         self.world.store.set_run(_thread(config), status, self.world.clock(), summary)  # type: ignore[arg-type]
+        if self.world.memory is not None:
+            incident = Incident.model_validate(state["incident"])
+            outcome = f"{status}: {summary}"[:500]
+            self.world.memory.remember(incident.id, incident.kind, _evidence(incident), outcome)
         self.world.audit.append(
             "finished",
             actor=ACTOR,
