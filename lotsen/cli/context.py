@@ -6,6 +6,7 @@ from typing import Any
 import typer
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
 from lotsen.settings import Settings
 from tools.errors import ConfigError
@@ -28,6 +29,18 @@ def settings_of(ctx: typer.Context) -> Settings:
     settings = ctx.find_root().obj
     assert isinstance(settings, Settings)
     return settings
+
+
+def progress_bar() -> Progress:
+    """The progress bar long commands show (transient: it disappears when done)."""
+    return Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
 
 
 def print_json(value: BaseModel | list[Any]) -> None:

@@ -4,9 +4,8 @@ import time
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-from lotsen.cli.context import console, print_json, settings_of
+from lotsen.cli.context import console, print_json, progress_bar, settings_of
 from lotsen.cli.render import status_tables
 from lotsen.settings import Settings
 from lotsen.world import build_world, current_world, open_cluster, open_registry
@@ -39,14 +38,7 @@ def seed_world(settings: Settings, models: int, seed: int, *, force: bool) -> fl
     """Generate and seed a fleet with a progress bar; return the seconds it took."""
     start = time.perf_counter()
     spec = generate_fleet(models, seed)
-    with Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    ) as bar:
+    with progress_bar() as bar:
         task = bar.add_task("registering models", total=models)
         build_world(
             settings,

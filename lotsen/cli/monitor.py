@@ -4,10 +4,9 @@ import json
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 from rich.table import Table
 
-from lotsen.cli.context import console, print_json, settings_of
+from lotsen.cli.context import console, print_json, progress_bar, settings_of
 from lotsen.monitoring import ScanReport, open_telemetry, scan_fleet, simulate_telemetry
 from lotsen.settings import Settings
 from tools.drift.signals import ModelSignals
@@ -28,14 +27,7 @@ def simulate_cmd(
     ] = True,
 ) -> None:
     """Generate reference + current windows for every model, binned at ingest."""
-    with Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    ) as bar:
+    with progress_bar() as bar:
         task = bar.add_task("simulating telemetry", total=None)
         truth = simulate_telemetry(
             settings_of(ctx),

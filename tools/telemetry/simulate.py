@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 from tools.domain import FeatureKind, FeaturePipeline, FeatureSpec, ModelTask
 from tools.telemetry.binning import FeatureReference, bin_frame, build_reference
 from tools.telemetry.faults import FaultSpec, apply_faults, shift_features
-from tools.telemetry.store import InjectedFault, TelemetryStore
+from tools.telemetry.store import InjectedFault, TelemetryStore, reference_row
 
 METRICS = {
     ModelTask.CLASSIFICATION: ("auc", True),
@@ -139,24 +139,7 @@ def _simulate_model(
         ]
     )
     for r in refs:
-        rows.tables["reference"].append(
-            [
-                model.name,
-                model.version,
-                r.feature,
-                r.kind.value,
-                r.edges,
-                r.categories,
-                r.counts,
-                r.sums,
-                r.n,
-                r.nulls,
-                r.mean,
-                r.std,
-                r.n_unique,
-                1.0,
-            ]
-        )
+        rows.tables["reference"].append(reference_row(model.name, model.version, r, 1.0))
     for k in range(1, spec.windows + 1):
         start = spec.start + timedelta(hours=spec.window_hours * k)
         newest = k == spec.windows

@@ -82,6 +82,28 @@ class InjectedFault(BaseModel):
     detail: str = ""
 
 
+def reference_row(
+    model: str, version: int, ref: FeatureReference, importance: float
+) -> list[object]:
+    """One `reference` table row."""
+    return [
+        model,
+        version,
+        ref.feature,
+        ref.kind.value,
+        ref.edges,
+        ref.categories,
+        ref.counts,
+        ref.sums,
+        ref.n,
+        ref.nulls,
+        ref.mean,
+        ref.std,
+        ref.n_unique,
+        importance,
+    ]
+
+
 class TelemetryStore:
     """DuckDB-backed telemetry (one file; `:memory:` for tests and benchmarks)."""
 
@@ -111,22 +133,7 @@ class TelemetryStore:
             list(meta.model_dump().values()),
         )
         rows = [
-            [
-                meta.model,
-                meta.version,
-                r.feature,
-                r.kind.value,
-                r.edges,
-                r.categories,
-                r.counts,
-                r.sums,
-                r.n,
-                r.nulls,
-                r.mean,
-                r.std,
-                r.n_unique,
-                importance.get(r.feature, 1.0),
-            ]
+            reference_row(meta.model, meta.version, r, importance.get(r.feature, 1.0))
             for r in references
         ]
         self.db.executemany(
