@@ -215,3 +215,35 @@ def test_finished_incidents_become_memory_for_the_next_decision(
     assert upstream.id in recalled and recalled[upstream.id].outcome.startswith("done")
     decision = next(r for r in wf.world.audit.records(incident=upstream.id) if r.kind == "decision")
     assert any(s.startswith("runbook:") for s in decision.data["similar"])
+
+
+def test_an_error_mid_action_is_recorded_and_the_rest_goes_on(
+    settings: Settings, wf: Workflow
+) -> None:
+    from agents.remediation.executor import execute
+    from agents.remediation.gate import GateResult
+    from agents.remediation.plan import Action, RemediationPlan
+
+    real = wf.world.registry.list_models()[0].name
+    plan = RemediationPlan(
+        incident_id="inc-test",
+        incident_kind="bad_deploy",
+        action=Action.ROLLBACK,
+        models=["ghost-model", real],
+        reason="test",
+        decided_by="tier0",
+    )
+    results = execute(
+        plan,
+        GateResult(verdict="allow"),
+        {"ghost-model": 2, real: 1},
+        wf.world,
+        pipeline=None,
+        window=datetime.now(UTC),
+        cause="test",
+    )
+    assert [r.ok for r in results] == [False, False]
+    assert "unknown model 'ghost-model'" in results[0].summary
+    assert f"{real} has no version before v1" in results[1].summary
+    failures = [r for r in wf.world.audit.records(incident="inc-test") if r.kind == "action_failed"]
+    assert len(failures) == 2 and wf.world.audit.verify().ok
