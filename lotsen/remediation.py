@@ -16,6 +16,7 @@ from lotsen.llm import llm_context
 from lotsen.settings import Settings
 from lotsen.world import configure_mlflow_env, current_world, open_cluster, open_registry
 from memory.audit import AuditLog
+from memory.embedding import OpenAIEmbedding
 from memory.incident_memory import IncidentMemory
 from memory.remediation import RemediationStore
 from tools.errors import BackendUnavailableError, ConfigError, StateError
@@ -55,7 +56,7 @@ def open_workflow(settings: Settings, user: str | None = None) -> Iterator[Workf
                 store=store,
                 trainer=SyntheticTrainer(),
                 clock=_utcnow,
-                memory=IncidentMemory(files.root / "incident_memory"),
+                memory=IncidentMemory(files.root / "incident_memory", _embedding(settings)),
             )
             proposer = current_user(settings, user)
             graph = build_graph(
@@ -69,6 +70,14 @@ def open_workflow(settings: Settings, user: str | None = None) -> Iterator[Workf
     finally:
         audit.close()
         store.close()
+
+
+def _embedding(settings: Settings) -> OpenAIEmbedding | None:
+    """The configured embeddings endpoint, or None for the offline default."""
+    if settings.embeddings_url is None:
+        return None
+    key = settings.embeddings_api_key.get_secret_value() if settings.embeddings_api_key else None
+    return OpenAIEmbedding(settings.embeddings_url, settings.embeddings_model, key)
 
 
 @contextmanager

@@ -38,6 +38,10 @@ class Settings(BaseSettings):
     """YAML file with a list of tiers (used when LOTSEN_LLM_TIERS is empty)."""
     checkpoint_url: SecretStr | None = None
     """PostgreSQL URL for workflow checkpoints (extra `postgres`); unset = SQLite in the world."""
+    embeddings_url: str | None = None
+    """OpenAI-compatible embeddings endpoint for incident memory; unset = offline hashing."""
+    embeddings_model: str = "text-embedding"
+    embeddings_api_key: SecretStr | None = None
     user: str | None = None
     """Who runs the command (proposer / approver); default: the OS user."""
     approval_ttl_hours: float = Field(default=24.0, gt=0)

@@ -57,3 +57,46 @@ class HashingEmbedding(EmbeddingFunction[Documents]):
     def build_from_config(config: dict[str, Any]) -> "HashingEmbedding":
         """Rebuild from a stored configuration."""
         return HashingEmbedding(int(config.get("dimensions", DIMENSIONS)))
+
+
+@register_embedding_function
+class OpenAIEmbedding(EmbeddingFunction[Documents]):
+    """Embeddings from an OpenAI-compatible endpoint (e.g. vLLM serving an embedding model)."""
+
+    def __init__(
+        self, base_url: str, model: str, api_key: str | None = None, timeout_s: float = 30.0
+    ) -> None:
+        """Use `model` at `base_url` (the key is never stored in Chroma's config)."""
+        self.base_url, self.model, self._api_key, self._timeout = (
+            base_url,
+            model,
+            api_key,
+            timeout_s,
+        )
+
+    def __call__(self, input: Documents) -> Embeddings:
+        """Embed each document with one request."""
+        from openai import OpenAI
+
+        client = OpenAI(
+            base_url=self.base_url,
+            api_key=self._api_key or "not-needed",
+            timeout=self._timeout,
+            max_retries=0,
+        )
+        response = client.embeddings.create(model=self.model, input=list(input))
+        return [np.asarray(item.embedding, dtype=np.float32) for item in response.data]
+
+    @staticmethod
+    def name() -> str:
+        """Name Chroma stores with the collection."""
+        return "lotsen-openai"
+
+    def get_config(self) -> dict[str, Any]:
+        """Configuration Chroma stores with the collection (no secrets)."""
+        return {"base_url": self.base_url, "model": self.model}
+
+    @staticmethod
+    def build_from_config(config: dict[str, Any]) -> "OpenAIEmbedding":
+        """Rebuild from a stored configuration (keyless; pass the function to supply a key)."""
+        return OpenAIEmbedding(str(config["base_url"]), str(config["model"]))

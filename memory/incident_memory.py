@@ -1,14 +1,20 @@
 """Incident memory: resolved incidents and runbooks in Chroma, retrieved as evidence."""
 
+import logging
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
+from typing import TypeVar
 
 import chromadb
+from chromadb.api.types import Documents, EmbeddingFunction
 from chromadb.config import Settings as ChromaSettings
 from pydantic import BaseModel
 
 from memory.embedding import HashingEmbedding
 
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
 COLLECTION = "lotsen-incidents"
 
 
@@ -26,19 +32,29 @@ class Recollection(BaseModel):
 class IncidentMemory:
     """A persistent Chroma collection of past incidents plus the shipped runbooks."""
 
-    def __init__(self, path: Path) -> None:
-        """Open (or create) the memory in `path`; runbooks are loaded once."""
+    def __init__(self, path: Path, embedding: EmbeddingFunction[Documents] | None = None) -> None:
+        """Open (or create) the memory in `path`; runbooks are loaded once.
+
+        Args:
+            path: Chroma's directory.
+            embedding: Defaults to the offline `HashingEmbedding`. Each embedding function
+                gets its own collection (vectors of different models do not mix).
+        """
+        embed = embedding or HashingEmbedding()
         client = chromadb.PersistentClient(
             path=str(path), settings=ChromaSettings(anonymized_telemetry=False)
         )
         self._collection = client.get_or_create_collection(
-            COLLECTION,
-            embedding_function=HashingEmbedding(),  # type: ignore[arg-type]  # typed for all inputs
+            f"{COLLECTION}-{embed.name()}",
+            embedding_function=embed,  # type: ignore[arg-type]  # Chroma types it for all inputs
         )
-        self._load_runbooks()
+        self._guard(self._load_runbooks)
 
     def remember(self, incident_id: str, kind: str, text: str, outcome: str) -> None:
-        """Store (or update) an incident with how it ended."""
+        """Store (or update) an incident with how it ended (skipped if embedding fails)."""
+        self._guard(lambda: self._upsert(incident_id, kind, text, outcome))
+
+    def _upsert(self, incident_id: str, kind: str, text: str, outcome: str) -> None:
         self._collection.upsert(
             ids=[incident_id],
             documents=[text],
@@ -46,7 +62,20 @@ class IncidentMemory:
         )
 
     def similar(self, text: str, k: int = 3) -> list[Recollection]:
-        """The `k` closest incidents and runbooks to a description."""
+        """The `k` closest incidents and runbooks to a description ([] if embedding fails)."""
+        return self._guard(lambda: self._query(text, k)) or []
+
+    def _guard(self, work: Callable[[], T]) -> T | None:
+        """Memory is evidence, never a blocker: an embedding failure is logged, not raised."""
+        try:
+            return work()
+        except Exception as exc:  # the endpoint may be down; decisions go on without memory
+            logger.warning(
+                "incident memory unavailable: %s", str(exc).splitlines()[0] if str(exc) else exc
+            )
+            return None
+
+    def _query(self, text: str, k: int) -> list[Recollection]:
         count = self._collection.count()
         if count == 0:
             return []

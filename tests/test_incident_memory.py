@@ -25,3 +25,25 @@ def test_similar_incidents_are_found_offline_and_persist(tmp_path: Path) -> None
         reopened.similar("upstream schema change, do not retrain", k=1)[0].id
         == "runbook:data_quality.md"
     )
+
+
+def test_memory_over_an_openai_compatible_embeddings_endpoint(
+    tmp_path: Path, closed_port: int
+) -> None:
+    from evals.doubles import ScriptedOpenAIServer, ServerProfile
+    from memory.embedding import OpenAIEmbedding
+
+    with ScriptedOpenAIServer(profile=ServerProfile(models=["bge-small"])) as server:
+        memory = IncidentMemory(tmp_path / "chroma", OpenAIEmbedding(server.base_url, "bge-small"))
+        memory.remember(
+            "inc-9", "concept_drift", "auc of churn-0001 fell without input drift", "retrained"
+        )
+        found = memory.similar("auc of churn-0001 fell without input drift again", k=1)
+        assert found[0].id == "inc-9"
+        assert any(r.get("model") == "bge-small" and "input" in r for r in server.requests)
+    # endpoint down: memory is evidence only, so it answers nothing instead of failing
+    down = IncidentMemory(
+        tmp_path / "chroma", OpenAIEmbedding(f"http://127.0.0.1:{closed_port}/v1", "bge-small")
+    )
+    assert down.similar("anything", k=2) == []
+    down.remember("inc-10", "bad_deploy", "text", "rolled back")  # skipped, no exception

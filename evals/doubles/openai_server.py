@@ -8,7 +8,9 @@ structured outputs ignored (prose instead of JSON).
 """
 
 import asyncio
+import hashlib
 import json
+import math
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -141,7 +143,7 @@ def _error(status: int, message: str, kind: str) -> JSONResponse:
     )
 
 
-def _app(server: ScriptedOpenAIServer) -> FastAPI:
+def _app(server: ScriptedOpenAIServer) -> FastAPI:  # noqa: C901 - one closure per route
     app = FastAPI()
 
     @app.get("/health")
@@ -162,6 +164,24 @@ def _app(server: ScriptedOpenAIServer) -> FastAPI:
             ],
         }
 
+    @app.post("/v1/embeddings", response_model=None)
+    async def embeddings(request: Request) -> JSONResponse | dict[str, Any]:
+        body = await request.json()
+        server.requests.append(body)
+        if body.get("model") not in server.profile.models:
+            return _error(404, f"The model `{body.get('model')}` does not exist.", "NotFoundError")
+        texts = body["input"] if isinstance(body["input"], list) else [body["input"]]
+        data = [
+            {"object": "embedding", "index": i, "embedding": _embed(t)} for i, t in enumerate(texts)
+        ]
+        tokens = sum(len(t.split()) for t in texts)
+        return {
+            "object": "list",
+            "data": data,
+            "model": body["model"],
+            "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+        }
+
     @app.post("/v1/chat/completions", response_model=None)
     async def chat(request: Request) -> JSONResponse | StreamingResponse | dict[str, Any]:
         body = await request.json()
@@ -179,6 +199,15 @@ def _app(server: ScriptedOpenAIServer) -> FastAPI:
         return _completion(body, reply)
 
     return app
+
+
+def _embed(text: str, dims: int = 64) -> list[float]:
+    """A deterministic bag-of-words vector (what a real embedding model would do, roughly)."""
+    vector = [0.0] * dims
+    for word in text.lower().split():
+        vector[int(hashlib.sha1(word.encode()).hexdigest(), 16) % dims] += 1.0
+    norm = math.sqrt(sum(v * v for v in vector)) or 1.0
+    return [v / norm for v in vector]
 
 
 def _as_text_if_no_parser(reply: Reply, profile: ServerProfile) -> Reply:
