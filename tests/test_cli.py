@@ -205,3 +205,29 @@ def test_telemetry_simulate_and_scan(
     assert "Incidents" in lotsen(capsys, monkeypatch, "scan")[1]
     code, _, err = lotsen(capsys, monkeypatch, "scan", "--model", "nope")
     assert code == 2 and "no telemetry for model 'nope'" in err
+
+
+def test_remediate_approvals_and_audit_from_the_cli(
+    data: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert lotsen(capsys, monkeypatch, "telemetry", "simulate", "--rows", "2000")[0] == 0
+    code, out, _ = lotsen(capsys, monkeypatch, "remediate")
+    assert code == 0 and "planned actions (nothing executed)" in out
+    code, out, _ = lotsen(capsys, monkeypatch, "remediate", "--auto", "--as", "bob", "--json")
+    outcomes = json.loads(out)
+    assert code == 0 and {o["action"] for o in outcomes} >= {"open_data_incident"}
+    pending = json.loads(lotsen(capsys, monkeypatch, "approvals", "list", "--json")[1])
+    if pending:
+        code, _, err = lotsen(
+            capsys, monkeypatch, "approvals", "approve", pending[0]["id"], "--as", "bob"
+        )
+        assert code == 2 and "four-eyes rule" in err
+    code, out, _ = lotsen(capsys, monkeypatch, "audit", "verify")
+    assert code == 0 and "audit log intact" in out
+    conn = sqlite3.connect(data / "world" / "audit.db")
+    conn.executescript(
+        "DROP TRIGGER audit_no_update; UPDATE audit SET actor = 'mallory' WHERE seq = 1;"
+    )
+    conn.close()
+    code, out, _ = lotsen(capsys, monkeypatch, "audit", "verify")
+    assert code == 1 and "TAMPERED" in out and "record 1 was modified" in out
