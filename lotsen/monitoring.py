@@ -2,7 +2,10 @@
 
 import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pandas as pd
 
 from lotsen.settings import Settings
 from lotsen.world import current_world, open_registry, open_twin
@@ -11,12 +14,13 @@ from tools.drift.batch import load_batch
 from tools.drift.engine import scan
 from tools.drift.incidents import Incident, group_incidents
 from tools.drift.signals import ModelSignals
-from tools.errors import NotFoundError
+from tools.errors import ConfigError, NotFoundError
 from tools.fleet.catalog import FleetCatalog
 from tools.registry import CHAMPION
+from tools.telemetry.binning import bin_frame, build_reference
 from tools.telemetry.scenario import demo_faults
 from tools.telemetry.simulate import Progress, SimModel, SimulationSpec, simulate
-from tools.telemetry.store import InjectedFault, TelemetryStore
+from tools.telemetry.store import InjectedFault, ModelMeta, TelemetryStore, WindowFacts
 
 
 @dataclass
@@ -83,6 +87,90 @@ def simulate_telemetry(
         return simulate(spec, models, pipelines, store, progress)
     finally:
         store.close()
+
+
+def read_rows(path: Path) -> pd.DataFrame:
+    """Rows from a Parquet or CSV file (one line on failure)."""
+    if not path.exists():
+        raise ConfigError(f"{path} does not exist")
+    try:
+        return pd.read_parquet(path) if path.suffix in (".parquet", ".pq") else pd.read_csv(path)
+    except (OSError, ValueError) as exc:
+        raise ConfigError(
+            f"cannot read {path}: {str(exc).splitlines()[0]} (Parquet or CSV expected)"
+        ) from exc
+
+
+def ingest_reference(
+    settings: Settings,
+    model: str,
+    path: Path,
+    *,
+    metric: str,
+    reference_metric: float,
+    higher_is_better: bool,
+    latency_ms: float,
+    expected_rows: int | None,
+) -> int:
+    """Compute a model's reference histograms from rows (once per model version)."""
+    registered = open_registry(settings, current_world(settings)).get_model(model)
+    frame = read_rows(path)
+    features = [f for f in registered.tags.get("features", "").split(",") if f] or list(
+        frame.columns
+    )
+    refs = [build_reference(f, frame[f]) for f in features if f in frame.columns]
+    if not refs:
+        raise ConfigError(f"{path} has none of {model}'s features ({', '.join(features[:5])}...)")
+    meta = ModelMeta(
+        model=model,
+        version=registered.aliases.get(CHAMPION, 1),
+        pipeline=registered.pipeline,
+        metric=metric,
+        reference_metric=reference_metric,
+        higher_is_better=higher_is_better,
+        baseline_latency_ms=latency_ms,
+        deployed_at=open_twin(settings).now(),
+        expected_rows=expected_rows or len(frame),
+    )
+    store = open_telemetry(settings)
+    try:
+        store.put_model(meta, refs, {})
+    finally:
+        store.close()
+    return len(refs)
+
+
+def ingest_window(
+    settings: Settings,
+    model: str,
+    path: Path,
+    *,
+    window_start: datetime,
+    metric_value: float | None,
+    latency_ms: float | None,
+    freshness_lag_h: float,
+) -> int:
+    """Bin one current window of raw rows against the model's reference and store it."""
+    frame = read_rows(path)
+    store = open_telemetry(settings)
+    try:
+        meta = store.model(model)
+        bins = bin_frame(store.references(model), frame)
+        facts = WindowFacts(
+            model=model,
+            window_start=window_start,
+            rows=len(frame),
+            freshness_lag_h=freshness_lag_h,
+            schema_fingerprint=",".join(sorted(map(str, frame.columns)))[:64],
+            metric_value=metric_value,
+            labelled_rows=len(frame) if metric_value is not None else 0,
+            latency_p95_ms=latency_ms if latency_ms is not None else meta.baseline_latency_ms,
+            requests_per_s=0.0,
+        )
+        store.put_window(facts, bins)
+    finally:
+        store.close()
+    return len(bins)
 
 
 def scan_fleet(settings: Settings, *, detail: bool = False) -> ScanReport:

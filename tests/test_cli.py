@@ -231,3 +231,68 @@ def test_remediate_approvals_and_audit_from_the_cli(
     conn.close()
     code, out, _ = lotsen(capsys, monkeypatch, "audit", "verify")
     assert code == 1 and "TAMPERED" in out and "record 1 was modified" in out
+
+
+def test_real_rows_reference_ingest_and_scan(
+    data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import numpy as np
+    import pandas as pd
+
+    models = json.loads(lotsen(capsys, monkeypatch, "models", "list", "--json")[1])
+    model = models[0]["name"]
+    features = json.loads(lotsen(capsys, monkeypatch, "models", "show", model, "--json")[1])[0][
+        "tags"
+    ]
+    names = features["features"].split(",")[:4]
+    rng = np.random.default_rng(0)
+    pd.DataFrame({n: rng.normal(10, 2, 3000) for n in names}).to_parquet(tmp_path / "ref.parquet")
+    shifted = pd.DataFrame({n: rng.normal(10, 2, 3000) for n in names})
+    shifted[names[0]] += 3.0
+    shifted.to_csv(tmp_path / "now.csv", index=False)
+    code, out, _ = lotsen(
+        capsys,
+        monkeypatch,
+        "telemetry",
+        "reference",
+        model,
+        str(tmp_path / "ref.parquet"),
+        "--value",
+        "0.9",
+    )
+    assert code == 0 and "4 feature(s)" in out
+    code, _, _ = lotsen(
+        capsys,
+        monkeypatch,
+        "telemetry",
+        "ingest",
+        model,
+        str(tmp_path / "now.csv"),
+        "--window-start",
+        "2026-11-05T00:00:00",
+        "--metric-value",
+        "0.89",
+    )
+    assert code == 0
+    detail = json.loads(lotsen(capsys, monkeypatch, "scan", "--model", model, "--json")[1])
+    assert detail["drifted_features"] == [names[0]] and not detail["performance_drop"]
+    code, _, err = lotsen(
+        capsys,
+        monkeypatch,
+        "telemetry",
+        "ingest",
+        "nope",
+        str(tmp_path / "now.csv"),
+        "--window-start",
+        "2026-11-05T00:00:00",
+    )
+    assert code == 2 and "model 'nope' has no reference telemetry" in err
+    code, _, err = lotsen(
+        capsys, monkeypatch, "telemetry", "reference", model, str(tmp_path / "missing.parquet")
+    )
+    assert code == 2 and "does not exist" in err
+    (tmp_path / "bad.parquet").write_bytes(b"not parquet")
+    code, _, err = lotsen(
+        capsys, monkeypatch, "telemetry", "reference", model, str(tmp_path / "bad.parquet")
+    )
+    assert code == 2 and "cannot read" in err

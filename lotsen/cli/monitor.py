@@ -1,13 +1,22 @@
 """`lotsen telemetry ...` and `lotsen scan`: simulate telemetry, scan the fleet for drift."""
 
 import json
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
 from lotsen.cli.context import console, print_json, progress_bar, settings_of
-from lotsen.monitoring import ScanReport, open_telemetry, scan_fleet, simulate_telemetry
+from lotsen.monitoring import (
+    ScanReport,
+    ingest_reference,
+    ingest_window,
+    open_telemetry,
+    scan_fleet,
+    simulate_telemetry,
+)
 from lotsen.settings import Settings
 from tools.drift.signals import ModelSignals
 from tools.errors import NotFoundError
@@ -179,3 +188,54 @@ def _histogram(settings: Settings, model: str, feature: str) -> str:
             f"{label} " + "".join(BARS[round(c / total / peak * (len(BARS) - 1))] for c in counts)
         )
     return "\n".join(lines)
+
+
+@telemetry_app.command("reference")
+def reference_cmd(
+    ctx: typer.Context,
+    model: Annotated[str, typer.Argument(help="Registered model.")],
+    path: Annotated[Path, typer.Argument(help="Reference rows (Parquet or CSV).")],
+    metric: Annotated[str, typer.Option(help="Performance metric name.")] = "auc",
+    value: Annotated[float, typer.Option(help="The metric on reference data.")] = float("nan"),
+    lower_is_better: Annotated[bool, typer.Option(help="For rmse-like metrics.")] = False,
+    latency_ms: Annotated[float, typer.Option(help="Baseline p95 latency.")] = 0.0,
+    expected_rows: Annotated[int | None, typer.Option(help="Rows a window should have.")] = None,
+) -> None:
+    """Compute a model's reference histograms from real rows (once per model version)."""
+    count = ingest_reference(
+        settings_of(ctx),
+        model,
+        path,
+        metric=metric,
+        reference_metric=value,
+        higher_is_better=not lower_is_better,
+        latency_ms=latency_ms,
+        expected_rows=expected_rows,
+    )
+    console.print(f"{model}: reference histograms for {count} feature(s) from {path}")
+
+
+@telemetry_app.command("ingest")
+def ingest_cmd(
+    ctx: typer.Context,
+    model: Annotated[str, typer.Argument(help="Monitored model.")],
+    path: Annotated[Path, typer.Argument(help="Current window rows (Parquet or CSV).")],
+    window_start: Annotated[datetime, typer.Option(help="Start of the window (ISO 8601, UTC).")],
+    metric_value: Annotated[
+        float | None, typer.Option(help="Realised metric, if labels exist.")
+    ] = None,
+    latency_ms: Annotated[float | None, typer.Option(help="Observed p95 latency.")] = None,
+    lag_hours: Annotated[float, typer.Option(help="Age of the newest row.")] = 0.0,
+) -> None:
+    """Bin a window of real rows against the model's reference (then `lotsen scan`)."""
+    start = window_start if window_start.tzinfo else window_start.replace(tzinfo=UTC)
+    count = ingest_window(
+        settings_of(ctx),
+        model,
+        path,
+        window_start=start,
+        metric_value=metric_value,
+        latency_ms=latency_ms,
+        freshness_lag_h=lag_hours,
+    )
+    console.print(f"{model}: window {start:%Y-%m-%d %H:%M} binned for {count} feature(s)")

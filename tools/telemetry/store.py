@@ -12,7 +12,7 @@ from typing import Any
 import duckdb
 from pydantic import BaseModel
 
-from tools.errors import StateError
+from tools.errors import NotFoundError, StateError
 from tools.telemetry.binning import FeatureReference, FeatureWindow
 
 _DDL = """
@@ -190,6 +190,38 @@ class TelemetryStore:
         rows = self.db.execute("SELECT * FROM models ORDER BY model").fetchall()
         names = list(ModelMeta.model_fields)
         return [ModelMeta.model_validate(dict(zip(names, row, strict=True))) for row in rows]
+
+    def model(self, name: str) -> ModelMeta:
+        """One monitored model; NotFoundError if it has no reference yet."""
+        for meta in self.models():
+            if meta.model == name:
+                return meta
+        raise NotFoundError(
+            f"model {name!r} has no reference telemetry; run `lotsen telemetry reference` first"
+        )
+
+    def references(self, name: str) -> list[FeatureReference]:
+        """The reference histograms of a model's monitored version."""
+        meta = self.model(name)
+        rows = self.db.execute(
+            "SELECT feature, kind, edges, categories, counts, sums, n, nulls, mean, std, n_unique "
+            "FROM reference WHERE model = ? AND version = ? ORDER BY feature",
+            [name, meta.version],
+        ).fetchall()
+        keys = (
+            "feature",
+            "kind",
+            "edges",
+            "categories",
+            "counts",
+            "sums",
+            "n",
+            "nulls",
+            "mean",
+            "std",
+            "n_unique",
+        )
+        return [FeatureReference.model_validate(dict(zip(keys, row, strict=True))) for row in rows]
 
     def latest_window(self) -> datetime | None:
         """Start of the newest window in the store."""
