@@ -17,7 +17,7 @@ from memory.audit import AuditLog
 from memory.incident_memory import IncidentMemory
 from memory.remediation import RemediationStore
 from tools.cluster.protocol import Cluster
-from tools.domain import JobSpec, Lineage, NewVersion
+from tools.domain import JobSpec, Lineage, NewVersion, RegisteredModel
 from tools.errors import LotsenError
 from tools.fleet.layout import ENV_TAINT, TRAINING_REQUEST, TRAINING_TAINT
 from tools.registry import CHALLENGER, CHAMPION, ModelRegistry
@@ -147,7 +147,7 @@ def _retrain(plan: RemediationPlan, gate: GateResult, model: str, world: Remedia
             tolerations=[ENV_TAINT, TRAINING_TAINT],
         )
     )
-    version, result = _challenger_version(world, model, key, champion)
+    version, result = _challenger_version(world, registered, key, champion)
     world.registry.set_alias(
         model,
         CHALLENGER,
@@ -187,16 +187,17 @@ def _retrain(plan: RemediationPlan, gate: GateResult, model: str, world: Remedia
 
 
 def _challenger_version(
-    world: RemediationWorld, model: str, key: str, champion: int | None
+    world: RemediationWorld, registered: RegisteredModel, key: str, champion: int | None
 ) -> tuple[int, dict[str, float]]:
     """The version trained for this key (trained now, or found after a crash)."""
+    model = registered.name
     for existing in world.registry.list_versions(model):
         if existing.tags.get(KEY_TAG) == key:
             return existing.version, {
                 "challenger": existing.metrics["auc"],
                 "champion": existing.metrics["champion_auc_same_holdout"],
             }
-    features = len(world.registry.get_model(model).tags.get("features", "").split(","))
+    features = len(registered.tags.get("features", "").split(","))
     trained = world.trainer.train(model, features, relation_changed=True)
     metrics = {"auc": trained.challenger, "champion_auc_same_holdout": trained.champion}
     created = world.registry.create_version(

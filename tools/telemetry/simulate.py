@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 from tools.domain import FeatureKind, FeaturePipeline, FeatureSpec, ModelTask
 from tools.telemetry.binning import FeatureReference, bin_frame, build_reference
 from tools.telemetry.faults import FaultSpec, apply_faults, shift_features
-from tools.telemetry.store import InjectedFault, TelemetryStore, reference_row
+from tools.telemetry.store import InjectedFault, TelemetryStore, reference_row, window_row
 
 METRICS = {
     ModelTask.CLASSIFICATION: ("auc", True),
@@ -203,21 +203,7 @@ def _window(
             model.requests_per_s,
         ]
     )
-    for b in bins:
-        rows.tables["window_bins"].append(
-            [
-                model.name,
-                start,
-                b.feature,
-                b.counts,
-                b.sums,
-                b.n,
-                b.nulls,
-                b.invalid,
-                b.missing,
-                b.type_mismatch,
-            ]
-        )
+    rows.tables["window_bins"] += [window_row(model.name, start, b) for b in bins]
 
 
 def _draw(

@@ -104,6 +104,22 @@ def reference_row(
     ]
 
 
+def window_row(model: str, window_start: datetime, window: FeatureWindow) -> list[object]:
+    """One `window_bins` table row."""
+    return [
+        model,
+        window_start,
+        window.feature,
+        window.counts,
+        window.sums,
+        window.n,
+        window.nulls,
+        window.invalid,
+        window.missing,
+        window.type_mismatch,
+    ]
+
+
 class TelemetryStore:
     """DuckDB-backed telemetry (one file; `:memory:` for tests and benchmarks)."""
 
@@ -149,21 +165,7 @@ class TelemetryStore:
             "INSERT INTO windows VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             list(facts.model_dump().values()),
         )
-        rows = [
-            [
-                facts.model,
-                facts.window_start,
-                b.feature,
-                b.counts,
-                b.sums,
-                b.n,
-                b.nulls,
-                b.invalid,
-                b.missing,
-                b.type_mismatch,
-            ]
-            for b in bins
-        ]
+        rows = [window_row(facts.model, facts.window_start, b) for b in bins]
         self.db.executemany("INSERT INTO window_bins VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
     def bulk_insert(self, table: str, frame: Any) -> None:
