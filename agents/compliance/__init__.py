@@ -1,0 +1,1 @@
+"""The compliance reviewer: policies as code over registry + cluster, and the action gate."""
