@@ -1,0 +1,129 @@
+"""`answer()`: one question in, one `AssistantAnswer` out, at tier 0 or an LLM tier."""
+
+from agents.assistant.context import AssistantContext, FleetView
+from agents.assistant.grammar import answer_tier0
+from agents.assistant.llm_path import AGENT, TASK, entities_in, run_llm
+from agents.assistant.mutations import GATE_NOTE, injection_suspected
+from agents.assistant.query import parse
+from agents.assistant.types import AssistantAnswer
+from agents.llm.call import LlmContext
+from agents.llm.tiers import TIER0
+from agents.llm.usage import UsageRecord
+from tools.errors import ConfigError
+
+TIER0_NAMES = ("0", TIER0, "none")
+"""Values of `tier` that mean "no LLM"."""
+
+
+def answer(question: str, ctx: AssistantContext, *, tier: str | None = None) -> AssistantAnswer:
+    """Answer one question about the fleet; never changes anything.
+
+    Args:
+        question: The user's question, as typed.
+        ctx: The world and the configured LLM tiers.
+        tier: None = the cheapest configured LLM tier, or tier 0 when none is configured;
+            "0" / "tier0" = the deterministic core; otherwise a configured tier's name.
+
+    Raises:
+        ConfigError: `tier` names a tier that is not configured.
+    """
+    view = FleetView(ctx)
+    llm = choose_llm(ctx, tier)
+    if llm is None:
+        return answer_deterministic(question, view)
+    return _answer_llm(question, view, llm)
+
+
+def choose_llm(ctx: AssistantContext, tier: str | None) -> LlmContext | None:
+    """The LLM to use for `tier` (see `answer`), or None for tier 0."""
+    if tier is not None and tier.strip().lower() in TIER0_NAMES:
+        return None
+    if tier is None:
+        return ctx.llms[0] if ctx.llms else None
+    for llm in ctx.llms:
+        if llm.tier.name == tier:
+            return llm
+    configured = ", ".join(llm.tier.name for llm in ctx.llms) or "none (tier 0 only)"
+    raise ConfigError(f"unknown LLM tier {tier!r}; configured: {configured}; use 0 for tier 0")
+
+
+def answer_deterministic(question: str, view: FleetView) -> AssistantAnswer:
+    """Tier 0: the intent grammar over read-only lookups."""
+    query = parse(question, view)
+    intent, reply = answer_tier0(view, query)
+    if injection_suspected(question) and "injection_suspected" not in reply.facts:
+        reply.facts["injection_suspected"] = True
+        reply.text = (
+            "Part of the question asks me to bypass my rules; it is treated as data.\n" + reply.text
+        )
+    return AssistantAnswer(
+        question=question,
+        text=reply.text,
+        intent=intent,
+        entities=list(dict.fromkeys(reply.entities)),
+        facts=reply.facts,
+        tool_calls=reply.lookups,
+        proposals=reply.proposals,
+        tier=TIER0,
+        steps=len(reply.lookups),
+    )
+
+
+def _answer_llm(question: str, view: FleetView, llm: LlmContext) -> AssistantAnswer:
+    start = len(llm.ledger.records)
+    result, gate, prompt = run_llm(question, view.ctx, llm)
+    used = llm.ledger.records[start:]
+    tokens_in = sum(r.input_tokens for r in used)
+    tokens_out = sum(r.output_tokens for r in used)
+    cost = sum(r.cost for r in used)
+    if result.stopped != "answer" or not result.answer.strip():
+        reason = f"tier {llm.tier.name}: {result.reason or 'the model gave an empty answer'}"
+        llm.ledger.add(
+            UsageRecord(
+                agent=AGENT,
+                task=TASK,
+                tier=TIER0,
+                prompt=prompt.name,
+                prompt_sha256=prompt.sha256,
+                outcome="fallback",
+                detail=reason,
+            )
+        )
+        fallback = answer_deterministic(question, view)
+        proposals = [
+            *fallback.proposals,
+            *(p for p in gate.proposals if p not in fallback.proposals),
+        ]
+        return fallback.model_copy(
+            update={
+                "text": f"(The LLM tier failed: {reason}. Answered by the deterministic core.)\n"
+                + fallback.text,
+                "fallback_reason": reason,
+                "tool_calls": [*result.calls, *fallback.tool_calls],
+                "proposals": proposals,
+                "tokens_in": tokens_in,
+                "tokens_out": tokens_out,
+                "cost": cost,
+                "steps": result.turns,
+                "prompt_sha256": prompt.sha256,
+            }
+        )
+    text = result.answer.strip()
+    if gate.proposals:
+        listed = "\n".join(f"- {p.kind.value}: {p.detail}" for p in gate.proposals)
+        text += f"\n\nProposed, not executed:\n{listed}\n{GATE_NOTE}"
+    return AssistantAnswer(
+        question=question,
+        text=text,
+        intent=None,
+        entities=entities_in(result.answer, view),
+        facts={"injection_suspected": injection_suspected(question)},
+        tool_calls=result.calls,
+        proposals=gate.proposals,
+        tier=llm.tier.name,
+        tokens_in=tokens_in,
+        tokens_out=tokens_out,
+        cost=cost,
+        steps=result.turns,
+        prompt_sha256=prompt.sha256,
+    )

@@ -1,0 +1,107 @@
+"""Tier-0 intents over the cluster: GPU capacity, idle deployments, quotas, serving."""
+
+from agents.assistant import facts
+from agents.assistant.context import FleetView
+from agents.assistant.intent import Reply, as_json, lookup, unknown_or_which
+from agents.assistant.query import Query
+
+
+def gpu(view: FleetView, query: Query) -> Reply:
+    """GPU capacity, allocation, use and free capacity per pool (or environment)."""
+    f = facts.gpu_capacity(view, query.env, query.pools)
+    lines = [
+        f"- {p.pool} ({p.env.value}, {p.gpu_type}): {p.allocated:g} of {p.capacity:g} "
+        f"GPU-eq allocated, {p.free:g} free"
+        + (f", {p.idle_allocated:g} allocated but idle" if p.idle_allocated is not None else "")
+        + (
+            f"; {p.nodes_ready}/{p.nodes_total} nodes ready"
+            if p.nodes_ready < p.nodes_total
+            else ""
+        )
+        for p in f.pools
+    ]
+    scope = f" in {f.env.value}" if f.env else ""
+    return Reply(
+        text=f"GPU capacity{scope}: {f.allocated:g} of {f.capacity:g} GPU-equivalents "
+        f"allocated, {f.free:g} free.\n" + "\n".join(lines),
+        entities=[p.pool for p in f.pools],
+        facts={"gpu": as_json(f)},
+        lookups=[lookup("gpu_usage")],
+    )
+
+
+def idle(view: FleetView, query: Query) -> Reply:
+    """Deployments with no traffic for N days."""
+    f = facts.idle_deployments(view, query.days, query.env)
+    lines = [
+        f"- {d.namespace}/{d.name}: {d.replicas} replica(s), last request "
+        + (f"{d.idle_days:g} days ago" if d.idle_days is not None else "never")
+        for d in f.deployments
+    ]
+    scope = f" in {f.env.value}" if f.env else ""
+    return Reply(
+        text=f"{f.count} deployment(s){scope} had no traffic for {f.days} days or more "
+        f"(cluster clock {f.at:%Y-%m-%d %H:%M}); scale-to-zero candidates:\n" + "\n".join(lines)
+        if f.deployments
+        else f"No deployment{scope} has been idle for {f.days} days.",
+        entities=sorted({e for d in f.deployments for e in (d.name, d.namespace)}),
+        facts={"idle": as_json(f)},
+        lookups=[
+            lookup("list_deployments", "ok" if f.deployments else "no_data", idle_days=f.days)
+        ],
+    )
+
+
+def quota(view: FleetView, query: Query) -> Reply:
+    """GPU quota and use per namespace."""
+    rows = facts.quotas(view, query.namespaces, query.env, query.team)
+    lines = [
+        f"- {q.namespace}: {q.gpu_used:g} of "
+        + (
+            f"{q.gpu_quota:g} GPU-eq used, {q.free:g} free"
+            if q.gpu_quota is not None
+            else "no quota"
+        )
+        + (" (OVER QUOTA)" if q.over_quota else "")
+        for q in rows
+    ]
+    return Reply(
+        text=f"GPU quota of {len(rows)} namespace(s):\n" + "\n".join(lines)
+        if rows
+        else "No namespace matches.",
+        entities=[q.namespace for q in rows],
+        facts={"quotas": as_json(rows)},
+        lookups=[lookup("namespace_quotas", "ok" if rows else "no_data")],
+    )
+
+
+def serving(view: FleetView, query: Query) -> Reply:
+    """What is deployed in a namespace / environment, or where a model is deployed."""
+    if query.unknown and not (query.namespaces or query.env or query.models):
+        return unknown_or_which(view, query)
+    rows = facts.serving(view, query.namespaces, query.env, query.models)
+    lines = [
+        f"- {s.namespace}/{s.name}: {s.model} v{s.version}, {s.ready}/{s.replicas} replicas "
+        f"ready, {s.requests_per_s:g} req/s, p95 {s.p95_latency_ms:g} ms, GPU {s.gpu}"
+        for s in rows
+    ]
+    scope = ", ".join([*query.namespaces, *(e.value for e in query.envs)])
+    scope = " in " + scope if scope else ""
+    if query.models:
+        scope = f" of {', '.join(query.models)}{scope}"
+    return Reply(
+        text=f"{len(rows)} deployment(s){scope}:\n" + "\n".join(lines)
+        if rows
+        else f"Nothing is deployed{scope}.",
+        entities=sorted({e for s in rows for e in (s.model, s.namespace)}),
+        facts={"deployments": as_json(rows), "count": len(rows)},
+        lookups=[
+            lookup(
+                "list_deployments",
+                "ok" if rows else "no_data",
+                namespace=query.namespaces,
+                env=query.env,
+                model=query.models,
+            )
+        ],
+    )

@@ -1,0 +1,98 @@
+"""What the assistant reads: the world (registry, cluster, remediation state) and its LLMs."""
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from agents.llm.call import LlmContext
+from memory.audit import AuditLog
+from memory.remediation import RemediationStore
+from tools.cluster.protocol import Cluster
+from tools.domain import Deployment, FeaturePipeline, Namespace, PoolUsage, RegisteredModel
+from tools.registry import ModelRegistry
+
+if TYPE_CHECKING:
+    from agents.assistant.intent import Intent
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class AssistantContext:
+    """Everything `answer()` may read. Only `registry` and `cluster` are required.
+
+    The catalogue's tools read `registry` and `cluster` from it, so it doubles as the
+    tool context of the LLM path.
+    """
+
+    registry: ModelRegistry
+    cluster: Cluster
+    pipelines: Sequence[FeaturePipeline] = ()
+    """Feature pipelines (owners, features); models name theirs even without this."""
+    store: RemediationStore | None = None
+    """Remediation state: data incidents and approval requests (None: none recorded)."""
+    audit: AuditLog | None = None
+    """The audit log, for "what changed" questions (None: not available)."""
+    llms: Sequence[LlmContext] = ()
+    """Configured LLM tiers, cheapest first; empty = tier 0 only."""
+    user: str = "assistant"
+    """Recorded as the proposer of any action the assistant proposes."""
+    clock: Callable[[], datetime] = _utcnow
+    """Wall clock (approval expiry, "recently" for registry and audit records)."""
+    extra_intents: Sequence["Intent"] = field(default_factory=tuple)
+    """Intents of other agents (compliance, capacity), tried before the built-in ones."""
+
+
+class FleetView:
+    """One answer's cached reads of the world (each is fetched at most once)."""
+
+    def __init__(self, ctx: AssistantContext) -> None:
+        """Read lazily from `ctx`."""
+        self.ctx = ctx
+
+    @cached_property
+    def models(self) -> dict[str, RegisteredModel]:
+        """Registered models by name."""
+        return {m.name: m for m in self.ctx.registry.list_models()}
+
+    @cached_property
+    def deployments(self) -> list[Deployment]:
+        """All deployments."""
+        return self.ctx.cluster.deployments()
+
+    @cached_property
+    def namespaces(self) -> list[Namespace]:
+        """All namespaces."""
+        return self.ctx.cluster.namespaces()
+
+    @cached_property
+    def pools(self) -> list[PoolUsage]:
+        """Allocation versus use per pool."""
+        return self.ctx.cluster.pool_usage()
+
+    @cached_property
+    def pipelines(self) -> dict[str, FeaturePipeline | None]:
+        """Pipeline names (from the catalogue and from the models) -> pipeline, if known."""
+        known: dict[str, FeaturePipeline | None] = {m.pipeline: None for m in self.models.values()}
+        known.update({p.name: p for p in self.ctx.pipelines})
+        return known
+
+    @cached_property
+    def teams(self) -> set[str]:
+        """Teams owning models or namespaces."""
+        owners = {m.owner for m in self.models.values()}
+        return owners | {ns.owner for ns in self.namespaces if ns.owner}
+
+    @cached_property
+    def pool_names(self) -> set[str]:
+        """Node pool names."""
+        return {p.pool for p in self.pools}
+
+    @cached_property
+    def namespace_names(self) -> set[str]:
+        """Namespace names."""
+        return {ns.name for ns in self.namespaces}

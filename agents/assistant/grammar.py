@@ -1,0 +1,142 @@
+"""The tier-0 grammar: an ordered registry of intents, and the deterministic answer.
+
+Order matters: change requests first (they are answered with proposals only), then the
+intents of other agents (`AssistantContext.extra_intents`), then the built-in ones from
+the most specific to the most general. No LLM is involved.
+"""
+
+from agents.assistant import cluster_intents, mutations, ops_intents, registry_intents
+from agents.assistant.context import FleetView
+from agents.assistant.intent import Intent, Reply, keyword_intent, unknown_or_which
+from agents.assistant.query import Query
+
+BUILTIN_INTENTS: tuple[Intent, ...] = (
+    keyword_intent(
+        "alias_history",
+        "Show the alias history of pd-0008",
+        r"alias(es)? history|history of|who (promoted|moved|rolled|changed|set)|"
+        r"alias (moves|changes)|promotion history|when was .* (promoted|rolled back)",
+        registry_intents.alias_history,
+    ),
+    keyword_intent(
+        "changes",
+        "What changed for pd-0008 recently?",
+        r"what (has |have )?changed|(recent|latest|last) changes?|changed recently|"
+        r"what happened|what's new|anything (new|changed)",
+        ops_intents.changes,
+    ),
+    keyword_intent(
+        "versions",
+        "What are the champion and challenger of pd-0008 and their metrics?",
+        r"champion|challenger|which version|what version|current version|versions?\b|"
+        r"metrics?|\bauc\b|\brmse\b|accuracy",
+        registry_intents.versions,
+    ),
+    keyword_intent(
+        "owner",
+        "Who owns churn-0000?",
+        r"who owns|\bowner\b|\bowns\b|(which|what) team|\bwhose\b|responsible|accountable",
+        registry_intents.owner,
+    ),
+    Intent(
+        "pipeline_models",
+        "Which models does pipeline growth-features-00 feed, and how many?",
+        lambda q: bool(q.pipelines) or q.has(r"\bpipelines?\b"),
+        registry_intents.pipeline,
+    ),
+    keyword_intent(
+        "high_risk",
+        "Which models of the risk team are high-risk under the EU AI Act?",
+        r"high[- ]?risk|ai act|risk class",
+        registry_intents.high_risk,
+    ),
+    keyword_intent(
+        "quota",
+        "What is the GPU quota and use of namespace risk-prod?",
+        r"\bquotas?\b",
+        cluster_intents.quota,
+    ),
+    Intent(
+        "gpu",
+        "How much free GPU capacity is there in test?",
+        lambda q: (
+            bool(q.pools)
+            or q.has(r"\bgpus?\b|capacity|allocat|utili[sz]|headroom|\bfree\b|\bpools?\b")
+        ),
+        cluster_intents.gpu,
+    ),
+    keyword_intent(
+        "idle",
+        "Which deployments have had no traffic for 14 days?",
+        r"\bidle\b|no traffic|without traffic|no requests|unused|not (been )?used|"
+        r"scale[- ]to[- ]zero|zero traffic|inactive",
+        cluster_intents.idle,
+    ),
+    keyword_intent(
+        "incidents",
+        "Are there open data incidents?",
+        r"incidents?\b",
+        ops_intents.incidents,
+    ),
+    keyword_intent(
+        "approvals",
+        "Which approvals are pending?",
+        r"approv|pending|waiting for",
+        ops_intents.approvals,
+    ),
+    Intent(
+        "serving",
+        "Which models serve in namespace risk-prod?",
+        lambda q: (
+            bool(q.namespaces)
+            or q.has(
+                r"serv(e|es|ed|ing)\b|deploy|runs? in|running|what runs|where (is|does|are)|"
+                r"replicas|latency|traffic"
+            )
+        ),
+        cluster_intents.serving,
+    ),
+    Intent(
+        "model_info",
+        "Tell me about fraud-0004",
+        lambda q: bool(q.models),
+        registry_intents.model_info,
+    ),
+)
+
+_HELP = r"^(help|\?)$|what can (you|i) (do|ask)|what do you (know|answer)|^examples?\b"
+CHANGE_EXAMPLES = ("Roll back fraud-0004 (answered with a proposal, never executed)",)
+
+
+def help_reply(intents: tuple[Intent, ...], understood: bool) -> Reply:
+    """What the assistant can answer, with an example question each."""
+    examples = [f"- {i.example}" for i in intents] + [f"- {e}" for e in CHANGE_EXAMPLES]
+    lead = (
+        "Here is what I can answer"
+        if understood
+        else "I did not understand the question. I can answer questions like these"
+    )
+    return Reply(
+        text=f"{lead}:\n" + "\n".join(examples),
+        facts={"understood": understood, "intents": [i.name for i in intents]},
+    )
+
+
+def answer_tier0(view: FleetView, query: Query) -> tuple[str, Reply]:
+    """(intent name, reply) for a parsed question, deterministically."""
+    intents = (*view.ctx.extra_intents, *BUILTIN_INTENTS)
+    if query.has(_HELP):
+        return "help", help_reply(intents, understood=True)
+    change = mutations.detect(query)
+    if change is not None:
+        return "change_request", mutations.propose(view, query, change)
+    for intent in intents:
+        if intent.matches(query):
+            reply = intent.handle(view, query)
+            if "unknown" in reply.facts:
+                reply.facts["asked_intent"] = intent.name
+                return "unknown_model", reply
+            return intent.name, reply
+    if query.unknown:
+        return "unknown_model", unknown_or_which(view, query)
+    return "unrecognised", help_reply(intents, understood=False)

@@ -1,0 +1,135 @@
+"""Tier-0 intents over the model registry: owner, pipeline, versions, risk, history, info."""
+
+from agents.assistant import facts
+from agents.assistant.context import FleetView
+from agents.assistant.intent import Reply, as_json, lookup, per_model
+from agents.assistant.query import Query
+
+
+def _owner(view: FleetView, query: Query, model: str) -> Reply:
+    f = facts.owner_of(view, model)
+    where = f" It is deployed in {', '.join(f.namespaces)}." if f.namespaces else ""
+    pipe_owner = f" (owned by {f.pipeline_owner})" if f.pipeline_owner else ""
+    return Reply(
+        text=f"{model} is owned by the {f.owner} team ({f.env.value}); it is fed by "
+        f"pipeline {f.pipeline}{pipe_owner}.{where}",
+        entities=[model, f.pipeline, *f.namespaces],
+        facts={"owner": as_json(f)},
+        lookups=[lookup("get_model", name=model)],
+    )
+
+
+owner = per_model(_owner)
+
+
+def pipeline(view: FleetView, query: Query) -> Reply:
+    """Models a pipeline feeds, or the pipeline that feeds a model."""
+    if not query.pipelines and query.models:
+        return owner(view, query)
+    if not query.pipelines:
+        counts = {name: facts.pipeline_models(view, name).count for name in sorted(view.pipelines)}
+        lines = [f"- {name}: {n} model(s)" for name, n in counts.items()]
+        return Reply(
+            text=f"{len(counts)} feature pipelines:\n" + "\n".join(lines),
+            entities=list(counts),
+            facts={"pipelines": dict(counts)},
+            lookups=[lookup("list_models")],
+        )
+    replies = []
+    for name in query.pipelines:
+        f = facts.pipeline_models(view, name)
+        owner_text = f" (owned by {f.owner})" if f.owner else ""
+        replies.append(
+            Reply(
+                text=f"Pipeline {name}{owner_text} feeds {f.count} model(s): "
+                f"{', '.join(f.models) or 'none'}.",
+                entities=[name, *f.models],
+                facts={"pipeline_models": as_json(f)},
+            )
+        )
+    return Reply(
+        text="\n".join(r.text for r in replies),
+        entities=[e for r in replies for e in r.entities],
+        facts=replies[0].facts if len(replies) == 1 else {"answers": [r.facts for r in replies]},
+        lookups=[lookup("list_models", pipeline=p) for p in query.pipelines],
+    )
+
+
+def _describe(info: facts.VersionInfo | None, alias: str) -> str:
+    if info is None:
+        return f"no {alias}"
+    metrics = ", ".join(f"{k}={v:g}" for k, v in sorted(info.metrics.items()))
+    return f"{alias} v{info.version} ({metrics or 'no metrics'})"
+
+
+def _versions(view: FleetView, query: Query, model: str) -> Reply:
+    f = facts.versions_of(view, model)
+    return Reply(
+        text=f"{model}: {_describe(f.champion, 'champion')}; "
+        f"{_describe(f.challenger, 'challenger')}; {f.versions} version(s) in total.",
+        entities=[model],
+        facts={"versions": as_json(f)},
+        lookups=[lookup("get_model", name=model)],
+    )
+
+
+versions = per_model(_versions)
+
+
+def high_risk(view: FleetView, query: Query) -> Reply:
+    """High-risk models, optionally per team or environment."""
+    f = facts.high_risk(view, query.team, query.env)
+    scope = " ".join(
+        s for s in (f"of the {f.team} team" if f.team else "", f"in {f.env}" if f.env else "") if s
+    )
+    return Reply(
+        text=f"{f.count} model(s) {scope + ' ' if scope else ''}are tagged high-risk under the "
+        f"EU AI Act: {', '.join(f.models) or 'none'}.",
+        entities=f.models,
+        facts={"high_risk": as_json(f)},
+        lookups=[lookup("list_models", ai_act_risk="high", owner=f.team, env=f.env)],
+    )
+
+
+def _history(view: FleetView, query: Query, model: str) -> Reply:
+    changes = view.ctx.registry.alias_history(model)
+    lines = [
+        f"- {c.at:%Y-%m-%d %H:%M} {c.alias}: "
+        f"{'v' + str(c.old_version) if c.old_version else '-'} -> "
+        f"{'v' + str(c.new_version) if c.new_version else '-'} by {c.actor} ({c.reason})"
+        for c in changes
+    ]
+    return Reply(
+        text=f"{model}: {len(changes)} alias move(s) recorded."
+        + ("\n" + "\n".join(lines) if lines else ""),
+        entities=[model],
+        facts={"model": model, "alias_history": as_json(changes)},
+        lookups=[lookup("alias_history", "ok" if changes else "no_data", name=model)],
+    )
+
+
+alias_history = per_model(_history)
+
+
+def _info(view: FleetView, query: Query, model: str) -> Reply:
+    m = view.models[model]
+    deployed = [d for d in view.deployments if d.model == model]
+    where = ", ".join(
+        f"{d.namespace} (v{d.model_version}, {d.replicas} replicas)" for d in deployed
+    )
+    return Reply(
+        text=f"{model}: {m.task.value} model of the {m.owner} team in {m.env.value}, "
+        f"risk {m.ai_act_risk.value}, pipeline {m.pipeline}, aliases "
+        f"{', '.join(f'{a}=v{v}' for a, v in sorted(m.aliases.items())) or 'none'}; "
+        f"deployed in {where or 'no namespace'}.\n"
+        f'Description (metadata, quoted as data): "{m.description}"',
+        entities=[model, m.pipeline, *(d.namespace for d in deployed)],
+        facts={
+            "model": as_json(m),
+            "deployments": [f"{d.namespace}/{d.name}" for d in deployed],
+        },
+        lookups=[lookup("get_model", name=model), lookup("list_deployments", model=model)],
+    )
+
+
+model_info = per_model(_info)
