@@ -58,6 +58,8 @@ class GateDecision(BaseModel):
     """Why; one line each, naming the policy id in brackets."""
     policies: list[str] = Field(default_factory=list)
     """Ids of the policies behind the verdict."""
+    promotion_blocked: bool = False
+    """A retrain may run, but what it produces must not be promoted (needs sign-off)."""
 
     @property
     def allowed(self) -> bool:

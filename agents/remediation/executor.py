@@ -10,6 +10,8 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
+from agents.compliance.action import ActionKind, ProposedAction
+from agents.compliance.gate import ComplianceGate
 from agents.remediation.gate import GateResult
 from agents.remediation.plan import Action, RemediationPlan
 from agents.remediation.trainer import Trainer
@@ -17,9 +19,11 @@ from memory.audit import AuditLog
 from memory.incident_memory import IncidentMemory
 from memory.remediation import RemediationStore
 from tools.cluster.protocol import Cluster
-from tools.domain import JobSpec, Lineage, NewVersion, RegisteredModel
+from tools.domain import ChangeKind, Environment, JobSpec, Lineage, NewVersion, RegisteredModel
 from tools.errors import LotsenError
 from tools.fleet.layout import ENV_TAINT, TRAINING_REQUEST, TRAINING_TAINT
+from tools.policy import tags
+from tools.policy.spec import Policy, load_policies
 from tools.registry import CHALLENGER, CHAMPION, ModelRegistry
 
 ACTOR = "lotsen-remediation"
@@ -41,6 +45,14 @@ class RemediationWorld:
     clock: Callable[[], datetime]
     memory: IncidentMemory | None = None
     """Past incidents and runbooks, retrieved as evidence (optional)."""
+    policies: list[Policy] | None = None
+    """Compliance policies (default: the shipped ones)."""
+
+    def compliance_gate(self) -> ComplianceGate:
+        """The compliance gate over this world, at the world's clock."""
+        if self.policies is None:
+            self.policies = load_policies()
+        return ComplianceGate(self.registry, self.cluster, self.policies, now=self.clock())
 
 
 class ActionResult(BaseModel):
@@ -60,6 +72,7 @@ def execute(
     pipeline: str | None,
     window: datetime,
     cause: str,
+    approval: str = "",
 ) -> list[ActionResult]:
     """Run the plan's action for each model; failures are recorded, not raised."""
     match plan.action:
@@ -73,7 +86,8 @@ def execute(
             ]
         case Action.RETRAIN | Action.RETRAIN_WITH_REVIEW:
             return [
-                _guarded(world, plan, m, _retrain_step(plan, gate, m, world)) for m in plan.models
+                _guarded(world, plan, m, _retrain_step(plan, gate, m, world, approval))
+                for m in plan.models
             ]
         case Action.ROLLBACK:
             return [
@@ -83,9 +97,9 @@ def execute(
 
 
 def _retrain_step(
-    plan: RemediationPlan, gate: GateResult, model: str, world: RemediationWorld
+    plan: RemediationPlan, gate: GateResult, model: str, world: RemediationWorld, approval: str
 ) -> Callable[[], str]:
-    return lambda: _retrain(plan, gate, model, world)
+    return lambda: _retrain(plan, gate, model, world, approval)
 
 
 def _rollback_step(
@@ -133,7 +147,9 @@ def _guarded(
         return ActionResult(model=model, ok=False, summary=f"failed: {exc}")
 
 
-def _retrain(plan: RemediationPlan, gate: GateResult, model: str, world: RemediationWorld) -> str:
+def _retrain(
+    plan: RemediationPlan, gate: GateResult, model: str, world: RemediationWorld, approval: str
+) -> str:
     key = f"{plan.incident_id}:{model}:retrain"
     registered = world.registry.get_model(model)
     champion = registered.aliases.get(CHAMPION)
@@ -167,7 +183,12 @@ def _retrain(plan: RemediationPlan, gate: GateResult, model: str, world: Remedia
             f"challenger v{version} wins but promotion is blocked: "
             "substantial modification, needs sign-off"
         )
+    elif refusal := _promotion_refused(world, plan, model, version, gate, approval):
+        outcome = f"challenger v{version} wins but the gate refuses its promotion: {refusal}"
     else:
+        world.registry.set_version_tag(
+            model, version, tags.APPROVAL, approval or "gate: no policy requires a human"
+        )
         world.registry.set_alias(
             model,
             CHAMPION,
@@ -204,16 +225,47 @@ def _challenger_version(
         model,
         NewVersion(
             metrics=metrics,
-            tags={KEY_TAG: key},
+            tags={
+                KEY_TAG: key,
+                tags.DATA_CHECKS: "passed",
+                tags.CHANGE_KIND: ChangeKind.RETRAIN_SAME_FEATURES.value,
+            },
             lineage=Lineage(
                 training_data=f"recent window ({trained.train_rows} rows)",
                 parent_version=champion,
                 code_version="synthetic-trainer",
+                promoted_from=Environment.TEST if registered.env is Environment.PROD else None,
             ),
             description=f"challenger trained by Lotsen ({key})",
         ),
     )
     return created.version, {"challenger": trained.challenger, "champion": trained.champion}
+
+
+def _promotion_refused(
+    world: RemediationWorld,
+    plan: RemediationPlan,
+    model: str,
+    version: int,
+    gate: GateResult,
+    approval: str,
+) -> str:
+    """Why the compliance gate refuses to promote, or "" (a human approval covers asks)."""
+    decision = world.compliance_gate().review(
+        ProposedAction(
+            kind=ActionKind.SET_ALIAS,
+            proposer=ACTOR,
+            model=model,
+            version=version,
+            alias=CHAMPION,
+            detail=f"promote the winning challenger of {plan.incident_id}",
+        )
+    )
+    if decision.verdict == "deny":
+        return "; ".join(decision.reasons)
+    if decision.verdict == "needs_approval" and not approval:
+        return "needs a human approval the plan did not get: " + "; ".join(decision.reasons)
+    return ""
 
 
 def _rollback(

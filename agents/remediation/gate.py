@@ -1,19 +1,23 @@
-"""The compliance gate before every mutating action (built-in minimal policy).
+"""The remediation plan's pass through the compliance gate, one proposed action per model.
 
-Prod models and models tagged `ai_act_risk=high` always need a human approval; concept-drift
-retrains always do; a retrain outside a model's pre-determined change plan is a "substantial
-modification": it may train, but its promotion is blocked. The gate never promotes anything.
+Concept-drift retrains are always reviewed by a human (the evidence is indirect); everything
+else is the compliance reviewer's call (see agents/compliance/gate.py). The gate never
+promotes anything; a retrain outside a model's change plan may train, but its promotion is
+blocked.
 """
-
-from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from agents.compliance.action import ActionKind, ProposedAction, Verdict
+from agents.compliance.gate import ComplianceGate
 from agents.remediation.plan import MUTATING, Action, RemediationPlan
-from tools.domain import AiActRisk, ChangeKind, Environment
-from tools.registry import ModelRegistry
 
-Verdict = Literal["allow", "needs_approval", "deny"]
+_KIND = {
+    Action.RETRAIN: ActionKind.RETRAIN,
+    Action.RETRAIN_WITH_REVIEW: ActionKind.RETRAIN,
+    Action.ROLLBACK: ActionKind.ROLLBACK,
+}
+_RANK: dict[Verdict, int] = {"allow": 0, "needs_approval": 1, "deny": 2}
 
 
 class GateResult(BaseModel):
@@ -25,30 +29,33 @@ class GateResult(BaseModel):
     """Models whose retrain is a substantial modification: no promotion."""
 
 
-def review(plan: RemediationPlan, registry: ModelRegistry) -> GateResult:
-    """Check a plan against the built-in policy."""
+def review(plan: RemediationPlan, gate: ComplianceGate, proposer: str) -> GateResult:
+    """Review every model's action of a plan; the strictest verdict wins."""
     if plan.action not in MUTATING:
         return GateResult(verdict="allow", reasons=["changes no model or deployment"])
+    verdict: Verdict = "allow"
     reasons: list[str] = []
     blocked: list[str] = []
     if plan.action is Action.RETRAIN_WITH_REVIEW:
+        verdict = "needs_approval"
         reasons.append("concept-drift retrains are reviewed by a human")
-    for name in plan.models:
-        model = registry.get_model(name)
-        if model.env is Environment.PROD:
-            reasons.append(f"{name} serves in prod")
-        if model.ai_act_risk is AiActRisk.HIGH:
-            reasons.append(f"{name} is high-risk under the EU AI Act")
-        plan_allows = (
-            model.change_plan is None
-            or ChangeKind.RETRAIN_SAME_FEATURES in model.change_plan.allowed
-        )
-        if plan.action in (Action.RETRAIN, Action.RETRAIN_WITH_REVIEW) and not plan_allows:
-            blocked.append(name)
-            reasons.append(
-                f"{name}: retraining is outside its change plan (substantial modification)"
+    for model in plan.models:
+        decision = gate.review(
+            ProposedAction(
+                kind=_KIND[plan.action],
+                proposer=proposer,
+                model=model,
+                detail=f"{plan.action.value} for {plan.incident_id}",
             )
-    verdict: Verdict = "needs_approval" if reasons else "allow"
+        )
+        if _RANK[decision.verdict] > _RANK[verdict]:
+            verdict = decision.verdict
+        if decision.verdict != "allow":
+            reasons += [f"{model}: {reason}" for reason in decision.reasons]
+        if decision.promotion_blocked:
+            blocked.append(model)
     return GateResult(
-        verdict=verdict, reasons=reasons or ["no rule requires a human"], promotion_blocked=blocked
+        verdict=verdict,
+        reasons=reasons or ["no policy requires a human"],
+        promotion_blocked=blocked,
     )

@@ -133,7 +133,7 @@ class _Nodes:
 
     def gate(self, state: RemediationState) -> RemediationState:
         plan = RemediationPlan.model_validate(state["plan"])
-        result = review(plan, self.world.registry)
+        result = review(plan, self.world.compliance_gate(), self.proposer)
         self.world.audit.append(
             "gate",
             actor="compliance-gate",
@@ -189,7 +189,7 @@ class _Nodes:
             },
         )
         self.world.store.set_run(_thread(config), "running", self.world.clock())
-        update: RemediationState = {"approval": decision}
+        update: RemediationState = {"approval": {**decision, "approval_id": request.id}}
         if not decision.get("approved"):
             update["status"] = "rejected"
         return update
@@ -204,6 +204,7 @@ class _Nodes:
             pipeline=incident.pipeline,
             window=incident.window_start,
             cause=incident.probable_cause,
+            approval=_approval_note(state.get("approval")),
         )
         status = "done" if all(r.ok for r in results) else "failed"
         return {"results": [r.model_dump() for r in results], "status": status}
@@ -226,6 +227,13 @@ class _Nodes:
             data={"status": status, "summary": summary},
         )
         return {"status": status}
+
+
+def _approval_note(approval: dict[str, Any] | None) -> str:
+    """`<request id> by <approver>` of an approved plan, "" when none was needed."""
+    if not approval or not approval.get("approved"):
+        return ""
+    return f"{approval.get('approval_id', '?')} by {approval.get('approver', '?')}"
 
 
 def _evidence(incident: Incident) -> str:

@@ -5,7 +5,7 @@ from typing import Any
 from langgraph.types import Command
 from pydantic import BaseModel
 
-from agents.remediation.executor import RemediationWorld
+from agents.remediation.executor import ACTOR, RemediationWorld
 from agents.remediation.gate import review
 from agents.remediation.plan import RemediationPlan, tier0_plan
 from memory.remediation import ApprovalRequest, RunStatus
@@ -32,7 +32,8 @@ def plan_only(
     incidents: list[Incident], world: RemediationWorld
 ) -> list[tuple[RemediationPlan, str]]:
     """The tier-0 plans and gate verdicts, executing nothing (`lotsen remediate` without --auto)."""
-    return [(plan, review(plan, world.registry).verdict) for plan in map(tier0_plan, incidents)]
+    gate = world.compliance_gate()
+    return [(plan, review(plan, gate, ACTOR).verdict) for plan in map(tier0_plan, incidents)]
 
 
 def remediate(

@@ -6,6 +6,7 @@ from typing import Protocol
 from tools.domain import (
     Deployment,
     Environment,
+    GpuRequest,
     Job,
     JobSpec,
     Namespace,
@@ -60,6 +61,29 @@ class Cluster(Protocol):
         self, namespace: str, name: str, version: int, *, dry_run: bool = False
     ) -> Deployment:
         """Make a deployment serve another model version (rollout or rollback)."""
+        ...
+
+    def resize(
+        self, namespace: str, name: str, gpu: GpuRequest, *, dry_run: bool = False
+    ) -> Deployment:
+        """Give every replica a slot of another kind (right-sizing); all or nothing."""
+        ...
+
+    def move_replica(
+        self,
+        namespace: str,
+        name: str,
+        replica: int,
+        node: str,
+        gpu_index: int,
+        *,
+        dry_run: bool = False,
+    ) -> Deployment:
+        """Move one replica to a free slot of the same kind on another GPU (consolidation)."""
+        ...
+
+    def defer_job(self, job_id: str, not_before: datetime | None, *, dry_run: bool = False) -> Job:
+        """Hold a queued job until `not_before` (a planned window); None releases it."""
         ...
 
     def submit_job(self, spec: JobSpec, *, dry_run: bool = False) -> Job:

@@ -131,6 +131,14 @@ class Namespace(StateModel):
     """GPU-equivalents the namespace may hold; None = no quota."""
     gpu_used: float = 0.0
     """GPU-equivalents currently held by its deployments and running jobs."""
+    identities: list[str] = Field(default_factory=list)
+    """External identities its workloads run as (workload identity, IAM role, secret path)."""
+    network_default_deny: bool = False
+    """A default-deny ingress network policy is in place."""
+    ingress_from: list[str] = Field(default_factory=list)
+    """Environments (or `*`) whose namespaces may reach it despite the default deny."""
+    access_reviewed_at: datetime | None = None
+    """Last periodic review of who may access the namespace; None = never."""
 
 
 class Placement(StateModel):
@@ -150,10 +158,15 @@ class Deployment(StateModel):
     model_version: int
     alias: str = "champion"
     """Registry alias the deployment follows."""
+    image: str = ""
+    """Container image the model server pulls (registry path included)."""
     env: Environment
     replicas: int
     """Desired replicas."""
     gpu: GpuRequest
+    gpu_memory_gb: float | None = None
+    """GPU memory one replica needs (weights, KV cache, activations); None = unknown, and
+    the capacity planner then assumes all the memory of the slot it holds."""
     tolerations: list[str] = Field(default_factory=list)
     """Taint keys this deployment tolerates."""
     requests_per_s: float = 0.0
@@ -194,6 +207,10 @@ class JobSpec(StateModel):
     """Submitting the same key twice returns the first job."""
     utilisation: float = 0.9
     tolerations: list[str] = Field(default_factory=list)
+    deadline: datetime | None = None
+    """When the job must have finished; None = no deadline of its own."""
+    not_before: datetime | None = None
+    """Hold the job until then (set by the capacity planner for a low-carbon window)."""
 
 
 class Job(StateModel):

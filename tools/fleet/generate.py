@@ -4,10 +4,11 @@ Same inputs, same fleet: everything is drawn from one `random.Random(seed)`.
 """
 
 import random
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from tools.domain import (
     AiActRisk,
+    ChangeKind,
     ChangePlan,
     Environment,
     FeatureKind,
@@ -21,6 +22,7 @@ from tools.domain import (
 from tools.errors import ConfigError
 from tools.fleet.layout import plan_cluster
 from tools.fleet.spec import FleetSpec, ModelPlan
+from tools.policy import tags
 
 FLEET_START = datetime(2026, 11, 2, 6, 0, tzinfo=UTC)
 """Virtual clock of a freshly seeded twin."""
@@ -116,12 +118,29 @@ def _model(rng: random.Random, index: int, pipelines: list[FeaturePipeline]) -> 
         else None,
         tags={"features": ",".join(sorted(features)), "size": rng.choice(("s", "s", "m", "l"))},
     )
+    if risk is AiActRisk.HIGH:
+        model = model.model_copy(update={"tags": {**model.tags, **_ai_act_tags(team, use_case)}})
     versions = _versions(rng, model, rng.choices((1, 2, 3), (0.6, 0.3, 0.1))[0])
     challenger = len(versions) if len(versions) > 1 and rng.random() < 0.3 else None
     champion = len(versions) - 1 if challenger else len(versions)
+    approved = versions[champion - 1]
+    versions[champion - 1] = approved.model_copy(
+        update={"tags": {**approved.tags, tags.APPROVAL: f"seed by {team}.release-manager"}}
+    )
     return ModelPlan(
         model=model, versions=tuple(versions), champion=champion, challenger=challenger
     )
+
+
+def _ai_act_tags(team: str, use_case: str) -> dict[str, str]:
+    """A high-risk model's documented duties, complete (compliance gaps are injected)."""
+    return {
+        tags.OVERSEER: f"{team}.oversight-lead",
+        tags.INFERENCE_LOGGING: "on",
+        tags.LOG_RETENTION_DAYS: "365",
+        tags.POST_MARKET_PLAN: f"doc://post-market/{use_case}",
+        tags.ROLLBACK_TESTED_AT: (FLEET_START - timedelta(days=40)).date().isoformat(),
+    }
 
 
 def _risk(rng: random.Random, team: str) -> AiActRisk:
@@ -143,6 +162,8 @@ def _versions(rng: random.Random, model: NewModel, count: int) -> list[NewVersio
                     promoted_from=_previous_env(model.env),
                 ),
                 description=f"trained on the 2026-{9 + v:02d} window",
+                tags={tags.DATA_CHECKS: "passed"}
+                | ({tags.CHANGE_KIND: ChangeKind.RETRAIN_SAME_FEATURES.value} if v > 1 else {}),
             )
         )
     return versions

@@ -7,6 +7,7 @@ have somewhere to go, and so that capacity planning has idle GPUs to find.
 
 import math
 import random
+import zlib
 from collections import Counter, defaultdict
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -68,6 +69,8 @@ TRAINING_POOL = NodePool(
     taints=[Taint(key=ENV_TAINT, value="test"), Taint(key=TRAINING_TAINT, value="true")],
 )
 TRAINING_REQUEST = GpuRequest(gpu_type=GpuType.A100, sharing=GpuSharing.EXCLUSIVE)
+IMAGE_REGISTRY = "registry.lotsen.internal"
+"""Images live under `<registry>/<env>/models/<model>:v<version>`."""
 RETRAIN_QUOTA = 2.0
 """Extra GPU quota of every test namespace, for retraining jobs."""
 
@@ -76,6 +79,8 @@ _PROFILE_BY_SIZE = {
     Environment.TEST: {"s": "2g.20gb", "m": "2g.20gb", "l": "3g.40gb"},
 }
 _RPS_PER_REPLICA = {"s": 80.0, "m": 160.0, "l": 320.0}
+_GPU_MEMORY_GB = {"s": 6.0, "m": 9.0, "l": 18.0}
+"""GPU memory one replica needs (weights + KV cache); the profile is chosen for compute."""
 _LATENCY_MS = {"s": (12.0, 60.0), "m": (40.0, 140.0), "l": (90.0, 300.0)}
 
 
@@ -103,7 +108,7 @@ def plan_cluster(
         seed=seed,
         start=start,
         pools=[*_size_pools(deployments), PoolSpec(pool=TRAINING_POOL, size=2)],
-        namespaces=_namespaces(deployments),
+        namespaces=_namespaces(deployments, start),
         deployments=deployments,
     )
 
@@ -121,6 +126,7 @@ def _deployment(rng: random.Random, plan: "ModelPlan", start: datetime) -> Deplo
     low, high = _LATENCY_MS[size]
     latency = round(rng.uniform(low, high), 1)
     return Deployment(
+        image=f"{IMAGE_REGISTRY}/{env.value}/models/{model.name}:v{plan.champion}",
         namespace=namespace_name(model.owner, env),
         name=model.name,
         model=model.name,
@@ -128,6 +134,7 @@ def _deployment(rng: random.Random, plan: "ModelPlan", start: datetime) -> Deplo
         env=env,
         replicas=replicas,
         gpu=gpu_request(env, size),
+        gpu_memory_gb=_GPU_MEMORY_GB[size],
         tolerations=[ENV_TAINT],
         requests_per_s=rps,
         p95_latency_ms=latency,
@@ -177,7 +184,7 @@ def _equivalents(request: GpuRequest) -> float:
     return 1.0
 
 
-def _namespaces(deployments: list[Deployment]) -> list[Namespace]:
+def _namespaces(deployments: list[Deployment], start: datetime) -> list[Namespace]:
     used: dict[str, float] = defaultdict(float)
     owners: dict[str, tuple[str, Environment]] = {}
     for dep in deployments:
@@ -190,5 +197,17 @@ def _namespaces(deployments: list[Deployment]) -> list[Namespace]:
         extra = RETRAIN_QUOTA if env is Environment.TEST else 0.0
         quota = math.ceil((used[name] * 1.25 + 0.5) * 2) / 2 + extra
         labels = {"env": env.value, "owner": team, "lotsen.io/managed": "true"}
-        namespaces.append(Namespace(name=name, env=env, owner=team, labels=labels, gpu_quota=quota))
+        namespaces.append(
+            Namespace(
+                name=name,
+                env=env,
+                owner=team,
+                labels=labels,
+                gpu_quota=quota,
+                identities=[f"wi://{name}@lotsen"],
+                network_default_deny=True,
+                ingress_from=[env.value],
+                access_reviewed_at=start - timedelta(days=20 + zlib.crc32(name.encode()) % 300),
+            )
+        )
     return namespaces

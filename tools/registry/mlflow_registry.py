@@ -177,6 +177,16 @@ class MlflowRegistry:
         with self._errors(model=name):
             self._client.set_registered_model_tag(name, key, value)
 
+    @property
+    def client(self) -> Any:
+        """The underlying MlflowClient: out-of-band changes (fault injection), nothing else."""
+        return self._client
+
+    def set_version_tag(self, name: str, version: int, key: str, value: str) -> None:
+        """Set one tag on a model version (e.g. its recorded approval)."""
+        with self._errors(model=name, version=version):
+            self._client.set_model_version_tag(name, str(version), key, value)
+
     def _training_experiment(self) -> str:
         if self._experiment_id is None:
             found = self._client.get_experiment_by_name(TRAINING_EXPERIMENT)

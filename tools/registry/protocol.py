@@ -63,3 +63,7 @@ class ModelRegistry(Protocol):
     def set_model_tag(self, name: str, key: str, value: str) -> None:
         """Set one tag on a registered model."""
         ...
+
+    def set_version_tag(self, name: str, version: int, key: str, value: str) -> None:
+        """Set one tag on a model version."""
+        ...

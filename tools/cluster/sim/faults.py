@@ -1,5 +1,7 @@
 """Fault injection into the twin. Every fault is recorded as ground truth."""
 
+from datetime import timedelta
+
 from tools.cluster.sim.scheduler import (
     admit_jobs,
     observed_latency,
@@ -7,7 +9,7 @@ from tools.cluster.sim.scheduler import (
     reconcile_deployments,
 )
 from tools.cluster.sim.store import Tx
-from tools.domain import Fault, JobStatus
+from tools.domain import Fault, GpuSharing, JobStatus, Namespace, Occupant
 from tools.errors import ConfigError, ConflictError, NotFoundError
 
 
@@ -89,3 +91,92 @@ def noisy_neighbour(tx: Tx, node_name: str, gpu_index: int, factor: float) -> Fa
     detail = {"gpu": str(gpu_index), "factor": str(factor)}
     detail["deployments"] = ",".join(f"{n}/{d}" for n, d in victims)
     return tx.add_fault("noisy_neighbour", node_name, detail)
+
+
+CONFIG_DRIFTS = (
+    "namespace_unlabelled",
+    "shared_identity",
+    "network_open",
+    "stale_access_review",
+    "foreign_image",
+    "pool_untainted",
+    "time_sliced_cross_env",
+    "quota_raise",
+)
+"""Configuration drift the compliance reviewer must find (see `config_drift`)."""
+
+
+def config_drift(tx: Tx, kind: str, target: str, value: str = "") -> Fault:
+    """Break one segregation/governance setting, as a careless change would.
+
+    Args:
+        tx: The twin transaction.
+        kind: One of CONFIG_DRIFTS.
+        target: Namespace, `namespace/deployment` (foreign_image) or pool (pool_untainted);
+            for time_sliced_cross_env the namespace whose workload squats a dev GPU.
+        value: Label to drop, namespace whose identity to borrow, age in days, image,
+            or new quota, depending on the kind.
+    """
+    match kind:
+        case "namespace_unlabelled" | "shared_identity" | "network_open" | "stale_access_review":
+            tx.save_namespace(_drift_namespace(tx, kind, tx.namespace(target), value))
+        case "foreign_image":
+            namespace, _, name = target.partition("/")
+            dep = tx.deployment(namespace, name)
+            dep.image = value or f"docker.io/someone/{dep.model}:latest"
+            tx.save_deployment(dep)
+        case "pool_untainted":
+            _untaint_pool(tx, target)
+        case "time_sliced_cross_env":
+            _squat_shared_gpu(tx, target, value or "debug-notebook")
+        case "quota_raise":
+            ns = tx.namespace(target)
+            ns.gpu_quota = float(value)
+            tx.save_namespace(ns)
+        case _:
+            raise ConfigError(f"unknown config drift {kind!r}; known: {', '.join(CONFIG_DRIFTS)}")
+    return tx.add_fault(kind, target, {"value": value} if value else {})
+
+
+def _drift_namespace(tx: Tx, kind: str, ns: Namespace, value: str) -> Namespace:
+    if kind == "namespace_unlabelled":
+        label = value or "owner"
+        ns.labels = {k: v for k, v in ns.labels.items() if k != label}
+        ns.env = None if label == "env" else ns.env
+        ns.owner = None if label == "owner" else ns.owner
+    elif kind == "shared_identity":
+        ns.identities = [*ns.identities, *tx.namespace(value).identities]
+    elif kind == "network_open":
+        ns.network_default_deny, ns.ingress_from = False, ["*"]
+    else:
+        ns.access_reviewed_at = tx.now() - timedelta(days=float(value or 400))
+    return ns
+
+
+def _untaint_pool(tx: Tx, name: str) -> None:
+    pool = next((p for p in tx.pools() if p.name == name), None)
+    if pool is None:
+        raise NotFoundError(f"unknown node pool {name!r}")
+    pool.taints = []
+    tx.save_pool(pool)
+    for node in tx.nodes().values():
+        if node.pool == name:
+            node.taints = []
+            tx.save_node(node)
+
+
+def _squat_shared_gpu(tx: Tx, namespace: str, name: str) -> None:
+    """Put a workload of `namespace` on a time-sliced GPU that serves another environment."""
+    env = tx.namespace(namespace).env
+    envs = {ns.name: ns.env for ns in tx.namespaces()}
+    for node in tx.nodes().values():
+        for gpu in node.gpus:
+            if gpu.sharing is not GpuSharing.TIME_SLICED:
+                continue
+            users = {envs.get(s.occupant.namespace) for s in gpu.slots if s.occupant}
+            free = next((s for s in gpu.slots if s.occupant is None), None)
+            if free is not None and users and env not in users:
+                free.occupant = Occupant(kind="deployment", namespace=namespace, name=name)
+                tx.save_node(node)
+                return
+    raise ConflictError("no time-sliced GPU of another environment has a free slice")

@@ -92,6 +92,9 @@ def try_start(tx: Tx, job: Job) -> bool:
     """Start one queued job if quota and a slot allow; else record why it waits."""
     ns = tx.namespace(job.spec.namespace)
     request = job.spec.gpu
+    if job.spec.not_before is not None and tx.now() < job.spec.not_before:
+        job.reason = f"held until {job.spec.not_before:%Y-%m-%d %H:%M} (planned window)"
+        return False
     if ns.env is None:
         job.reason = f"namespace {ns.name} has no env label, so no node pool may run it"
         return False

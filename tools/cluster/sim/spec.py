@@ -38,6 +38,14 @@ class ClusterSpec(StateModel):
     """Desired deployments; they are placed in order when the twin is built."""
 
 
+def image_for_version(image: str, version: int) -> str:
+    """The image reference with its `:v<N>` tag moved to `version` (unchanged if untagged)."""
+    repo, sep, tag = image.rpartition(":")
+    if not sep or not tag.startswith("v") or "/" in tag:
+        return image
+    return f"{repo}:v{version}"
+
+
 def build_nodes(spec: PoolSpec) -> list[Node]:
     """The nodes of a pool, with their GPUs partitioned as the pool says."""
     pool = spec.pool

@@ -3,7 +3,7 @@
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from tools.cluster.sim import faults
+from tools.cluster.sim import capacity_ops, faults
 from tools.cluster.sim.placement import usage_by_namespace
 from tools.cluster.sim.scheduler import (
     admit_jobs,
@@ -12,13 +12,14 @@ from tools.cluster.sim.scheduler import (
     reconcile_deployments,
     remove_replicas,
 )
-from tools.cluster.sim.spec import ClusterSpec, build_nodes
+from tools.cluster.sim.spec import ClusterSpec, build_nodes, image_for_version
 from tools.cluster.sim.store import TwinStore, Tx
 from tools.domain import (
     GPU_CATALOGUE,
     Deployment,
     Environment,
     Fault,
+    GpuRequest,
     GpuSharing,
     Job,
     JobSpec,
@@ -152,6 +153,7 @@ class SimCluster:
         with self._store.transaction(dry_run=dry_run) as tx:
             dep = tx.deployment(namespace, name)
             dep.model_version = version
+            dep.image = image_for_version(dep.image, version)
             tx.save_deployment(dep)
             return dep
 
@@ -173,6 +175,32 @@ class SimCluster:
             admit_jobs(tx)
             return tx.job(job.id)
 
+    def resize(
+        self, namespace: str, name: str, gpu: GpuRequest, *, dry_run: bool = False
+    ) -> Deployment:
+        """Move every replica to a slot of another kind (e.g. a smaller MIG profile)."""
+        with self._store.transaction(dry_run=dry_run) as tx:
+            return capacity_ops.resize(tx, namespace, name, gpu)
+
+    def move_replica(
+        self,
+        namespace: str,
+        name: str,
+        replica: int,
+        node: str,
+        gpu_index: int,
+        *,
+        dry_run: bool = False,
+    ) -> Deployment:
+        """Move one replica to a free slot of the same kind on another GPU."""
+        with self._store.transaction(dry_run=dry_run) as tx:
+            return capacity_ops.move_replica(tx, namespace, name, replica, node, gpu_index)
+
+    def defer_job(self, job_id: str, not_before: datetime | None, *, dry_run: bool = False) -> Job:
+        """Hold a queued job until `not_before` (None releases it)."""
+        with self._store.transaction(dry_run=dry_run) as tx:
+            return capacity_ops.defer_job(tx, job_id, not_before)
+
     def advance(self, delta: timedelta) -> list[Job]:
         """Move the virtual clock: jobs finish, queued jobs start, energy accrues."""
         if delta < timedelta(0):
@@ -181,7 +209,7 @@ class SimCluster:
         with self._store.transaction() as tx:
             target = tx.now() + delta
             while True:
-                step_to = min([target, *_finish_times(tx)])
+                step_to = min([target, *_finish_times(tx), *_hold_ends(tx)])
                 _accrue_energy(tx, (step_to - tx.now()).total_seconds())
                 tx.set_now(step_to)
                 finished += finish_due_jobs(tx)
@@ -215,6 +243,11 @@ class SimCluster:
         with self._store.transaction() as tx:
             return faults.noisy_neighbour(tx, node, gpu_index, factor)
 
+    def inject_config_drift(self, kind: str, target: str, value: str = "") -> Fault:
+        """Break one segregation/governance setting (see `faults.CONFIG_DRIFTS`)."""
+        with self._store.transaction() as tx:
+            return faults.config_drift(tx, kind, target, value)
+
 
 def _build(tx: Tx, spec: ClusterSpec) -> None:
     tx.clear()
@@ -237,6 +270,16 @@ def _finish_times(tx: Tx) -> list[datetime]:
         assert job.started_at is not None
         times.append(job.started_at + timedelta(seconds=job.spec.duration_s))
     return times
+
+
+def _hold_ends(tx: Tx) -> list[datetime]:
+    """When held jobs may start (only future ones, so the loop always moves on)."""
+    now = tx.now()
+    return [
+        j.spec.not_before
+        for j in tx.jobs(status=JobStatus.QUEUED)
+        if j.spec.not_before is not None and j.spec.not_before > now
+    ]
 
 
 def _accrue_energy(tx: Tx, seconds: float) -> None:

@@ -1,0 +1,1 @@
+"""Compliance policies as code: YAML specs, the facts they are checked on, the checks."""

@@ -1,0 +1,67 @@
+"""Loading YAML files into pydantic models with errors that name the file, line and field."""
+
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from tools.errors import ConfigError
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def load_yaml_model(path: Path, model: type[M]) -> M:
+    """Parse `path` and validate it as `model`.
+
+    Raises:
+        ConfigError: the file is missing, is not YAML, or does not match the model; the
+            message reads `file:line: field: reason`.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(f"{where}: not valid YAML: {problem}") from exc
+    try:
+        return model.model_validate(data if data is not None else {})
+    except ValidationError as exc:
+        raise ConfigError(_describe(path, node, exc)) from exc
+
+
+def _describe(path: Path, node: yaml.Node | None, exc: ValidationError) -> str:
+    problems = []
+    for error in exc.errors()[:5]:
+        loc = tuple(error["loc"])
+        field = ".".join(str(part) for part in loc) or "(top level)"
+        problems.append(f"{path}:{line_of(node, loc)}: {field}: {error['msg']}")
+    more = len(exc.errors()) - len(problems)
+    return "; ".join(problems) + (f" (and {more} more)" if more > 0 else "")
+
+
+def line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int:
+    """1-based line of the deepest node along `loc` (a pydantic error location)."""
+    line = node.start_mark.line + 1 if node is not None else 1
+    for part in loc:
+        child = _child(node, part)
+        if child is None:
+            break
+        node, line = child, child.start_mark.line + 1
+    return line
+
+
+def _child(node: yaml.Node | None, part: Any) -> yaml.Node | None:
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            if key.value == str(part):
+                return value  # type: ignore[no-any-return]
+    if isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+        return node.value[part]  # type: ignore[no-any-return]
+    return None
