@@ -1,0 +1,81 @@
+"""`lotsen ask QUESTION` and `lotsen chat`: the ops assistant from the command line."""
+
+import sys
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from agents.assistant import AssistantAnswer, AssistantContext, answer
+from lotsen.assistant import open_assistant
+from lotsen.cli.context import console, settings_of
+
+Tier = Annotated[
+    str | None,
+    typer.Option(help="LLM tier name, or 0 for the deterministic core (default: cheapest)."),
+]
+AsJson = Annotated[bool, typer.Option("--json", help="Print the answer as JSON.")]
+AsUser = Annotated[
+    str | None, typer.Option("--as", help="Who is asking (proposer of any proposed change).")
+]
+EXIT_WORDS = {"exit", "quit", ":q"}
+
+
+def ask_cmd(
+    ctx: typer.Context,
+    question: Annotated[str, typer.Argument(help="The question, in quotes.")],
+    tier: Tier = None,
+    as_json: AsJson = False,
+    user: AsUser = None,
+) -> None:
+    """Ask the ops assistant one question (read-only; changes come back as proposals)."""
+    with open_assistant(settings_of(ctx), user) as assistant:
+        show(answer(question, assistant, tier=tier), as_json)
+
+
+def chat_cmd(
+    ctx: typer.Context, tier: Tier = None, as_json: AsJson = False, user: AsUser = None
+) -> None:
+    """Chat with the ops assistant: one question per line until EOF or `exit`."""
+    interactive = sys.stdin.isatty()
+    with open_assistant(settings_of(ctx), user) as assistant:
+        if interactive:
+            console.print("Ask about models, pipelines, GPUs, quotas, incidents; `exit` ends.")
+        _loop(assistant, tier, as_json, interactive)
+
+
+def _loop(assistant: AssistantContext, tier: str | None, as_json: bool, prompt: bool) -> None:
+    while True:
+        if prompt:
+            console.print("[bold]>[/bold] ", end="")
+        line = sys.stdin.readline()
+        if not line:
+            return
+        question = line.strip()
+        if not question:
+            continue
+        if question.lower() in EXIT_WORDS:
+            return
+        show(answer(question, assistant, tier=tier), as_json, compact=True)
+
+
+def show(reply: AssistantAnswer, as_json: bool, compact: bool = False) -> None:
+    """Print an answer: text, proposals, and where it came from (or JSON)."""
+    if as_json:
+        typer.echo(reply.model_dump_json(indent=None if compact else 2))
+        return
+    console.print(reply.text, markup=False, highlight=False)
+    if reply.proposals:
+        table = Table(title="Proposed changes (NOT executed: compliance gate + approval)")
+        for column in ("action", "model", "target", "detail"):
+            table.add_column(column)
+        for p in reply.proposals:
+            target = p.deployment and f"{p.namespace}/{p.deployment}"
+            target = target or (f"{p.alias}=v{p.version}" if p.version else p.namespace or "-")
+            table.add_row(p.kind.value, p.model or "-", target, p.detail)
+        console.print(table)
+    cost = f", {reply.tokens_in}+{reply.tokens_out} tokens, cost {reply.cost:g}"
+    source = f"tier {reply.tier}" + (f", intent {reply.intent}" if reply.intent else "")
+    console.print(
+        f"[dim]{source}, {reply.steps} step(s){cost if reply.tier != 'tier0' else ''}[/dim]"
+    )
