@@ -9,8 +9,6 @@ from typing import Annotated
 import typer
 
 from lotsen.cli import assistant, bench, cluster, fleet, llm, models, monitor, remediate, twin
-from lotsen.cli import evals
-from lotsen.cli import capacity
 from lotsen.cli.context import load_settings, settings_of
 from tools.errors import LotsenError
 
@@ -30,8 +28,6 @@ app.command("scan")(monitor.scan_cmd)
 app.command("remediate")(remediate.remediate_cmd)
 app.add_typer(remediate.approvals_app, name="approvals")
 app.add_typer(remediate.audit_app, name="audit")
-app.add_typer(capacity.app, name="capacity")
-app.add_typer(evals.app, name="eval")
 app.command("ask")(assistant.ask_cmd)
 app.command("chat")(assistant.chat_cmd)
 
