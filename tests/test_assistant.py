@@ -1,6 +1,5 @@
 """The ops assistant at tier 0: exact answers from the deterministic core, and safety."""
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -10,26 +9,15 @@ from agents.assistant import AssistantContext, answer
 from agents.assistant.facts import ChangeFacts
 from agents.assistant.grammar import BUILTIN_INTENTS
 from agents.compliance.action import ActionKind
-from lotsen.world import configure_mlflow_env
 from memory.audit import AuditLog
 from memory.remediation import RemediationStore
-from tests.support.assistant_world import INJECTED, INJECTION, World, seed_world, snapshot
+from tests.support.assistant_world import INJECTED, INJECTION, World, snapshot, world
 from tools.domain import AiActRisk, Environment
 from tools.fleet.spec import FleetSpec, ModelPlan
 from tools.registry import CHALLENGER, CHAMPION
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture(scope="module")
-def world(
-    tmp_path_factory: pytest.TempPathFactory, mlflow_template: Path, small_fleet: FleetSpec
-) -> Iterator[World]:
-    configure_mlflow_env()
-    seeded = seed_world(tmp_path_factory.mktemp("assistant"), mlflow_template, small_fleet)
-    yield seeded
-    seeded.cluster.close()
-    seeded.catalog.close()
+__all__ = ["world"]  # the shared fixture
 
 
 @pytest.fixture

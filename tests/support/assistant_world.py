@@ -2,9 +2,13 @@
 description carries a prompt injection."""
 
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
+
+from lotsen.world import configure_mlflow_env
 from tools.cluster.sim import SimCluster
 from tools.domain import Environment, Lineage, NewModel, NewVersion
 from tools.fleet.catalog import FleetCatalog
@@ -62,3 +66,15 @@ def snapshot(world: World) -> object:
         [(d.namespace, d.name, d.model_version, d.replicas) for d in world.cluster.deployments()],
         [j.id for j in world.cluster.jobs()],
     )
+
+
+@pytest.fixture(scope="module")
+def world(
+    tmp_path_factory: pytest.TempPathFactory, mlflow_template: Path, small_fleet: FleetSpec
+) -> Iterator[World]:
+    """The seeded world, shared by one test module (tests must not change it)."""
+    configure_mlflow_env()
+    seeded = seed_world(tmp_path_factory.mktemp("assistant"), mlflow_template, small_fleet)
+    yield seeded
+    seeded.cluster.close()
+    seeded.catalog.close()
