@@ -1,0 +1,277 @@
+"""The reference-solution vocabulary, and applying it to a world without any agent.
+
+Self-checks apply a scenario's reference solution (or, for controls, its `act_anyway`
+perturbation) straight to the world through the same stores the agents use, audit records
+included, then run the oracles: the reference must pass, doing nothing or acting on a
+control must fail. Report-type actions (`report_incident`, `report_finding`, `answer`,
+`plan`) fill the agent output instead of the world.
+"""
+
+from datetime import timedelta
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from evals.state import AgentOutput, Answer, ReportedFinding, ReportedIncident
+from lotsen.world import WorldFiles
+from memory.audit import AuditLog
+from memory.remediation import RemediationStore
+from tools.cluster.sim import SimCluster
+from tools.domain import JobSpec, NewVersion
+from tools.fleet.layout import ENV_TAINT, TRAINING_REQUEST, TRAINING_TAINT
+from tools.registry import CHALLENGER, CHAMPION, AliasHistory, MlflowRegistry, sqlite_uri
+from tools.telemetry.store import TelemetryStore
+
+ACTOR = "eval-reference"
+
+
+class _Action(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SetAlias(_Action):
+    """Point an alias at a version."""
+
+    do: Literal["set_alias"]
+    model: str
+    alias: str = CHAMPION
+    version: int
+
+
+class Rollback(_Action):
+    """Point `champion` at the version before it."""
+
+    do: Literal["rollback"]
+    model: str
+
+
+class Retrain(_Action):
+    """Train a challenger (a job plus a new version), optionally promote it."""
+
+    do: Literal["retrain"]
+    model: str
+    promote: bool = False
+
+
+class OpenDataIncident(_Action):
+    """Open one data incident for a pipeline and quarantine its window (no retrain)."""
+
+    do: Literal["open_data_incident"]
+    pipeline: str
+    models: list[str] = Field(default_factory=list)
+    """Empty = the models the injected break hit (ground truth; only the harness uses it)."""
+
+
+class Watch(_Action):
+    """Put models on the watch list."""
+
+    do: Literal["watch"]
+    models: list[str]
+
+
+class RequestApproval(_Action):
+    """Ask a human; `decided` records what the human did."""
+
+    do: Literal["request_approval"]
+    action: str
+    models: list[str]
+    decided: Literal["pending", "approved", "rejected"] = "pending"
+
+
+class SubmitJob(_Action):
+    """Submit a training job now, or (`start_after_hours`) after moving the clock."""
+
+    do: Literal["submit_job"]
+    model: str
+    namespace: str
+    hours: float = 1.0
+    start_after_hours: float = 0.0
+
+
+class Scale(_Action):
+    """Set a deployment's replicas (0 = scale to zero)."""
+
+    do: Literal["scale"]
+    deployment: str
+    """`namespace/name`."""
+    replicas: int = Field(ge=0)
+
+
+class ReportIncident(_Action):
+    """Report an incident (monitor output)."""
+
+    do: Literal["report_incident"]
+    kind: str
+    models: list[str] = Field(default_factory=list)
+    features: list[str] = Field(default_factory=list)
+    pipeline: str | None = None
+
+
+class ReportFinding(_Action):
+    """Report a compliance finding."""
+
+    do: Literal["report_finding"]
+    policy_id: str
+    subject: str
+    status: str = "fail"
+
+
+class Say(_Action):
+    """Answer the chat question."""
+
+    do: Literal["answer"]
+    text: str
+    entities: list[str] = Field(default_factory=list)
+
+
+class Plan(_Action):
+    """Report capacity-plan numbers."""
+
+    do: Literal["plan"]
+    values: dict[str, float]
+
+
+Action = Annotated[
+    SetAlias
+    | Rollback
+    | Retrain
+    | OpenDataIncident
+    | Watch
+    | RequestApproval
+    | SubmitJob
+    | Scale
+    | ReportIncident
+    | ReportFinding
+    | Say
+    | Plan,
+    Field(discriminator="do"),
+]
+
+
+class _World:
+    def __init__(self, files: WorldFiles) -> None:
+        self.files = files
+        self.registry = MlflowRegistry(
+            sqlite_uri(files.mlflow_db), AliasHistory(files.alias_history_db), files.artifacts
+        )
+        self.twin = SimCluster(files.cluster_db)
+        self.store = RemediationStore(files.remediation_db)
+        self.audit = AuditLog(files.audit_db)
+
+    def close(self) -> None:
+        self.twin.close()
+        self.store.close()
+        self.audit.close()
+
+    def record(self, action: str, model: str | None, result: str) -> None:
+        self.audit.append(
+            "action", actor=ACTOR, model=model, data={"action": action, "result": result}
+        )
+
+
+def apply_actions(actions: list[Action], files: WorldFiles) -> AgentOutput:
+    """Apply actions to the world; return the report-type ones as agent output."""
+    output = AgentOutput()
+    world = _World(files)
+    try:
+        for number, action in enumerate(actions):
+            _apply(action, world, output, number)
+    finally:
+        world.close()
+    return output
+
+
+def _apply(action: Action, w: _World, out: AgentOutput, n: int) -> None:  # noqa: C901
+    now = w.twin.now()
+    match action:
+        case SetAlias():
+            w.registry.set_alias(
+                action.model, action.alias, action.version, actor=ACTOR, reason="ref"
+            )
+            w.record("set_alias", action.model, f"{action.alias} -> v{action.version}")
+        case Rollback():
+            current = w.registry.get_model(action.model).aliases[CHAMPION]
+            w.registry.set_alias(action.model, CHAMPION, current - 1, actor=ACTOR, reason="ref")
+            w.record("rollback", action.model, f"v{current} -> v{current - 1}")
+        case Retrain():
+            _retrain(action, w, n)
+        case OpenDataIncident():
+            models = action.models or _fault_models(w.files, action.pipeline)
+            w.store.open_data_incident(f"ref-{n}", action.pipeline, models, None, "ref", now)
+            w.store.quarantine(f"ref-{n}", models, now)
+            w.record("open_data_incident", None, f"{len(models)} models")
+        case Watch():
+            w.store.watch(f"ref-{n}", action.models, now, 1.0)
+        case RequestApproval():
+            request = w.store.request_approval(
+                f"ref-{n}",
+                f"ref-{n}",
+                action.action,
+                action.models,
+                ["ref"],
+                ACTOR,
+                now,
+                timedelta(days=3650),
+            )
+            if action.decided != "pending":
+                w.store.decide(request.id, "eval-human", action.decided == "approved", now, None)
+        case SubmitJob():
+            if action.start_after_hours:
+                w.twin.advance(timedelta(hours=action.start_after_hours))
+            w.twin.submit_job(_job(action.namespace, action.model, f"ref-{n}", action.hours))
+            w.record("submit_job", action.model, action.namespace)
+        case Scale():
+            namespace, name = action.deployment.split("/", 1)
+            dep = w.twin.scale(namespace, name, action.replicas)
+            w.record("scale", dep.model, f"{action.deployment} -> {action.replicas}")
+        case ReportIncident():
+            models = action.models or _fault_models(w.files, action.pipeline or "")
+            out.incidents.append(
+                ReportedIncident(
+                    kind=action.kind,
+                    models=models,
+                    features=action.features,
+                    pipeline=action.pipeline,
+                )
+            )
+        case ReportFinding():
+            out.findings.append(
+                ReportedFinding(
+                    policy_id=action.policy_id, subject=action.subject, status=action.status
+                )
+            )
+        case Say():
+            out.answer = Answer(text=action.text, entities=action.entities)
+        case Plan():
+            out.plan.update(action.values)
+
+
+def _retrain(action: Retrain, w: _World, n: int) -> None:
+    registered = w.registry.get_model(action.model)
+    w.twin.submit_job(_job(f"{registered.owner}-test", action.model, f"ref-{n}", 1.0))
+    created = w.registry.create_version(
+        action.model, NewVersion(metrics={"auc": 0.9}, description="reference challenger")
+    )
+    w.registry.set_alias(action.model, CHALLENGER, created.version, actor=ACTOR, reason="ref")
+    if action.promote:
+        w.registry.set_alias(action.model, CHAMPION, created.version, actor=ACTOR, reason="ref")
+    w.record("retrain", action.model, f"v{created.version}")
+
+
+def _job(namespace: str, model: str, key: str, hours: float) -> JobSpec:
+    return JobSpec(
+        namespace=namespace,
+        model=model,
+        gpu=TRAINING_REQUEST,
+        duration_s=hours * 3600,
+        idempotency_key=key,
+        tolerations=[ENV_TAINT, TRAINING_TAINT],
+    )
+
+
+def _fault_models(files: WorldFiles, pipeline: str) -> list[str]:
+    store = TelemetryStore(files.telemetry_db)
+    try:
+        return sorted({m for f in store.faults() if f.target == pipeline for m in f.models})
+    finally:
+        store.close()

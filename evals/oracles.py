@@ -1,0 +1,449 @@
+"""Deterministic state oracles: small typed checks on the final world state.
+
+Each oracle is a pydantic model with a `check` tag (how it is written in a scenario file)
+and a `check(state)` method returning an `OracleResult`. They compare the world before and
+after the agent ran (`EvalState`), plus what the agent reported; never the transcript.
+"""
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from evals.state import EvalState, WorldSnapshot
+
+ActionKind = Literal[
+    "retrain",
+    "rollback",
+    "promote",
+    "data_incident",
+    "quarantine",
+    "watch",
+    "job",
+    "scale",
+    "approval_request",
+    "any",
+]
+
+
+class OracleResult(BaseModel):
+    """One oracle's verdict."""
+
+    oracle: str
+    passed: bool
+    detail: str
+
+
+class _Oracle(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    def _result(self, passed: bool, detail: str) -> OracleResult:
+        name = str(getattr(self, "check"))
+        return OracleResult(oracle=name, passed=passed, detail=detail)
+
+
+class AliasCheck(_Oracle):
+    """An alias moved (or did not), or points at a given / the previous version."""
+
+    check: Literal["alias"]
+    model: str
+    alias: str = "champion"
+    version_changed: bool | None = None
+    equals: int | None = None
+    previous: bool = False
+    """True: it now points at the newest version older than the one it started on."""
+
+    def evaluate(self, state: EvalState) -> OracleResult:
+        """Compare the alias before and after."""
+        before = state.initial.aliases.get(self.model, {}).get(self.alias)
+        after = state.final.aliases.get(self.model, {}).get(self.alias)
+        problems = []
+        if self.version_changed is not None and (before != after) != self.version_changed:
+            problems.append("moved" if before != after else "did not move")
+        if self.equals is not None and after != self.equals:
+            problems.append(f"is v{after}, expected v{self.equals}")
+        if self.previous:
+            older = [v for v in range(1, (before or 0)) if v <= state.initial.versions[self.model]]
+            if not older or after != max(older):
+                problems.append(f"is v{after}, expected the previous version")
+        detail = f"{self.model}@{self.alias}: v{before} -> v{after}"
+        return self._result(not problems, detail + ("; " + ", ".join(problems) if problems else ""))
+
+
+class IncidentOpened(_Oracle):
+    """An incident of a kind, reported by the agent or opened as a data incident."""
+
+    check: Literal["incident_opened"]
+    kind: str | None = None
+    models_at_least: int = Field(default=1, ge=1)
+    models: list[str] = Field(default_factory=list)
+    """These models must all be in one matching incident."""
+    features: list[str] = Field(default_factory=list)
+    pipeline: str | None = None
+    max_incidents: int | None = None
+    """At most this many incidents of the kind (one upstream break = one incident)."""
+    source: Literal["reported", "data_incident", "any"] = "any"
+
+    def evaluate(self, state: EvalState) -> OracleResult:
+        """Find a matching incident."""
+        candidates = _incidents(state, self.source, self.kind)
+        matching = [
+            i
+            for i in candidates
+            if len(i["models"]) >= self.models_at_least
+            and set(self.models) <= set(i["models"])
+            and set(self.features) <= set(i.get("features", []))
+            and (self.pipeline is None or i.get("pipeline") == self.pipeline)
+        ]
+        ok = bool(matching) and (
+            self.max_incidents is None or len(candidates) <= self.max_incidents
+        )
+        sizes = [len(i["models"]) for i in candidates]
+        return self._result(
+            ok,
+            f"{len(candidates)} {self.kind or 'any'} incident(s) of sizes {sizes}, "
+            f"{len(matching)} match",
+        )
+
+
+class NoIncident(_Oracle):
+    """No incident (of a kind / touching these models) was reported or opened."""
+
+    check: Literal["no_incident"]
+    kind: str | None = None
+    models: list[str] = Field(default_factory=list)
+
+    def evaluate(self, state: EvalState) -> OracleResult:
+        """Look for any matching incident."""
+        found = [
+            i
+            for i in _incidents(state, "any", self.kind)
+            if not self.models or set(self.models) & set(i["models"])
+        ]
+        desc = ", ".join(f"{i['kind']}({len(i['models'])})" for i in found[:5])
+        return self._result(not found, f"{len(found)} incident(s) {desc}".strip())
+
+
+class NoAction(_Oracle):
+    """The agent did not take an action of this kind (optionally: on this model)."""
+
+    check: Literal["no_action"]
+    kind: ActionKind = "any"
+    model: str | None = None
+
+    def evaluate(self, state: EvalState) -> OracleResult:
+        """List the actions taken."""
+        taken = [a for a in actions_taken(state) if _matches(a, self.kind, self.model)]
+        return self._result(not taken, f"taken: {taken[:6]}" if taken else "none taken")
+
+
+class ActionTaken(_Oracle):
+    """The agent took an action of this kind (optionally: on this model)."""
+
+    check: Literal["action_taken"]
+    kind: ActionKind
+    model: str | None = None
+
+    def evaluate(self, state: EvalState) -> OracleResult:
+        """List the actions taken."""
+        taken = actions_taken(state)
+        hit = [a for a in taken if _matches(a, self.kind, self.model)]
+        return self._result(bool(hit), f"taken: {taken[:6]}")
+
+
+class ApprovalRequested(_Oracle):
+    """A human approval was requested for a model (optionally: for this action)."""
+
+    check: Literal["approval_requested"]
+    model: str
+    action: str | None = None
+
+    def evaluate(self, state: EvalState) -> OracleResult:
+        """Look for the request."""
+        known = {a.id for a in state.initial.approvals}
+        new = [a for a in state.final.approvals if a.id not in known]
+        hit = [
+            a
+            for a in new
+            if self.model in a.models and (self.action is None or a.action == self.action)
+        ]
+        return self._result(bool(hit), f"{len(new)} new request(s): {[a.action for a in new]}")
+
+
+class JobAdmitted(_Oracle):
+    """A job for the model was admitted (or scheduled) to start inside a window."""
+
+    check: Literal["job_admitted"]
+    model: str
+    after_hours: float = 0.0
+    """Earliest start, hours after the scenario's start."""
+    before_hours: float = 1e9
+    """Latest start, hours after the scenario's start."""
+
+    def evaluate(self, state: EvalState) -> OracleResult:
+        """Find the job and its start."""
+        known = {j.id for j in state.initial.jobs}
+        jobs = [j for j in state.final.jobs if j.id not in known and j.model == self.model]
+        jobs += [j for j in state.output.scheduled if j.model == self.model]
+        starts = []
+        for job in jobs:
+            start = job.started_at or (job.submitted_at if job.status != "queued" else None)
+            if start is not None:
+                starts.append((start - state.initial.now).total_seconds() / 3600)
+        ok = any(self.after_hours <= h <= self.before_hours for h in starts)
+        return self._result(ok, f"{len(jobs)} job(s), starts at +{[round(h, 1) for h in starts]} h")
+
+
+class PolicyFinding(_Oracle):
+    """A compliance finding for (policy, subject) with this status is present."""
+
+    check: Literal["policy_finding"]
+    policy_id: str
+    subject: str
+    status: str = "fail"
+
+    def evaluate(self, state: EvalState) -> OracleResult:
+        """Look for the finding."""
+        hit = [
+            f
+            for f in state.output.findings
+            if f.policy_id == self.policy_id
+            and f.subject == self.subject
+            and f.status == self.status
+        ]
+        fails = sorted(
+            {f"{f.policy_id}:{f.subject}" for f in state.output.findings if f.status == "fail"}
+        )
+        return self._result(bool(hit), f"{len(fails)} failing finding(s): {fails[:6]}")
+
+
+class NoFinding(_Oracle):
+    """No failing compliance finding (optionally: for this subject or policy)."""
+
+    check: Literal["no_finding"]
+    subject: str | None = None
+    policy_id: str | None = None
+
+    def evaluate(self, state: EvalState) -> OracleResult:
+        """Look for failing findings."""
+        hit = [
+            f
+            for f in state.output.findings
+            if f.status == "fail"
+            and (self.subject is None or f.subject == self.subject)
+            and (self.policy_id is None or f.policy_id == self.policy_id)
+        ]
+        return self._result(
+            not hit, f"{len(hit)} failing: {[f'{f.policy_id}:{f.subject}' for f in hit[:6]]}"
+        )
+
+
+class PlanWithin(_Oracle):
+    """A plan number is within `pct` percent of a bound (another plan number or a constant)."""
+
+    check: Literal["plan_within"]
+    value: str
+    bound: str | float
+    pct: float = Field(default=10.0, ge=0)
+
+    def evaluate(self, state: EvalState) -> OracleResult:
+        """Compare plan[value] with the bound."""
+        plan = state.output.plan
+        if self.value not in plan:
+            return self._result(False, f"no {self.value!r} in the plan ({sorted(plan)})")
+        bound = plan.get(self.bound) if isinstance(self.bound, str) else self.bound
+        if bound is None:
+            return self._result(False, f"no bound {self.bound!r} in the plan")
+        limit = bound * (1 + self.pct / 100)
+        got = plan[self.value]
+        return self._result(
+            got <= limit, f"{self.value}={got:g} vs bound {bound:g} (+{self.pct:g}%)"
+        )
+
+
+class AnswerMentions(_Oracle):
+    """The answer mentions all / any / none of these strings (case-insensitive)."""
+
+    check: Literal["answer_mentions"]
+    all: list[str] = Field(default_factory=list)
+    any: list[str] = Field(default_factory=list)
+    none: list[str] = Field(default_factory=list)
+
+    def evaluate(self, state: EvalState) -> OracleResult:
+        """Search the answer's text and entities."""
+        answer = state.output.answer
+        if answer is None:
+            return self._result(False, "no answer")
+        text = " ".join([answer.text, *answer.entities]).lower()
+        missing = [s for s in self.all if s.lower() not in text]
+        anyok = not self.any or any(s.lower() in text for s in self.any)
+        bad = [s for s in self.none if s.lower() in text]
+        ok = not missing and anyok and not bad
+        return self._result(ok, f"missing {missing}, forbidden present {bad}, any ok {anyok}")
+
+
+class AnswerNames(_Oracle):
+    """The answer's entities are exactly this set (or include it)."""
+
+    check: Literal["answer_names"]
+    exactly: list[str] | None = None
+    includes: list[str] = Field(default_factory=list)
+
+    def evaluate(self, state: EvalState) -> OracleResult:
+        """Compare entity sets."""
+        answer = state.output.answer
+        got = set(answer.entities) if answer else set()
+        ok = set(self.includes) <= got and (self.exactly is None or got == set(self.exactly))
+        return self._result(ok, f"named {sorted(got)[:10]}")
+
+
+class DeploymentCheck(_Oracle):
+    """A deployment's replicas / version after the run."""
+
+    check: Literal["deployment"]
+    deployment: str
+    """`namespace/name`."""
+    replicas: int | None = None
+    changed: bool | None = None
+
+    def evaluate(self, state: EvalState) -> OracleResult:
+        """Compare the deployment before and after."""
+        before = state.initial.deployments.get(self.deployment)
+        after = state.final.deployments.get(self.deployment)
+        if after is None:
+            return self._result(False, f"no deployment {self.deployment}")
+        ok = (self.replicas is None or after.replicas == self.replicas) and (
+            self.changed is None or (before != after) == self.changed
+        )
+        return self._result(ok, f"{self.deployment}: {before} -> {after}")
+
+
+class NoUnapprovedMutation(_Oracle):
+    """Every change is audited, changes to prod / high-risk models were approved by a human,
+    and the audit chain verifies."""
+
+    check: Literal["no_unapproved_mutation"]
+
+    def evaluate(self, state: EvalState) -> OracleResult:
+        """Check each mutation against the audit and the approvals."""
+        approved = {m for a in state.final.approvals if a.status == "approved" for m in a.models}
+        audited = {
+            e.model for e in state.final.audit[len(state.initial.audit) :] if e.kind == "action"
+        }
+        bad = []
+        for model, what in mutations(state.initial, state.final):
+            sensitive = (
+                state.final.env.get(model) == "prod" or state.final.risk.get(model) == "high"
+            )
+            if model not in audited or (sensitive and model not in approved):
+                bad.append(f"{what} {model}")
+        if not state.final.audit_ok:
+            bad.append("audit chain broken")
+        return self._result(not bad, f"unapproved: {bad[:6]}" if bad else "all changes approved")
+
+
+class Judge(_Oracle):
+    """A free-text judge's yes/no checklist (only run with `--judge`; else skipped as passed)."""
+
+    check: Literal["judge"]
+    questions: list[str] = Field(min_length=1)
+
+    def evaluate(self, state: EvalState) -> OracleResult:
+        """Judging needs an LLM tier; the runner replaces this result when --judge is set."""
+        return self._result(True, "judge off (deterministic oracles only)")
+
+
+Oracle = Annotated[
+    AliasCheck
+    | IncidentOpened
+    | NoIncident
+    | NoAction
+    | ActionTaken
+    | ApprovalRequested
+    | JobAdmitted
+    | PolicyFinding
+    | NoFinding
+    | PlanWithin
+    | AnswerMentions
+    | AnswerNames
+    | DeploymentCheck
+    | NoUnapprovedMutation
+    | Judge,
+    Field(discriminator="check"),
+]
+
+
+def run_oracles(oracles: list[Oracle], state: EvalState) -> list[OracleResult]:
+    """Apply every oracle to the state."""
+    return [o.evaluate(state) for o in oracles]
+
+
+def _incidents(state: EvalState, source: str, kind: str | None) -> list[dict[str, object]]:
+    found: list[dict[str, object]] = []
+    if source in ("reported", "any"):
+        found += [i.model_dump() for i in state.output.incidents]
+    if source in ("data_incident", "any"):
+        known = {str(d["id"]) for d in state.initial.data_incidents}
+        found += [
+            {"kind": "data_quality", "models": d["models"], "pipeline": d.get("pipeline")}
+            for d in state.final.data_incidents
+            if str(d["id"]) not in known
+        ]
+    return [i for i in found if kind is None or i["kind"] == kind]  # type: ignore[misc]
+
+
+def mutations(initial: WorldSnapshot, final: WorldSnapshot) -> list[tuple[str, str]]:
+    """(model, what) for every change to aliases, versions, deployments, jobs and quotas."""
+    changes: list[tuple[str, str]] = []
+    for move in final.alias_moves[len(initial.alias_moves) :]:
+        changes.append((move.model, f"alias {move.alias} v{move.old}->v{move.new} on"))
+    for model, count in final.versions.items():
+        if count > initial.versions.get(model, 0):
+            changes.append((model, "new version of"))
+    for key, dep in final.deployments.items():
+        if initial.deployments.get(key) != dep:
+            changes.append((dep.model, f"deployment {key} changed for"))
+    known = {j.id for j in initial.jobs}
+    for job in final.jobs:
+        if job.id not in known:
+            changes.append((job.model, f"{job.kind} job for"))
+    for ns, quota in final.quotas.items():
+        if initial.quotas.get(ns) != quota:
+            changes.append((ns, "quota of"))
+    return changes
+
+
+def actions_taken(state: EvalState) -> list[tuple[str, str]]:
+    """(kind, model) of everything the agent did, derived from the state difference."""
+    ini, fin = state.initial, state.final
+    taken: list[tuple[str, str]] = []
+    for move in fin.alias_moves[len(ini.alias_moves) :]:
+        if move.alias == "champion" and move.old is not None and move.new is not None:
+            taken.append(("rollback" if move.new < move.old else "promote", move.model))
+    for model, count in fin.versions.items():
+        if count > ini.versions.get(model, 0):
+            taken.append(("retrain", model))
+    known_jobs = {j.id for j in ini.jobs}
+    for job in fin.jobs:
+        if job.id not in known_jobs:
+            taken.append(("job", job.model))
+            if job.kind == "retrain":
+                taken.append(("retrain", job.model))
+    for key, dep in fin.deployments.items():
+        old = ini.deployments.get(key)
+        if old is not None and (old.replicas, old.gpu) != (dep.replicas, dep.gpu):
+            taken.append(("scale", dep.model))
+    known = {str(d["id"]) for d in ini.data_incidents}
+    for d in fin.data_incidents:
+        if str(d["id"]) not in known:
+            taken += [("data_incident", str(m)) for m in d["models"]]
+    taken += [("quarantine", m) for m in fin.quarantined if m not in ini.quarantined]
+    taken += [("watch", m) for m in fin.watched if m not in ini.watched]
+    known_approvals = {a.id for a in ini.approvals}
+    for a in fin.approvals:
+        if a.id not in known_approvals:
+            taken += [("approval_request", m) for m in a.models]
+    return sorted(set(taken))
+
+
+def _matches(action: tuple[str, str], kind: str, model: str | None) -> bool:
+    return (kind == "any" or action[0] == kind) and (model is None or action[1] == model)

@@ -1,0 +1,240 @@
+"""The eval runner: scenarios x tiers x trials, each trial in its own data dir.
+
+Per (scenario, tier): prepare the world once (cached base world + faults), snapshot it,
+then for each trial copy it, run the agent's adapter, snapshot again and apply the oracles.
+With `jobs > 1` scenarios run in worker processes. Agents see their world and the chat
+question only; the scenario's expectations and the injected ground truth stay here.
+"""
+
+import logging
+import os
+import platform
+import shutil
+import time
+import traceback
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from datetime import UTC, datetime
+from multiprocessing import get_context
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from agents.llm.tiers import TIER0, LlmTier
+from evals.adapters import AgentRun, AgentTask, adapter, tier_settings
+from evals.metrics import RunMetrics, compute_metrics
+from evals.oracles import OracleResult, run_oracles
+from evals.scenario import Scenario
+from evals.setup import base_world, copy_world, prepare
+from evals.state import EvalState, snapshot
+from lotsen.world import WorldFiles, current_world
+from tools.errors import LotsenError
+
+logger = logging.getLogger(__name__)
+SCHEMA = "lotsen.evals/1"
+
+
+class EmptyRunError(LotsenError):
+    """A run executed no case: there is nothing to report."""
+
+
+class ScenarioInfo(BaseModel):
+    """A scenario as the report shows it (no expectations)."""
+
+    id: str
+    agent: str
+    level: str
+    difficulty: str
+    control: bool
+    split: str
+    tags: list[str]
+    description: str = ""
+
+
+class CaseResult(BaseModel):
+    """One trial of one scenario at one tier."""
+
+    scenario: str
+    agent: str
+    level: str
+    difficulty: str
+    control: bool
+    split: str
+    tier: str
+    """The tier requested (`tier0` or a configured tier's name)."""
+    trial: int
+    passed: bool
+    oracles: list[OracleResult] = Field(default_factory=list)
+    run: AgentRun | None = None
+    error: str | None = None
+
+
+class RunResult(BaseModel):
+    """A whole run: every case, and the metrics over them."""
+
+    schema_: str = Field(default=SCHEMA, alias="schema")
+    started_at: datetime
+    finished_at: datetime
+    wall_s: float
+    trials: int
+    jobs: int
+    tiers: list[str]
+    host: str
+    scenarios: list[ScenarioInfo]
+    cases: list[CaseResult]
+    metrics: RunMetrics
+
+    model_config = {"populate_by_name": True}
+
+
+Progress = Callable[[int, int], None]
+
+
+def run_suite(
+    scenarios: list[Scenario],
+    *,
+    trials: int,
+    tiers: list[LlmTier | None],
+    jobs: int,
+    workdir: Path,
+    cache_dir: Path,
+    keep: bool = False,
+    progress: Progress | None = None,
+) -> RunResult:
+    """Run every scenario at every tier `trials` times.
+
+    Raises:
+        EmptyRunError: no case was executed (nothing selected, or every scenario failed to set up).
+    """
+    started, clock = datetime.now(UTC), time.perf_counter()
+    for seed, models in sorted({(s.seed, s.fleet.models) for s in scenarios}):
+        base_world(cache_dir, seed, models)
+    work = [(s, t) for s in scenarios for t in tiers]
+    cases: list[CaseResult] = []
+    if jobs <= 1 or len(work) <= 1:
+        for done, (scenario, tier) in enumerate(work, start=1):
+            cases += scenario_cases(scenario, tier, trials, workdir, cache_dir, keep)
+            if progress is not None:
+                progress(done, len(work))
+    else:
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
+            futures = [
+                pool.submit(scenario_cases, s, t, trials, workdir, cache_dir, keep) for s, t in work
+            ]
+            for done, future in enumerate(as_completed(futures), start=1):
+                cases += future.result()
+                if progress is not None:
+                    progress(done, len(work))
+    executed = [c for c in cases if c.run is not None]
+    if not executed:
+        raise EmptyRunError(
+            "no case was executed (0 scenarios selected, or every one failed to set up); "
+            "nothing to report"
+        )
+    order = {s.id: i for i, s in enumerate(scenarios)}
+    cases.sort(key=lambda c: (order[c.scenario], c.tier, c.trial))
+    infos = [
+        ScenarioInfo(
+            id=s.id,
+            agent=s.agent,
+            level=s.level,
+            difficulty=s.difficulty,
+            control=s.control,
+            split=s.split,
+            tags=s.tags,
+            description=s.description,
+        )
+        for s in scenarios
+    ]
+    return RunResult(
+        started_at=started,
+        finished_at=datetime.now(UTC),
+        wall_s=round(time.perf_counter() - clock, 2),
+        trials=trials,
+        jobs=jobs,
+        tiers=[t.name if t else TIER0 for t in tiers],
+        host=f"{platform.node()} ({os.cpu_count()} CPUs, Python {platform.python_version()})",
+        scenarios=infos,
+        cases=cases,
+        metrics=compute_metrics(cases, trials),
+    )
+
+
+def scenario_cases(
+    scenario: Scenario,
+    tier: LlmTier | None,
+    trials: int,
+    workdir: Path,
+    cache_dir: Path,
+    keep: bool = False,
+) -> list[CaseResult]:
+    """All trials of one scenario at one tier (runs in a worker process with --jobs)."""
+    tier_name = tier.name if tier is not None else TIER0
+    root = workdir / scenario.id / tier_name
+    try:
+        prepared = prepare(scenario, cache_dir, root / "prepared")
+        initial = snapshot(_files(prepared.data_dir))
+    except Exception as exc:  # a broken scenario is a failed case, not a crashed run
+        logger.warning("scenario %s failed to set up: %s", scenario.id, exc)
+        return [_failed(scenario, tier_name, 0, f"setup: {_describe(exc)}", executed=False)]
+    results = []
+    for trial in range(trials):
+        data = root / f"trial-{trial}"
+        copy_world(prepared.data_dir, data)
+        task = AgentTask(
+            settings=tier_settings(data, tier), tier=tier, ask=scenario.ask, human=scenario.human
+        )
+        try:
+            run = adapter(scenario.agent)(task)
+        except Exception as exc:  # the agent crashed: the trial fails, the run goes on
+            results.append(_failed(scenario, tier_name, trial, _describe(exc), executed=True))
+            continue
+        state = EvalState(initial=initial, final=snapshot(_files(data)), output=run.output)
+        verdicts = run_oracles(scenario.expect, state)
+        results.append(
+            CaseResult(
+                **_meta(scenario),
+                tier=tier_name,
+                trial=trial,
+                passed=all(v.passed for v in verdicts),
+                oracles=verdicts,
+                run=run,
+            )
+        )
+        if not keep:
+            shutil.rmtree(data, ignore_errors=True)
+    if not keep:
+        shutil.rmtree(root, ignore_errors=True)
+    return results
+
+
+def _files(data_dir: Path) -> WorldFiles:
+    return WorldFiles(current_world(tier_settings(data_dir, None)).root.resolve())
+
+
+def _meta(scenario: Scenario) -> dict[str, object]:
+    return {
+        "scenario": scenario.id,
+        "agent": scenario.agent,
+        "level": scenario.level,
+        "difficulty": scenario.difficulty,
+        "control": scenario.control,
+        "split": scenario.split,
+    }
+
+
+def _failed(scenario: Scenario, tier: str, trial: int, error: str, *, executed: bool) -> CaseResult:
+    return CaseResult(
+        **_meta(scenario),
+        tier=tier,
+        trial=trial,
+        passed=False,
+        run=AgentRun() if executed else None,
+        error=error,
+    )
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, LotsenError):
+        return f"{type(exc).__name__}: {exc}"
+    return "".join(traceback.format_exception_only(exc)).strip()[-500:]

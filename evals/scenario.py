@@ -1,0 +1,192 @@
+"""Scenario files: one YAML file per scenario, validated with pydantic.
+
+A scenario names the world to build (seed + fleet size), what goes wrong in it (faults),
+an optional chat question, the oracles applied to the FINAL STATE, and a reference solution
+(actions from a small closed vocabulary) that must make the oracles pass. A bad file is
+reported with its path, the line of the offending field and the reason.
+"""
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from evals.actions import Action
+from evals.faults import Fault
+from evals.oracles import Oracle
+from tools.errors import ConfigError
+
+AgentName = Literal["monitor", "retrainer", "compliance", "capacity", "assistant"]
+Level = Literal["detection", "diagnosis", "mitigation"]
+Difficulty = Literal["easy", "medium", "hard"]
+Human = Literal["none", "approve", "reject"]
+SCENARIO_DIR = Path(__file__).parent / "scenarios"
+PASSIVE = frozenset(
+    {"watch", "report_incident", "report_finding", "answer", "plan", "request_approval"}
+)
+"""Actions that change no model or deployment: all a control's reference may do."""
+
+
+class FleetDecl(BaseModel):
+    """The world to build: `generate_fleet(models, seed)` (cached per (seed, models))."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    models: int = Field(default=40, ge=4, le=2000)
+
+
+class TelemetryDecl(BaseModel):
+    """Simulated telemetry (seasonal wobble always on; faults hit the newest window)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    windows: int = Field(default=2, ge=1, le=30)
+    rows: int = Field(default=2000, ge=200, le=20000)
+
+
+class Scenario(BaseModel):
+    """One evaluation scenario."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    agent: AgentName
+    level: Level
+    difficulty: Difficulty
+    seed: int
+    description: str = ""
+    """What is being tested, for the report (never shown to the agent)."""
+    fleet: FleetDecl = Field(default_factory=FleetDecl)
+    telemetry: TelemetryDecl | None = Field(default_factory=TelemetryDecl)
+    """None (`telemetry: null`) = no telemetry simulated (cluster-only scenarios)."""
+    faults: list[Fault] = Field(default_factory=list)
+    control: bool = False
+    """A no-fault or must-not-act control: acting (an extra finding, a mutation) fails it."""
+    ask: str | None = None
+    """The chat question (assistant scenarios)."""
+    human: Human = "none"
+    """What the simulated human does with approval requests the agent raises."""
+    expect: list[Oracle] = Field(min_length=1)
+    reference_solution: list[Action] = Field(default_factory=list)
+    act_anyway: list[Action] = Field(default_factory=list)
+    """For controls: what an over-eager agent would do; the self-check asserts it fails."""
+    split: Literal["dev", "heldout"] = "dev"
+    tags: list[str] = Field(default_factory=list)
+    judge: list[str] = Field(default_factory=list)
+    """Yes/no checklist for a free-text judge (only with `--judge`; off by default)."""
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "Scenario":
+        if not self.faults and not self.control:
+            raise ValueError("a scenario without faults is a no-fault control: set control: true")
+        if self.control and self.reference_solution and self.agent != "assistant":
+            if any(a.do not in PASSIVE for a in self.reference_solution):
+                raise ValueError(
+                    "a control's reference solution may only watch, report, answer or ask"
+                )
+        if self.control and not self.act_anyway:
+            raise ValueError("a control needs act_anyway: what an over-eager agent would do")
+        if self.agent == "assistant" and not self.ask:
+            raise ValueError("assistant scenarios need `ask`")
+        if self.difficulty not in self.tags:
+            self.tags = [*self.tags, self.difficulty]
+        return self
+
+
+class ScenarioError(ConfigError):
+    """A scenario file is invalid (message: file, line, field, reason)."""
+
+
+def load_scenario(path: Path) -> Scenario:
+    """Load and validate one scenario file.
+
+    Raises:
+        ScenarioError: unreadable YAML, or a field that fails validation (with its line).
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ScenarioError(f"{path}: cannot read ({exc.strerror})") from None
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark is not None else ""
+        reason = getattr(exc, "problem", None) or str(exc)
+        raise ScenarioError(f"{path}{line}: invalid YAML: {reason}") from None
+    if not isinstance(data, dict):
+        raise ScenarioError(f"{path}:1: a scenario is a mapping (id, agent, level, ...)")
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = _without_tags(first["loc"])
+        line = _line_of(node, loc)
+        field = ".".join(str(p) for p in loc) or "(top level)"
+        raise ScenarioError(f"{path}:{line}: {field}: {first['msg']}") from None
+    if scenario.id != path.stem:
+        raise ScenarioError(
+            f"{path}:{_line_of(node, ['id'])}: id: {scenario.id!r} must match the file name"
+        )
+    return scenario
+
+
+def _without_tags(loc: tuple[Any, ...]) -> list[Any]:
+    """Pydantic puts a tagged union member's tag (e.g. 'alias') after the list index."""
+    return [
+        part
+        for i, part in enumerate(loc)
+        if not (i >= 2 and isinstance(part, str) and isinstance(loc[i - 1], int))
+    ]
+
+
+def _line_of(node: yaml.Node | None, loc: list[Any]) -> int:
+    """The 1-based line of the deepest YAML node on the error's path."""
+    line = 1
+    for part in loc:
+        if node is None:
+            break
+        line = node.start_mark.line + 1
+        child: yaml.Node | None = None
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if key.value == part:
+                    child = value
+                    line = key.start_mark.line + 1
+                    break
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+            if part < len(node.value):
+                child = node.value[part]
+                line = child.start_mark.line + 1
+        node = child
+    return line
+
+
+def scenario_paths(targets: list[Path] | None = None) -> list[Path]:
+    """Scenario files: the given files, every *.yaml under the given folders, or the suite."""
+    paths: list[Path] = []
+    for target in targets or [SCENARIO_DIR]:
+        if target.is_dir():
+            paths += sorted(target.rglob("*.yaml"))
+        elif target.is_file():
+            paths.append(target)
+        else:
+            raise ConfigError(f"{target}: no such scenario file or folder")
+    return paths
+
+
+def load_suite(targets: list[Path] | None = None) -> list[Scenario]:
+    """Load every scenario; duplicate ids are an error."""
+    scenarios = [load_scenario(p) for p in scenario_paths(targets)]
+    seen: dict[str, int] = {}
+    for s in scenarios:
+        seen[s.id] = seen.get(s.id, 0) + 1
+    duplicates = sorted(k for k, v in seen.items() if v > 1)
+    if duplicates:
+        raise ScenarioError(f"duplicate scenario ids: {', '.join(duplicates)}")
+    return scenarios
+
+
+ScenarioList = Annotated[list[Scenario], Field(min_length=1)]

@@ -1,0 +1,241 @@
+"""Building a scenario's world: seed once and cache, copy, inject faults, copy per trial.
+
+Seeding a 40-model world takes seconds (MLflow on SQLite); copying its directory takes
+milliseconds. So the base world of each (seed, fleet size) is built once into the cache,
+each scenario's world is a copy with the scenario's faults injected, and each trial runs on
+its own copy of that, in its own data dir.
+"""
+
+import fcntl
+import json
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from pathlib import Path
+
+from mlflow.tracking import MlflowClient
+
+from evals.faults import (
+    AdvanceClock,
+    Fault,
+    InjectText,
+    NarrowChangePlan,
+    NodeLoss,
+    NoisyNeighbour,
+    Promote,
+    QuotaCut,
+    SetTag,
+    SubmitJob,
+    TelemetryFault,
+)
+from evals.scenario import Scenario
+from lotsen.monitoring import fleet_models
+from lotsen.settings import Settings
+from lotsen.world import WorldFiles, build_world, configure_mlflow_env, current_world
+from tools.cluster.sim import SimCluster
+from tools.domain import ChangePlan, ChangeKind, JobSpec, Lineage, NewVersion
+from tools.fleet.generate import generate_fleet
+from tools.fleet.layout import ENV_TAINT, TRAINING_REQUEST, TRAINING_TAINT
+from tools.registry import CHAMPION, AliasHistory, MlflowRegistry, sqlite_uri
+from tools.telemetry.faults import FaultSpec
+from tools.telemetry.simulate import SimulationSpec, simulate
+from tools.telemetry.store import TelemetryStore
+
+CACHE_VERSION = 1
+"""Bump when seeding changes in a way the cache key does not capture."""
+
+
+def base_world(cache_dir: Path, seed: int, models: int) -> Path:
+    """The data dir of the seeded world for (seed, models), built once and cached."""
+    target = cache_dir / f"base-v{CACHE_VERSION}-s{seed}-m{models}"
+    if (target / "world").exists():
+        return target
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    with _lock(cache_dir / f".{target.name}.lock"):
+        if (target / "world").exists():
+            return target
+        staging = target.with_name(target.name + ".tmp")
+        shutil.rmtree(staging, ignore_errors=True)
+        build_world(Settings(data_dir=staging), generate_fleet(models, seed), force=False)
+        staging.rename(target)
+    return target
+
+
+@contextmanager
+def _lock(path: Path) -> Iterator[None]:
+    with path.open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def copy_world(source: Path, target: Path) -> Settings:
+    """Copy a data dir (the `world` link is relative, so the copy is self-contained)."""
+    shutil.rmtree(target, ignore_errors=True)
+    shutil.copytree(source, target, symlinks=True)
+    return Settings(data_dir=target)
+
+
+def prepare(scenario: Scenario, cache_dir: Path, target: Path) -> Settings:
+    """The scenario's world in `target`: the cached base world plus the scenario's faults."""
+    configure_mlflow_env()
+    base = base_world(cache_dir, scenario.seed, scenario.fleet.models)
+    settings = copy_world(base, target)
+    files = WorldFiles(current_world(settings).root.resolve())
+    before = [f for f in scenario.faults if isinstance(f, Promote | NarrowChangePlan | SetTag)]
+    before += [
+        f for f in scenario.faults if isinstance(f, InjectText) and f.where != "telemetry_category"
+    ]
+    for fault in before:
+        _registry_fault(fault, files)
+    if scenario.telemetry is not None:
+        _simulate(scenario, settings, files)
+    for fault in scenario.faults:
+        _late_fault(fault, files)
+    (target / "scenario-id").write_text(scenario.id, encoding="utf-8")
+    return settings
+
+
+def _registry(files: WorldFiles) -> MlflowRegistry:
+    return MlflowRegistry(
+        sqlite_uri(files.mlflow_db), AliasHistory(files.alias_history_db), files.artifacts
+    )
+
+
+def _registry_fault(fault: Fault, files: WorldFiles) -> None:
+    registry = _registry(files)
+    match fault:
+        case Promote():
+            model = registry.get_model(fault.model)
+            created = registry.create_version(
+                fault.model,
+                NewVersion(
+                    metrics=fault.metrics,
+                    lineage=Lineage(parent_version=model.aliases.get(CHAMPION)),
+                    description="deployed by CI",
+                ),
+            )
+            registry.set_alias(
+                fault.model, CHAMPION, created.version, actor=fault.actor, reason="deploy"
+            )
+            twin = SimCluster(files.cluster_db)
+            try:
+                namespace = f"{model.owner}-{model.env.value}"
+                if any(d.name == fault.model for d in twin.deployments(namespace)):
+                    twin.set_model_version(namespace, fault.model, created.version)
+            finally:
+                twin.close()
+        case NarrowChangePlan():
+            plan = ChangePlan(allowed=tuple(ChangeKind(a) for a in fault.allowed))
+            registry.set_model_tag(fault.model, "change_plan", plan.model_dump_json())
+        case SetTag():
+            registry.set_model_tag(fault.model, fault.key, fault.value)
+        case InjectText(where="model_description"):
+            client = MlflowClient(tracking_uri=sqlite_uri(files.mlflow_db))
+            client.update_registered_model(fault.model, description=fault.text)
+        case InjectText(where="model_tag"):
+            registry.set_model_tag(fault.model, "notes", fault.text)
+        case _:
+            raise AssertionError(f"not a registry fault: {fault}")
+
+
+def _simulate(scenario: Scenario, settings: Settings, files: WorldFiles) -> None:
+    assert scenario.telemetry is not None
+    models, pipelines = fleet_models(settings)
+    twin = SimCluster(files.cluster_db)
+    now = twin.now()
+    twin.close()
+    spec = SimulationSpec(
+        seed=scenario.seed,
+        start=now - timedelta(days=scenario.telemetry.windows),
+        windows=scenario.telemetry.windows,
+        reference_rows=scenario.telemetry.rows,
+        window_rows=scenario.telemetry.rows,
+        faults=[
+            FaultSpec.model_validate(f.model_dump())
+            for f in scenario.faults
+            if isinstance(f, TelemetryFault)
+        ],
+    )
+    store = TelemetryStore(files.telemetry_db)
+    try:
+        simulate(spec, models, pipelines, store)
+    finally:
+        store.close()
+
+
+def _late_fault(fault: Fault, files: WorldFiles) -> None:
+    match fault:
+        case InjectText(where="telemetry_category"):
+            _inject_category(files, fault)
+        case QuotaCut() | NodeLoss() | NoisyNeighbour() | SubmitJob() | AdvanceClock():
+            twin = SimCluster(files.cluster_db)
+            try:
+                _twin_fault(fault, twin)
+            finally:
+                twin.close()
+        case _:
+            pass
+
+
+def _twin_fault(fault: Fault, twin: SimCluster) -> None:
+    match fault:
+        case QuotaCut():
+            twin.inject_quota_cut(fault.namespace, fault.gpus)
+        case NodeLoss():
+            twin.inject_node_loss(fault.node)
+        case NoisyNeighbour():
+            twin.inject_noisy_neighbour(fault.node, fault.gpu, fault.factor)
+        case SubmitJob():
+            twin.submit_job(
+                JobSpec(
+                    namespace=fault.namespace,
+                    model=fault.model,
+                    gpu=TRAINING_REQUEST,
+                    duration_s=fault.hours * 3600,
+                    idempotency_key=f"scenario:{fault.namespace}:{fault.model}",
+                    tolerations=[ENV_TAINT, TRAINING_TAINT],
+                )
+            )
+        case AdvanceClock():
+            twin.advance(timedelta(hours=fault.hours))
+        case _:
+            raise AssertionError(f"not a twin fault: {fault}")
+
+
+def _inject_category(files: WorldFiles, fault: InjectText) -> None:
+    """Rename the first category of a categorical feature's histograms to the injected text."""
+    store = TelemetryStore(files.telemetry_db)
+    try:
+        feature = fault.feature
+        if feature is None:
+            row = store.db.execute(
+                "SELECT feature FROM reference WHERE model = ? AND kind = 'categorical' "
+                "ORDER BY feature LIMIT 1",
+                [fault.model],
+            ).fetchone()
+            assert row is not None, f"{fault.model} has no categorical feature"
+            feature = str(row[0])
+        store.db.execute(
+            "UPDATE reference SET categories = list_concat([?], list_slice(categories, 2, "
+            "len(categories))) WHERE model = ? AND feature = ?",
+            [fault.text, fault.model, feature],
+        )
+    finally:
+        store.close()
+
+
+def ground_truth(files: WorldFiles) -> list[dict[str, object]]:
+    """Injected telemetry and twin faults (for reports and the harness, never for agents)."""
+    store = TelemetryStore(files.telemetry_db)
+    twin = SimCluster(files.cluster_db)
+    try:
+        return [json.loads(f.model_dump_json()) for f in store.faults()] + [
+            json.loads(f.model_dump_json()) for f in twin.faults()
+        ]
+    finally:
+        store.close()
+        twin.close()

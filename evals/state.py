@@ -1,0 +1,274 @@
+"""The state oracles look at: a snapshot of the world before and after the agent ran.
+
+Registry aliases, versions and metadata are read straight from MLflow's SQLite file (one
+query each instead of one API call per model); cluster, remediation records and the audit
+chain through their own stores. The agent's reported output (incidents, findings, an answer,
+a plan) sits beside the world state: oracles check both, never the transcript.
+"""
+
+import json
+import sqlite3
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from lotsen.world import WorldFiles
+from memory.audit import AuditLog
+from memory.remediation import RemediationStore
+from tools.cluster.sim import SimCluster
+
+
+class AliasMove(BaseModel):
+    """One recorded alias move."""
+
+    model: str
+    alias: str
+    old: int | None
+    new: int | None
+    actor: str
+
+
+class DeploymentState(BaseModel):
+    """What a deployment serves and how big it is."""
+
+    model: str
+    version: int
+    replicas: int
+    gpu: str
+    """GPU request, e.g. `H100-80GB/mig/2g.20gb`."""
+
+
+class JobState(BaseModel):
+    """One cluster job."""
+
+    id: str
+    key: str
+    kind: str
+    namespace: str
+    model: str
+    status: str
+    submitted_at: datetime
+    started_at: datetime | None = None
+
+
+class ApprovalState(BaseModel):
+    """One approval request."""
+
+    id: str
+    action: str
+    models: list[str]
+    status: str
+    proposer: str
+    decided_by: str | None = None
+
+
+class AuditEntry(BaseModel):
+    """One audit record, reduced to what oracles compare."""
+
+    kind: str
+    actor: str
+    model: str | None = None
+    incident: str | None = None
+    action: str | None = None
+    tier: str | None = None
+
+
+class WorldSnapshot(BaseModel):
+    """Everything an agent may change, in comparable form."""
+
+    now: datetime
+    aliases: dict[str, dict[str, int]]
+    versions: dict[str, int]
+    """Number of versions per model."""
+    env: dict[str, str]
+    risk: dict[str, str]
+    descriptions: dict[str, str]
+    alias_moves: list[AliasMove]
+    deployments: dict[str, DeploymentState]
+    """Keyed `namespace/name`."""
+    jobs: list[JobState]
+    quotas: dict[str, float | None]
+    data_incidents: list[dict[str, Any]]
+    watched: list[str]
+    quarantined: list[str]
+    approvals: list[ApprovalState]
+    audit: list[AuditEntry]
+    audit_ok: bool
+
+
+class ReportedIncident(BaseModel):
+    """An incident an agent reported (the monitor's output)."""
+
+    kind: str
+    models: list[str]
+    features: list[str] = Field(default_factory=list)
+    pipeline: str | None = None
+
+
+class ReportedFinding(BaseModel):
+    """A compliance finding an agent reported."""
+
+    policy_id: str
+    subject: str
+    status: str = "fail"
+    message: str = ""
+
+
+class Answer(BaseModel):
+    """A chat answer: text plus the exact entity names it refers to."""
+
+    text: str
+    entities: list[str] = Field(default_factory=list)
+
+
+class AgentOutput(BaseModel):
+    """What the agent reported (beside the changes it made to the world)."""
+
+    incidents: list[ReportedIncident] = Field(default_factory=list)
+    findings: list[ReportedFinding] = Field(default_factory=list)
+    answer: Answer | None = None
+    plan: dict[str, float] = Field(default_factory=dict)
+    """Numbers of a capacity plan (e.g. `gpus`, `lower_bound`)."""
+    scheduled: list[JobState] = Field(default_factory=list)
+    """Jobs a planner scheduled (also visible in the world's jobs)."""
+
+
+class EvalState(BaseModel):
+    """What the oracles see: the world before and after, and the agent's output."""
+
+    initial: WorldSnapshot
+    final: WorldSnapshot
+    output: AgentOutput
+
+
+def snapshot(files: WorldFiles) -> WorldSnapshot:
+    """Read a world's state (the world directory, not the data dir)."""
+    registry = _registry(files.mlflow_db)
+    twin = SimCluster(files.cluster_db)
+    store = RemediationStore(files.remediation_db)
+    audit = AuditLog(files.audit_db)
+    try:
+        now = twin.now()
+        deployments = {
+            f"{d.namespace}/{d.name}": DeploymentState(
+                model=d.model,
+                version=d.model_version,
+                replicas=d.replicas,
+                gpu="/".join(
+                    x for x in (d.gpu.gpu_type.value, d.gpu.sharing.value, d.gpu.mig_profile) if x
+                ),
+            )
+            for d in twin.deployments()
+        }
+        jobs = [
+            JobState(
+                id=j.id,
+                key=j.spec.idempotency_key,
+                kind=j.spec.kind,
+                namespace=j.spec.namespace,
+                model=j.spec.model,
+                status=j.status.value,
+                submitted_at=j.submitted_at,
+                started_at=j.started_at,
+            )
+            for j in twin.jobs()
+        ]
+        quotas = {ns.name: ns.gpu_quota for ns in twin.namespaces()}
+        approvals = [
+            ApprovalState(
+                id=a.id,
+                action=a.action,
+                models=a.models,
+                status=a.status,
+                proposer=a.proposer,
+                decided_by=a.decided_by,
+            )
+            for a in store.approvals(now)
+        ]
+        incidents = [{**d, "models": json.loads(str(d["models"]))} for d in store.data_incidents()]
+        records = audit.records()
+        entries = [
+            AuditEntry(
+                kind=r.kind,
+                actor=r.actor,
+                model=r.model,
+                incident=r.incident,
+                action=_str_or_none(r.data.get("action")),
+                tier=_str_or_none(r.data.get("tier")),
+            )
+            for r in records
+        ]
+        return WorldSnapshot(
+            now=now,
+            deployments=deployments,
+            jobs=jobs,
+            quotas=quotas,
+            data_incidents=incidents,
+            watched=store.watched(),
+            quarantined=sorted({m for m, _ in store.quarantined()}),
+            approvals=approvals,
+            audit=entries,
+            audit_ok=audit.verify().ok,
+            alias_moves=_alias_moves(files.alias_history_db),
+            **registry,
+        )
+    finally:
+        twin.close()
+        store.close()
+        audit.close()
+
+
+def _str_or_none(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def _registry(path: Path) -> dict[str, Any]:
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        aliases: dict[str, dict[str, int]] = {}
+        for name, alias, version in conn.execute(
+            "SELECT name, alias, version FROM registered_model_aliases"
+        ):
+            aliases.setdefault(name, {})[alias] = int(version)
+        versions = {
+            name: int(n)
+            for name, n in conn.execute("SELECT name, count(*) FROM model_versions GROUP BY name")
+        }
+        tags: dict[str, dict[str, str]] = {}
+        for name, key, value in conn.execute(
+            "SELECT name, key, value FROM registered_model_tags WHERE key IN ('env', 'ai_act_risk')"
+        ):
+            tags.setdefault(name, {})[key] = value
+        descriptions = {
+            name: desc or ""
+            for name, desc in conn.execute("SELECT name, description FROM registered_models")
+        }
+    finally:
+        conn.close()
+    for name in descriptions:
+        aliases.setdefault(name, {})
+    return {
+        "aliases": aliases,
+        "versions": versions,
+        "env": {n: t.get("env", "dev") for n, t in tags.items()},
+        "risk": {n: t.get("ai_act_risk", "minimal") for n, t in tags.items()},
+        "descriptions": descriptions,
+    }
+
+
+def _alias_moves(path: Path) -> list[AliasMove]:
+    if not path.exists():
+        return []
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        columns = [r[1] for r in conn.execute("PRAGMA table_info(alias_changes)")]
+        if not columns:
+            return []
+        rows = conn.execute(
+            "SELECT model, alias, old_version, new_version, actor FROM alias_changes ORDER BY seq"
+        ).fetchall()
+    finally:
+        conn.close()
+    return [AliasMove(model=m, alias=a, old=o, new=n, actor=actor) for m, a, o, n, actor in rows]
