@@ -20,6 +20,7 @@ from memory.embedding import OpenAIEmbedding
 from memory.incident_memory import IncidentMemory
 from memory.remediation import RemediationStore
 from tools.errors import BackendUnavailableError, ConfigError, StateError
+from tools.policy.spec import load_policies
 
 
 @dataclass
@@ -57,6 +58,7 @@ def open_workflow(settings: Settings, user: str | None = None) -> Iterator[Workf
                 trainer=SyntheticTrainer(),
                 clock=_utcnow,
                 memory=IncidentMemory(files.root / "incident_memory", _embedding(settings)),
+                policies=load_policies(list(settings.policy_files)),
             )
             proposer = current_user(settings, user)
             graph = build_graph(

@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from agents.compliance.action import ActionKind, GateDecision, ProposedAction, Verdict
-from agents.compliance.scan import evaluate
 from tools.cluster.protocol import Cluster
 from tools.domain import AiActRisk, ChangeKind, Environment, ModelVersion, RegisteredModel
 from tools.errors import NotFoundError
 from tools.policy import tags
+from tools.policy.evaluate import evaluate
 from tools.policy.facts import PlatformFacts
 from tools.policy.spec import Policy, Severity, load_policies
 from tools.registry import CHAMPION, ModelRegistry
