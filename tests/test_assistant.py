@@ -6,8 +6,9 @@ from pathlib import Path
 import pytest
 
 from agents.assistant import AssistantContext, answer
-from agents.assistant.facts import ChangeFacts
+from agents.assistant.facts import ChangeFacts, QuotaFacts
 from agents.assistant.grammar import BUILTIN_INTENTS
+from agents.assistant.intent import Intent
 from agents.compliance.action import ActionKind
 from memory.audit import AuditLog
 from memory.remediation import RemediationStore
@@ -345,3 +346,29 @@ def test_questions_about_changes_are_not_change_requests(
     ):
         reply = answer(question, ctx)
         assert reply.intent != "change_request" and reply.proposals == [], question
+
+
+@pytest.mark.parametrize("intent", BUILTIN_INTENTS, ids=lambda i: i.name)
+def test_every_example_question_reaches_its_intent(ctx: AssistantContext, intent: Intent) -> None:
+    # The examples are written for the small fleet (seed 3): help shows them to users.
+    assert answer(intent.example, ctx).intent == intent.name
+
+
+def test_list_models_per_team(ctx: AssistantContext, small_fleet: FleetSpec) -> None:
+    team = small_fleet.models[0].model.owner
+    expected = sorted(p.model.name for p in small_fleet.models if p.model.owner == team)
+    expected = sorted([*expected, INJECTED]) if team == "growth" else expected  # its owner
+    reply = answer(f"Which models does the {team} team own?", ctx)
+    assert reply.intent == "list_models"
+    assert (reply.facts["models"], reply.facts["count"]) == (expected, len(expected))
+
+
+def test_over_quota_filter(ctx: AssistantContext, world: World) -> None:
+    over = [
+        ns.name for ns in world.cluster.namespaces() if ns.gpu_quota and ns.gpu_used > ns.gpu_quota
+    ]
+    reply = answer("Is any namespace over quota?", ctx)
+    assert reply.intent == "quota"
+    quotas = reply.facts["quotas"]
+    assert isinstance(quotas, list)
+    assert [QuotaFacts.model_validate(q).namespace for q in quotas] == over

@@ -55,6 +55,8 @@ def idle(view: FleetView, query: Query) -> Reply:
 def quota(view: FleetView, query: Query) -> Reply:
     """GPU quota and use per namespace."""
     rows = facts.quotas(view, query.namespaces, query.env, query.team)
+    if query.has(r"over (the |their |its )?quota|exceed|above (the )?quota"):
+        rows = [q for q in rows if q.over_quota]
     lines = [
         f"- {q.namespace}: {q.gpu_used:g} of "
         + (
@@ -68,6 +70,8 @@ def quota(view: FleetView, query: Query) -> Reply:
     return Reply(
         text=f"GPU quota of {len(rows)} namespace(s):\n" + "\n".join(lines)
         if rows
+        else "No namespace matches (none is over quota)."
+        if query.has(r"over|exceed|above")
         else "No namespace matches.",
         entities=[q.namespace for q in rows],
         facts={"quotas": as_json(rows)},

@@ -97,6 +97,12 @@ BUILTIN_INTENTS: tuple[Intent, ...] = (
         cluster_intents.serving,
     ),
     Intent(
+        "list_models",
+        "How many models does the fraud team own in prod?",
+        lambda q: q.has(r"\bmodels\b") and not q.models,
+        registry_intents.list_models,
+    ),
+    Intent(
         "model_info",
         "Tell me about fraud-0004",
         lambda q: bool(q.models),

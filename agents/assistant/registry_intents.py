@@ -133,3 +133,34 @@ def _info(view: FleetView, query: Query, model: str) -> Reply:
 
 
 model_info = per_model(_info)
+
+
+def list_models(view: FleetView, query: Query) -> Reply:
+    """Registered models, optionally of one team or environment, with their count."""
+    names = sorted(
+        m.name
+        for m in view.models.values()
+        if (query.team is None or m.owner == query.team)
+        and (query.env is None or m.env is query.env)
+    )
+    scope = " ".join(
+        s
+        for s in (
+            f"of the {query.team} team" if query.team else "",
+            f"in {query.env}" if query.env else "",
+        )
+        if s
+    )
+    shown = names if len(names) <= 50 else [*names[:50], f"... and {len(names) - 50} more"]
+    return Reply(
+        text=f"{len(names)} registered model(s){' ' + scope if scope else ''}: "
+        f"{', '.join(shown) or 'none'}.",
+        entities=names,
+        facts={
+            "models": as_json(names),
+            "count": len(names),
+            "team": query.team,
+            "env": query.env.value if query.env else None,
+        },
+        lookups=[lookup("list_models", owner=query.team, env=query.env)],
+    )
