@@ -1,7 +1,9 @@
 """`answer()`: one question in, one `AssistantAnswer` out, at tier 0 or an LLM tier."""
 
 from agents.assistant.context import AssistantContext, FleetView
+from agents.assistant.gatecheck import describe, review
 from agents.assistant.grammar import answer_tier0
+from agents.assistant.intent import as_json
 from agents.assistant.llm_path import AGENT, TASK, entities_in, run_llm
 from agents.assistant.mutations import GATE_NOTE, injection_suspected
 from agents.assistant.query import parse
@@ -109,15 +111,19 @@ def _answer_llm(question: str, view: FleetView, llm: LlmContext) -> AssistantAns
             }
         )
     text = result.answer.strip()
+    verdicts = review(view.ctx, gate.proposals)
     if gate.proposals:
         listed = "\n".join(f"- {p.kind.value}: {p.detail}" for p in gate.proposals)
-        text += f"\n\nProposed, not executed:\n{listed}\n{GATE_NOTE}"
+        text += f"\n\nProposed, not executed:\n{listed}\n{describe(verdicts)}\n{GATE_NOTE}"
     return AssistantAnswer(
         question=question,
         text=text,
         intent=None,
         entities=entities_in(result.answer, view),
-        facts={"injection_suspected": injection_suspected(question)},
+        facts={
+            "injection_suspected": injection_suspected(question),
+            "gate": as_json(verdicts),
+        },
         tool_calls=result.calls,
         proposals=gate.proposals,
         tier=llm.tier.name,

@@ -6,6 +6,7 @@ the most specific to the most general. No LLM is involved.
 """
 
 from agents.assistant import cluster_intents, mutations, ops_intents, registry_intents
+from agents.assistant.compliance_intents import COMPLIANCE_INTENTS
 from agents.assistant.context import FleetView
 from agents.assistant.intent import Intent, Reply, keyword_intent, unknown_or_which
 from agents.assistant.query import Query
@@ -110,6 +111,9 @@ BUILTIN_INTENTS: tuple[Intent, ...] = (
     ),
 )
 
+AGENT_INTENTS: tuple[Intent, ...] = COMPLIANCE_INTENTS
+"""Intents answered by other agents (compliance reviewer), tried before the built-in ones."""
+
 _HELP = r"^(help|\?)$|what can (you|i) (do|ask)|what do you (know|answer)|^examples?\b"
 CHANGE_EXAMPLES = ("Roll back fraud-0004 (answered with a proposal, never executed)",)
 
@@ -130,7 +134,7 @@ def help_reply(intents: tuple[Intent, ...], understood: bool) -> Reply:
 
 def answer_tier0(view: FleetView, query: Query) -> tuple[str, Reply]:
     """(intent name, reply) for a parsed question, deterministically."""
-    intents = (*view.ctx.extra_intents, *BUILTIN_INTENTS)
+    intents = (*view.ctx.extra_intents, *AGENT_INTENTS, *BUILTIN_INTENTS)
     if query.has(_HELP):
         return "help", help_reply(intents, understood=True)
     change = mutations.detect(query)

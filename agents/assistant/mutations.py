@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 
 from agents.assistant.context import FleetView
+from agents.assistant.gatecheck import describe, review
 from agents.assistant.intent import Reply, as_json, lookup
 from agents.assistant.query import Query
 from agents.compliance.action import ActionKind, ProposedAction
@@ -105,7 +106,11 @@ def propose(view: FleetView, query: Query, request: MutationRequest) -> Reply:
             proposals=proposals,
             lookups=[lookup("get_model", name=m) for m in query.models[:10]],
         )
+    gate = review(view.ctx, reply.proposals)
+    if gate:
+        reply.text += "\n" + describe(gate)
     reply.facts = {
+        "gate": as_json(gate),
         "requested": request.verb,
         "action": request.kind.value if request.kind else None,
         "executed": False,

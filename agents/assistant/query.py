@@ -27,6 +27,7 @@ _ENV_WORDS = {
 _TEAM = re.compile(
     r"\b([a-z][a-z-]*)\s+team\b|\bteam\s+([a-z][a-z-]*)|\bowned\s+by\s+(?:the\s+)?([a-z][a-z-]*)"
 )
+_POLICY_ID = re.compile(r"^[a-z]{2,5}-\d{2,3}$")
 _DAYS = re.compile(r"\b(\d+)\s*(days?|d|weeks?|w)\b")
 _VERSION = re.compile(r"\b(?:v|version\s*)(\d+)\b")
 _NAMED = re.compile(
@@ -67,6 +68,8 @@ class Query:
     pools: list[str] = field(default_factory=list)
     envs: list[Environment] = field(default_factory=list)
     teams: list[str] = field(default_factory=list)
+    policies: list[str] = field(default_factory=list)
+    """Policy ids (e.g. AIA-03), upper-cased."""
     unknown: list[str] = field(default_factory=list)
     """Name-like words that match no model, pipeline, namespace or pool."""
     days: int | None = None
@@ -118,6 +121,8 @@ def _classify(token: str, query: Query, view: FleetView) -> None:
         _add(query.pools, token)
     elif token in _ENV_WORDS:
         _add(query.envs, _ENV_WORDS[token])
+    elif _POLICY_ID.match(token):
+        _add(query.policies, token.upper())
     elif _name_like(token):
         _add(query.unknown, token)
 

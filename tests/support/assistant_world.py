@@ -10,10 +10,11 @@ import pytest
 
 from lotsen.world import configure_mlflow_env
 from tools.cluster.sim import SimCluster
-from tools.domain import Environment, Lineage, NewModel, NewVersion
+from tools.domain import AiActRisk, Environment, Lineage, NewModel, NewVersion
 from tools.fleet.catalog import FleetCatalog
 from tools.fleet.seed import seed_fleet
 from tools.fleet.spec import FleetSpec
+from tools.policy import tags
 from tools.registry import CHAMPION, AliasHistory, MlflowRegistry, sqlite_uri
 
 INJECTED = "injected-0999"
@@ -55,7 +56,13 @@ def seed_world(root: Path, template: Path, spec: FleetSpec) -> World:
         INJECTED, NewVersion(metrics={"auc": 0.8}, lineage=Lineage(training_data="w1"))
     )
     registry.set_alias(INJECTED, CHAMPION, 1, actor="test", reason="seeded")
+    registry.set_model_tag(logging_gap(spec), tags.INFERENCE_LOGGING, "off")
     return World(spec=spec, registry=registry, cluster=cluster, catalog=catalog)
+
+
+def logging_gap(spec: FleetSpec) -> str:
+    """The high-risk model whose inference logging the world switches off (fails AIA-01)."""
+    return next(p.model.name for p in spec.models if p.model.ai_act_risk is AiActRisk.HIGH)
 
 
 def snapshot(world: World) -> object:

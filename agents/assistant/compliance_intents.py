@@ -1,0 +1,133 @@
+"""Tier-0 intents backed by the compliance reviewer: policy status, may X be promoted."""
+
+from agents.assistant.context import FleetView
+from agents.assistant.gatecheck import GateView, review
+from agents.assistant.intent import Intent, Reply, as_json, lookup, unknown_or_which
+from agents.assistant.query import Query
+from agents.compliance.action import ActionKind, ProposedAction
+from agents.compliance.scan import ComplianceReport, Finding, scan_compliance
+from tools.registry import CHALLENGER, CHAMPION
+
+_PROMOTION = (
+    r"allowed (in|into|to)|may .* (be )?promot|can .* (be )?promot|ready for prod|"
+    r"go (in|into|to) prod"
+)
+
+
+def compliance(view: FleetView, query: Query) -> Reply:
+    """Which subjects fail a policy, a model's compliance status, or may it be promoted."""
+    if query.models and query.has(_PROMOTION):
+        return _promotion(view, query)
+    if query.unknown and not (query.models or query.namespaces or query.policies):
+        return unknown_or_which(view, query)
+    subjects = {*query.models, *query.namespaces}
+    report = scan_compliance(view.ctx.registry, view.ctx.cluster, only=subjects or None)
+    if query.policies:
+        return _per_policy(report, query.policies)
+    if subjects:
+        return _per_subject(report, sorted(subjects))
+    return _overall(report)
+
+
+def _bad(findings: list[Finding]) -> list[Finding]:
+    return [f for f in findings if f.status != "pass"]
+
+
+def _per_policy(report: ComplianceReport, policies: list[str]) -> Reply:
+    known = {p.id for p in report.policies}
+    result: dict[str, list[str]] = {}
+    lines = []
+    for pid in policies:
+        if pid not in known:
+            lines.append(f"There is no policy {pid}; known: {', '.join(sorted(known))}.")
+            continue
+        failing = sorted({f.subject for f in _bad(report.findings) if f.policy_id == pid})
+        result[pid] = failing
+        lines.append(f"{len(failing)} subject(s) fail {pid}: {', '.join(failing) or 'none'}.")
+    return Reply(
+        text="\n".join(lines),
+        entities=sorted({s for subjects in result.values() for s in subjects}),
+        facts={"failing": as_json(result), "policies": as_json(policies)},
+        lookups=[lookup("scan_compliance", policies=policies)],
+    )
+
+
+def _per_subject(report: ComplianceReport, subjects: list[str]) -> Reply:
+    lines, status = [], {}
+    for subject in subjects:
+        bad = _bad(report.for_subject(subject))
+        checked = len(report.for_subject(subject))
+        status[subject] = sorted({f.policy_id for f in bad})
+        if bad:
+            lines.append(f"{subject} fails {len(bad)} of {checked} policy check(s):")
+            lines += [f"- {f.policy_id} ({f.severity}): {f.title}: {f.message}" for f in bad]
+        else:
+            lines.append(f"{subject} passes all {checked} policy check(s) that apply to it.")
+    return Reply(
+        text="\n".join(lines),
+        entities=subjects,
+        facts={
+            "failing_policies": as_json(status),
+            "compliant": as_json({s: not p for s, p in status.items()}),
+        },
+        lookups=[lookup("scan_compliance", subjects=subjects)],
+    )
+
+
+def _overall(report: ComplianceReport) -> Reply:
+    failing: dict[str, list[str]] = {}
+    for f in report.failures():
+        failing.setdefault(f.policy_id, []).append(f.subject)
+    lines = [
+        f"- {pid}: {len(s)} subject(s): {', '.join(sorted(s))}"
+        for pid, s in sorted(failing.items())
+    ]
+    return Reply(
+        text=f"{sum(len(s) for s in failing.values())} failing check(s) across "
+        f"{len(failing)} polic(ies)" + (":\n" + "\n".join(lines) if lines else "; all pass."),
+        entities=sorted({s for subjects in failing.values() for s in subjects}),
+        facts={"failing": as_json(failing), "findings": len(report.findings)},
+        lookups=[lookup("scan_compliance")],
+    )
+
+
+def _promotion(view: FleetView, query: Query) -> Reply:
+    views: list[GateView] = []
+    actions = []
+    for model in query.models:
+        m = view.models[model]
+        version = query.version or m.aliases.get(CHALLENGER) or m.aliases.get(CHAMPION)
+        actions.append(
+            ProposedAction(
+                kind=ActionKind.SET_ALIAS,
+                proposer=view.ctx.user,
+                model=model,
+                alias=CHAMPION,
+                version=version,
+                detail=f"promote {model} v{version} to champion",
+            )
+        )
+    views = review(view.ctx, actions)
+    lines = [
+        f"{a.model} v{a.version}: the compliance gate says {v.verdict} "
+        f"({'; '.join(v.reasons)}). This is a review only; nothing was promoted."
+        for a, v in zip(actions, views, strict=True)
+    ]
+    return Reply(
+        text="\n".join(lines),
+        entities=list(query.models),
+        facts={"gate": as_json(views), "versions": as_json({a.model: a.version for a in actions})},
+        lookups=[lookup("compliance_gate_review", model=m) for m in query.models],
+    )
+
+
+COMPLIANCE_INTENTS: tuple[Intent, ...] = (
+    Intent(
+        "compliance",
+        "Which models fail policy AIA-01, and is pd-0008 compliant?",
+        lambda q: (
+            bool(q.policies) or q.has(r"complian|\bpolic(y|ies)\b|violat|segregation|" + _PROMOTION)
+        ),
+        compliance,
+    ),
+)

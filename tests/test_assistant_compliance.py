@@ -1,0 +1,65 @@
+"""The assistant answering through the compliance reviewer (scan and gate), read-only."""
+
+
+import pytest
+
+from agents.assistant import AssistantContext, answer
+from tests.support.assistant_world import World, logging_gap, snapshot, world
+from tools.domain import AiActRisk, Environment
+from tools.fleet.spec import FleetSpec
+
+__all__ = ["world"]  # the shared fixture
+
+
+@pytest.fixture
+def ctx(world: World) -> AssistantContext:
+    return AssistantContext(world.registry, world.cluster, user="erin")
+
+
+def test_which_models_fail_a_policy(ctx: AssistantContext, small_fleet: FleetSpec) -> None:
+    gap = logging_gap(small_fleet)
+    reply = answer("Which models fail policy AIA-01?", ctx)
+    assert reply.intent == "compliance"
+    assert reply.facts["failing"] == {"AIA-01": [gap]} and reply.entities == [gap]
+
+
+def test_compliance_status_of_a_model(ctx: AssistantContext, small_fleet: FleetSpec) -> None:
+    gap = logging_gap(small_fleet)
+    reply = answer(f"Is {gap} compliant?", ctx)
+    assert reply.intent == "compliance"
+    assert reply.facts["compliant"] == {gap: False}
+    failing = reply.facts["failing_policies"]
+    assert isinstance(failing, dict) and "AIA-01" in failing[gap]  # type: ignore[operator]
+
+
+def test_unknown_policy_is_named(ctx: AssistantContext) -> None:
+    reply = answer("Which models fail policy ZZZ-99?", ctx)
+    assert reply.intent == "compliance" and "There is no policy ZZZ-99" in reply.text
+
+
+def test_allowed_into_prod_is_a_gate_review_only(
+    ctx: AssistantContext, world: World, small_fleet: FleetSpec
+) -> None:
+    plan = next(
+        p
+        for p in small_fleet.models
+        if p.model.env is Environment.PROD and p.model.ai_act_risk is AiActRisk.HIGH
+    )
+    before = snapshot(world)
+    reply = answer(f"Is {plan.model.name} allowed into prod?", ctx)
+    assert reply.intent == "compliance" and reply.proposals == []
+    gate = reply.facts["gate"]
+    assert isinstance(gate, list) and isinstance(gate[0], dict)
+    assert gate[0]["verdict"] in ("needs_approval", "deny")  # prod + high-risk: never "allow"
+    assert any("AIA-06" in str(r) for r in gate[0]["reasons"])  # type: ignore[union-attr]
+    assert snapshot(world) == before
+
+
+def test_proposals_carry_the_gate_verdict(ctx: AssistantContext, small_fleet: FleetSpec) -> None:
+    plan = next(p for p in small_fleet.models if p.model.env is Environment.PROD)
+    reply = answer(f"retrain {plan.model.name}", ctx)
+    [proposal] = reply.proposals
+    gate = reply.facts["gate"]
+    assert isinstance(gate, list) and isinstance(gate[0], dict)
+    assert gate[0]["proposal"] == proposal.detail
+    assert gate[0]["verdict"] == "needs_approval"  # prod always needs a human (SEG-05)
