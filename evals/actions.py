@@ -124,6 +124,14 @@ class Say(_Action):
     entities: list[str] = Field(default_factory=list)
 
 
+class Verdict(_Action):
+    """Give a gate verdict on the proposed action."""
+
+    do: Literal["verdict"]
+    value: Literal["allow", "needs_approval", "deny"]
+    policies: list[str] = Field(default_factory=list)
+
+
 class Plan(_Action):
     """Report capacity-plan numbers."""
 
@@ -143,6 +151,7 @@ Action = Annotated[
     | ReportIncident
     | ReportFinding
     | Say
+    | Verdict
     | Plan,
     Field(discriminator="do"),
 ]
@@ -244,6 +253,8 @@ def _apply(action: Action, w: _World, out: AgentOutput, n: int) -> None:  # noqa
             out.answer = Answer(text=action.text, entities=action.entities)
         case Plan():
             out.plan.update(action.values)
+        case Verdict():
+            out.verdict = action.value
 
 
 def _retrain(action: Retrain, w: _World, n: int) -> None:

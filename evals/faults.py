@@ -109,6 +109,16 @@ class SubmitJob(_Fault):
     gpus: int = 1
 
 
+class ComplianceGap(_Fault):
+    """A known compliance gap (`tools.policy.gaps.inject_gap`): a tag, an alias, a config drift."""
+
+    kind: Literal["compliance_gap"]
+    gap: str
+    """One of `tools.policy.gaps.GAP_KINDS`, e.g. `logging_off`, `network_open`."""
+    target: str
+    value: str = ""
+
+
 class AdvanceClock(_Fault):
     """Move the twin's virtual clock (jobs finish, energy accrues)."""
 
@@ -126,6 +136,7 @@ Fault = Annotated[
     | NodeLoss
     | NoisyNeighbour
     | SubmitJob
+    | ComplianceGap
     | AdvanceClock,
     Field(discriminator="kind"),
 ]

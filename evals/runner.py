@@ -25,7 +25,7 @@ from evals.adapters import AgentRun, AgentTask, adapter, tier_settings
 from evals.metrics import RunMetrics, compute_metrics
 from evals.oracles import OracleResult, run_oracles
 from evals.scenario import Scenario
-from evals.setup import base_world, copy_world, prepare
+from evals.setup import base_world, copy_world, fresh_dir, prepare
 from evals.state import EvalState, snapshot
 from lotsen.world import WorldFiles, current_world
 from tools.errors import LotsenError
@@ -170,7 +170,7 @@ def scenario_cases(
 ) -> list[CaseResult]:
     """All trials of one scenario at one tier (runs in a worker process with --jobs)."""
     tier_name = tier.name if tier is not None else TIER0
-    root = workdir / scenario.id / tier_name
+    root = fresh_dir(workdir, f"{scenario.id}-{tier_name}")
     try:
         prepared = prepare(scenario, cache_dir, root / "prepared")
         initial = snapshot(_files(prepared.data_dir))
@@ -182,7 +182,11 @@ def scenario_cases(
         data = root / f"trial-{trial}"
         copy_world(prepared.data_dir, data)
         task = AgentTask(
-            settings=tier_settings(data, tier), tier=tier, ask=scenario.ask, human=scenario.human
+            settings=tier_settings(data, tier),
+            tier=tier,
+            ask=scenario.ask,
+            propose=scenario.propose,
+            human=scenario.human,
         )
         try:
             run = adapter(scenario.agent)(task)

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from agents.compliance.action import ProposedAction
 from evals.actions import Action
 from evals.faults import Fault
 from evals.oracles import Oracle
@@ -23,7 +24,7 @@ Difficulty = Literal["easy", "medium", "hard"]
 Human = Literal["none", "approve", "reject"]
 SCENARIO_DIR = Path(__file__).parent / "scenarios"
 PASSIVE = frozenset(
-    {"watch", "report_incident", "report_finding", "answer", "plan", "request_approval"}
+    {"watch", "report_incident", "report_finding", "answer", "plan", "request_approval", "verdict"}
 )
 """Actions that change no model or deployment: all a control's reference may do."""
 
@@ -65,6 +66,8 @@ class Scenario(BaseModel):
     """A no-fault or must-not-act control: acting (an extra finding, a mutation) fails it."""
     ask: str | None = None
     """The chat question (assistant scenarios)."""
+    propose: ProposedAction | None = None
+    """A change for the compliance gate to review (compliance scenarios)."""
     human: Human = "none"
     """What the simulated human does with approval requests the agent raises."""
     expect: list[Oracle] = Field(min_length=1)

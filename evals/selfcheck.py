@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from evals.actions import Action, apply_actions
 from evals.oracles import OracleResult, run_oracles
 from evals.scenario import Scenario
-from evals.setup import copy_world, prepare
+from evals.setup import copy_world, fresh_dir, prepare
 from evals.state import AgentOutput, EvalState, WorldSnapshot, snapshot
 from lotsen.world import WorldFiles, current_world
 
@@ -43,8 +43,8 @@ class SelfCheck(BaseModel):
 
 def self_check(scenario: Scenario, cache_dir: Path, workdir: Path) -> SelfCheck:
     """Check one scenario's oracles against its reference solution and against inaction."""
-    root = workdir / scenario.id
-    prepared = prepare(scenario, cache_dir, root / "prepared")
+    root = fresh_dir(workdir, scenario.id)
+    prepared = prepare(scenario, cache_dir, root / "prepared", light=True)
     initial = snapshot(_files(prepared.data_dir))
     nothing = EvalState(initial=initial, final=initial, output=AgentOutput())
     try:

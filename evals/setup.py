@@ -9,6 +9,7 @@ its own copy of that, in its own data dir.
 import fcntl
 import json
 import shutil
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -18,6 +19,7 @@ from mlflow.tracking import MlflowClient
 
 from evals.faults import (
     AdvanceClock,
+    ComplianceGap,
     Fault,
     InjectText,
     NarrowChangePlan,
@@ -47,19 +49,28 @@ CACHE_VERSION = 1
 
 
 def base_world(cache_dir: Path, seed: int, models: int) -> Path:
-    """The data dir of the seeded world for (seed, models), built once and cached."""
+    """The data dir of the seeded world for (seed, models), built once and cached.
+
+    Built in place (MLflow records absolute artifact paths) under a file lock, and marked
+    complete only at the end, so a crash mid-build is rebuilt next time.
+    """
     target = cache_dir / f"base-v{CACHE_VERSION}-s{seed}-m{models}"
-    if (target / "world").exists():
+    done = target / ".complete"
+    if done.exists():
         return target
     cache_dir.mkdir(parents=True, exist_ok=True)
     with _lock(cache_dir / f".{target.name}.lock"):
-        if (target / "world").exists():
-            return target
-        staging = target.with_name(target.name + ".tmp")
-        shutil.rmtree(staging, ignore_errors=True)
-        build_world(Settings(data_dir=staging), generate_fleet(models, seed), force=False)
-        staging.rename(target)
+        if not done.exists():
+            shutil.rmtree(target, ignore_errors=True)
+            build_world(Settings(data_dir=target), generate_fleet(models, seed), force=False)
+            done.touch()
     return target
+
+
+def fresh_dir(parent: Path, prefix: str) -> Path:
+    """A new, unique folder (MLflow caches database engines per path: never reuse one)."""
+    parent.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=f"{prefix}-", dir=parent))
 
 
 @contextmanager
@@ -73,14 +84,17 @@ def _lock(path: Path) -> Iterator[None]:
 
 
 def copy_world(source: Path, target: Path) -> Settings:
-    """Copy a data dir (the `world` link is relative, so the copy is self-contained)."""
-    shutil.rmtree(target, ignore_errors=True)
+    """Copy a data dir into a new folder (the `world` link is relative: the copy is whole)."""
     shutil.copytree(source, target, symlinks=True)
     return Settings(data_dir=target)
 
 
-def prepare(scenario: Scenario, cache_dir: Path, target: Path) -> Settings:
-    """The scenario's world in `target`: the cached base world plus the scenario's faults."""
+def prepare(scenario: Scenario, cache_dir: Path, target: Path, *, light: bool = False) -> Settings:
+    """The scenario's world in `target`: the cached base world plus the scenario's faults.
+
+    `light` simulates one small window only: enough for ground truth and for checks that
+    never read histograms (the self-checks), far too little for an agent.
+    """
     configure_mlflow_env()
     base = base_world(cache_dir, scenario.seed, scenario.fleet.models)
     settings = copy_world(base, target)
@@ -92,7 +106,7 @@ def prepare(scenario: Scenario, cache_dir: Path, target: Path) -> Settings:
     for fault in before:
         _registry_fault(fault, files)
     if scenario.telemetry is not None:
-        _simulate(scenario, settings, files)
+        _simulate(scenario, settings, files, light)
     for fault in scenario.faults:
         _late_fault(fault, files)
     (target / "scenario-id").write_text(scenario.id, encoding="utf-8")
@@ -142,18 +156,19 @@ def _registry_fault(fault: Fault, files: WorldFiles) -> None:
             raise AssertionError(f"not a registry fault: {fault}")
 
 
-def _simulate(scenario: Scenario, settings: Settings, files: WorldFiles) -> None:
+def _simulate(scenario: Scenario, settings: Settings, files: WorldFiles, light: bool) -> None:
     assert scenario.telemetry is not None
+    windows, rows = (1, 200) if light else (scenario.telemetry.windows, scenario.telemetry.rows)
     models, pipelines = fleet_models(settings)
     twin = SimCluster(files.cluster_db)
     now = twin.now()
     twin.close()
     spec = SimulationSpec(
         seed=scenario.seed,
-        start=now - timedelta(days=scenario.telemetry.windows),
-        windows=scenario.telemetry.windows,
-        reference_rows=scenario.telemetry.rows,
-        window_rows=scenario.telemetry.rows,
+        start=now - timedelta(days=windows),
+        windows=windows,
+        reference_rows=rows,
+        window_rows=rows,
         faults=[
             FaultSpec.model_validate(f.model_dump())
             for f in scenario.faults
@@ -171,6 +186,14 @@ def _late_fault(fault: Fault, files: WorldFiles) -> None:
     match fault:
         case InjectText(where="telemetry_category"):
             _inject_category(files, fault)
+        case ComplianceGap():
+            from tools.policy.gaps import inject_gap
+
+            twin = SimCluster(files.cluster_db)
+            try:
+                inject_gap(fault.gap, fault.target, _registry(files), twin, fault.value)
+            finally:
+                twin.close()
         case QuotaCut() | NodeLoss() | NoisyNeighbour() | SubmitJob() | AdvanceClock():
             twin = SimCluster(files.cluster_db)
             try:

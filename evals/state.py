@@ -131,6 +131,8 @@ class AgentOutput(BaseModel):
     answer: Answer | None = None
     plan: dict[str, float] = Field(default_factory=dict)
     """Numbers of a capacity plan (e.g. `gpus`, `lower_bound`)."""
+    verdict: str | None = None
+    """A gate's verdict on a proposed action (allow, needs_approval, deny)."""
     scheduled: list[JobState] = Field(default_factory=list)
     """Jobs a planner scheduled (also visible in the world's jobs)."""
 

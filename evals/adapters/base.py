@@ -7,6 +7,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
+from agents.compliance.action import ProposedAction
 from agents.llm.tiers import TIER0, LlmTier
 from agents.llm.usage import UsageLedger
 from evals.state import AgentOutput
@@ -40,6 +41,8 @@ class AgentTask:
     tier: LlmTier | None
     """None = tier 0 (deterministic core)."""
     ask: str | None = None
+    propose: ProposedAction | None = None
+    """A change for the compliance gate to review."""
     human: str = "none"
     """The simulated human's policy for approval requests (harness, not agent input)."""
 
