@@ -7,6 +7,8 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from agents.llm.tiers import LlmTier
+from tools.capacity.energy import DEFAULT_GPU_HOUR_PRICE
+from tools.domain import GpuType
 
 
 class Settings(BaseSettings):
@@ -48,3 +50,15 @@ class Settings(BaseSettings):
     """How long an approval request stays open."""
     vllm_bin: Path = Path(".venv-vllm/bin/vllm")
     """The `vllm` executable of vLLM's own environment (`make vllm-env`)."""
+    gpu_hour_price: dict[GpuType, float] = Field(
+        default_factory=lambda: dict(DEFAULT_GPU_HOUR_PRICE)
+    )
+    """Price of one whole GPU-hour per GPU type, as JSON, e.g. '{"H100-80GB": 2.5}'
+    (capacity planner; any currency)."""
+    carbon_curve_file: Path | None = None
+    """YAML with the grid's carbon intensity, 24 gCO2e/kWh values for hours 0-23 UTC;
+    unset = the shipped default curve."""
+    scale_to_zero_days: float = Field(default=7.0, gt=0)
+    """A deployment with no request for this many days is a scale-to-zero candidate."""
+    retrain_deadline_hours: float = Field(default=24.0, gt=0)
+    """A queued retraining job without its own deadline must finish this soon."""

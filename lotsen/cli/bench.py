@@ -170,3 +170,48 @@ def _kill_trials(count: int) -> list["TrialResult"]:
             simulate_telemetry(settings, seed=5, windows=2, rows=3000, faults=True)
         with console.status(f"running {count} kill/resume trials ..."):
             return run_trials(source, Path(tmp), count, max_delay_s=6.0)
+
+
+@app.command("packing")
+def packing(
+    deployments: Annotated[int, typer.Option(help="Model deployments (1-2 replicas each).")] = 1000,
+    nodes: Annotated[int, typer.Option(help="Nodes in the pool (8 GPUs each).")] = 64,
+    gpu_type: Annotated[str, typer.Option(help="MIG GPU type of the pool.")] = "H100-80GB",
+    seed: Annotated[int, typer.Option(help="Seed of the deployment mix.")] = 11,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Packing model servers onto a MIG pool: GPUs vs the lower bound and first-fit, time."""
+    from lotsen.bench.packing import bench_packing
+    from tools.capacity.energy import parse_gpu_type
+
+    result = bench_packing(deployments, nodes, seed, parse_gpu_type(gpu_type))
+    if as_json:
+        print_json(result)
+        return
+    table = Table(
+        title=f"Packing bench: {result.deployments} deployments ({result.replicas} replicas) "
+        f"onto {result.nodes} nodes ({result.gpus_in_pool} GPUs)"
+    )
+    for column in ("planner", "GPUs", "vs lower bound", "vs first-fit", "time"):
+        table.add_column(column, justify="left" if column == "planner" else "right")
+    bound, ff = result.lower_bound, result.first_fit_gpus
+    rows = [
+        ("lower bound (max of LP and volume bound)", bound, None),
+        ("first-fit, arrival order (baseline)", ff, result.first_fit_s),
+        ("best-fit decreasing", result.best_fit_decreasing_gpus, result.best_fit_decreasing_s),
+        (f"Lotsen ({result.lotsen_method}, end to end)", result.lotsen_gpus, result.lotsen_s),
+    ]
+    for label, gpus, seconds in rows:
+        table.add_row(
+            label,
+            str(gpus),
+            f"{gpus / bound:.3f}x" if bound else "-",
+            f"{gpus / ff:.3f}x" if ff else "-",
+            "-" if seconds is None else f"{seconds * 1000:,.1f} ms",
+        )
+    console.print(table)
+    console.print(
+        f"Lotsen saves {ff - result.lotsen_gpus} GPUs "
+        f"({(ff - result.lotsen_gpus) / result.gpus_in_pool:.1%} of the pool) against first-fit; "
+        f"volume bound {result.volume_bound}."
+    )

@@ -8,7 +8,18 @@ from typing import Annotated
 
 import typer
 
-from lotsen.cli import assistant, bench, cluster, fleet, llm, models, monitor, remediate, twin
+from lotsen.cli import (
+    assistant,
+    bench,
+    capacity,
+    cluster,
+    fleet,
+    llm,
+    models,
+    monitor,
+    remediate,
+    twin,
+)
 from lotsen.cli.context import load_settings, settings_of
 from tools.errors import LotsenError
 
@@ -28,6 +39,7 @@ app.command("scan")(monitor.scan_cmd)
 app.command("remediate")(remediate.remediate_cmd)
 app.add_typer(remediate.approvals_app, name="approvals")
 app.add_typer(remediate.audit_app, name="audit")
+app.add_typer(capacity.app, name="capacity")
 app.command("ask")(assistant.ask_cmd)
 app.command("chat")(assistant.chat_cmd)
 

@@ -1,5 +1,6 @@
 """The tools agents may call: read-only by default, mutating ones behind the gate."""
 
+from tools.catalog.capacity_tools import capacity_report, capacity_savings, low_carbon_window
 from tools.catalog.cluster_tools import (
     get_deployment,
     gpu_usage,
@@ -22,6 +23,9 @@ ALL_TOOLS: tuple[ToolSpec, ...] = (
     gpu_usage,
     namespace_quotas,
     list_jobs,
+    capacity_report,
+    capacity_savings,
+    low_carbon_window,
     set_model_alias,
     scale_deployment,
     submit_retrain_job,

@@ -1,7 +1,8 @@
 """What the catalogue's tools act on."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from tools.capacity.energy import CapacityConfig
 from tools.cluster.protocol import Cluster
 from tools.registry import ModelRegistry
 
@@ -12,3 +13,5 @@ class ToolContext:
 
     registry: ModelRegistry
     cluster: Cluster
+    capacity: CapacityConfig = field(default_factory=CapacityConfig)
+    """Prices, carbon curve and thresholds of the capacity tools."""

@@ -13,9 +13,12 @@ from typing import Any
 
 from tools.cluster.kubernetes import conventions as c
 from tools.cluster.kubernetes.convert import to_deployment, to_job, to_namespace, to_node
+from tools.cluster.sim.capacity_ops import check_request
 from tools.domain import (
     Deployment,
     Environment,
+    GpuRequest,
+    GpuSharing,
     Job,
     JobSpec,
     Namespace,
@@ -169,6 +172,69 @@ class KubernetesCluster:
                 )
             self._apps.patch_namespaced_deployment(name, namespace, body, _request_timeout=TIMEOUT)
         return self.deployment(namespace, name)
+
+    def resize(
+        self, namespace: str, name: str, gpu: GpuRequest, *, dry_run: bool = False
+    ) -> Deployment:
+        """Patch the model server's GPU resource limit (e.g. `nvidia.com/mig-1g.10gb`).
+
+        Dry-run first; the rollout then re-schedules the pods onto slots of the new kind.
+        """
+        check_request(gpu)
+        if gpu.sharing is GpuSharing.TIME_SLICED:
+            raise ConfigError("resizing onto time-sliced GPUs is not supported on Kubernetes")
+        resource = (
+            f"{c.MIG_RESOURCE_PREFIX}{gpu.mig_profile}" if gpu.mig_profile else c.GPU_RESOURCE
+        )
+        with self._api(f"deployment {namespace}/{name}"):
+            obj = self._apps.read_namespaced_deployment(name, namespace, _request_timeout=TIMEOUT)
+            pod_spec = obj.spec.template.spec if obj.spec else None
+            containers = (pod_spec.containers if pod_spec else None) or []
+            target = next((ct for ct in containers if _gpu_limits(ct)), None)
+            if target is None:
+                raise ConflictError(f"{namespace}/{name} has no container with a GPU limit")
+            limits: dict[str, str | None] = dict.fromkeys(_gpu_limits(target))
+            limits[resource] = "1"
+            body = {
+                "spec": {
+                    "template": {
+                        "spec": {
+                            "nodeSelector": {c.PRODUCT_LABEL: gpu.gpu_type.value},
+                            "containers": [{"name": target.name, "resources": {"limits": limits}}],
+                        }
+                    }
+                }
+            }
+            self._apps.patch_namespaced_deployment(
+                name, namespace, body, dry_run="All", _request_timeout=TIMEOUT
+            )
+            if dry_run:
+                return self.deployment(namespace, name).model_copy(update={"gpu": gpu})
+            self._apps.patch_namespaced_deployment(name, namespace, body, _request_timeout=TIMEOUT)
+        return self.deployment(namespace, name)
+
+    def move_replica(
+        self,
+        namespace: str,
+        name: str,
+        replica: int,
+        node: str,
+        gpu_index: int,
+        *,
+        dry_run: bool = False,
+    ) -> Deployment:
+        """Not on Kubernetes: its scheduler places pods (cordon + evict drains a node)."""
+        raise ConfigError(
+            "moving a single replica is not supported on Kubernetes: the scheduler places "
+            "pods; drain the GPU's node instead (kubectl cordon + evict)"
+        )
+
+    def defer_job(self, job_id: str, not_before: datetime | None, *, dry_run: bool = False) -> Job:
+        """Not on Kubernetes yet: batch/v1 Jobs have no start time (Kueue would be needed)."""
+        raise ConfigError(
+            "holding a job until a time window is not supported on Kubernetes yet; "
+            "submit it at the window instead"
+        )
 
     def submit_job(self, spec: JobSpec, *, dry_run: bool = False) -> Job:
         """Create a batch/v1 Job named after the idempotency key (so a retry finds it)."""
@@ -324,3 +390,10 @@ def _translate(exc: Any, what: str) -> Exception:
     if status in (409, 422):
         return ConflictError(f"the Kubernetes API rejected the change to {what}: {reason}")
     return BackendUnavailableError(f"Kubernetes API error {status} {reason} for {what}")
+
+
+def _gpu_limits(container: Any) -> list[str]:
+    """GPU resource names (`nvidia.com/gpu`, `nvidia.com/mig-*`) a container is limited to."""
+    resources = container.resources
+    limits = dict((resources.limits or {}) if resources is not None else {})
+    return [k for k in limits if k == c.GPU_RESOURCE or k.startswith(c.MIG_RESOURCE_PREFIX)]

@@ -1,0 +1,183 @@
+"""Applying a capacity plan: every action through the compliance gate, prod only approved.
+
+For each action: already done (audited under its idempotency key) -> skip; gate says deny ->
+never run, reported; needs_approval -> an approval request (four eyes, `lotsen approvals
+approve ID --as someone-else`), run on a later `apply` once approved; allow -> run. Every
+executed action is audited once under `capacity:<plan id>:<n>`.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal, Protocol
+
+from pydantic import BaseModel
+
+from agents.capacity.plan import AGENT, CapacityPlan, PlannedAction
+from agents.compliance.action import ActionKind, GateDecision, ProposedAction
+from memory.audit import AuditLog
+from memory.remediation import RemediationStore
+from tools.cluster.protocol import Cluster
+from tools.errors import LotsenError
+
+Status = Literal[
+    "executed", "already_done", "waiting_approval", "denied", "rejected", "expired", "failed"
+]
+
+
+class Gate(Protocol):
+    """What apply needs of the compliance gate."""
+
+    def review(self, action: ProposedAction) -> GateDecision:
+        """Allow, ask for a human, or deny."""
+        ...
+
+
+@dataclass
+class ApplyWorld:
+    """What applying acts on."""
+
+    cluster: Cluster
+    audit: AuditLog
+    store: RemediationStore
+    clock: Callable[[], datetime]
+    approval_ttl: timedelta = timedelta(hours=24)
+
+
+class ActionOutcome(BaseModel):
+    """Where one action stands after `apply`."""
+
+    n: int
+    kind: str
+    target: str
+    status: Status
+    detail: str = ""
+    approval_id: str | None = None
+
+
+def idempotency_key(plan: CapacityPlan, action: PlannedAction) -> str:
+    """The key an executed action is audited under."""
+    return f"capacity:{plan.id}:{action.n}"
+
+
+def thread_id(plan: CapacityPlan, action: PlannedAction) -> str:
+    """The approval thread (its last `-` part is the unique approval id suffix)."""
+    return f"capacity-{plan.id}x{action.n:03d}"
+
+
+def apply_plan(plan: CapacityPlan, gate: Gate, world: ApplyWorld) -> list[ActionOutcome]:
+    """Run every action the gate allows or a human approved; request approval for the rest."""
+    return [_apply_one(plan, a, gate, world) for a in plan.actions]
+
+
+def _apply_one(
+    plan: CapacityPlan, planned: PlannedAction, gate: Gate, world: ApplyWorld
+) -> ActionOutcome:
+    action = planned.action
+    key = idempotency_key(plan, planned)
+    target = _target(planned)
+    out = ActionOutcome(n=planned.n, kind=action.kind.value, target=target, status="failed")
+    if world.audit.find(key) is not None:
+        return out.model_copy(update={"status": "already_done", "detail": "executed before"})
+    decision = gate.review(action)
+    world.audit.append(
+        "gate",
+        actor="compliance-gate",
+        model=action.model,
+        incident=f"capacity-{plan.id}",
+        idempotency_key=f"{key}:gate",
+        data={"verdict": decision.verdict, "reasons": decision.reasons, "action": action.detail},
+    )
+    approver = None
+    if decision.verdict == "deny":
+        return out.model_copy(update={"status": "denied", "detail": "; ".join(decision.reasons)})
+    if decision.verdict == "needs_approval":
+        request = world.store.request_approval(
+            thread_id(plan, planned),
+            f"capacity-{plan.id}",
+            f"capacity {action.kind.value}",
+            [action.model or target],
+            [*decision.reasons, f"{target}: {action.detail}"],
+            action.proposer,
+            world.clock(),
+            world.approval_ttl,
+        )
+        if request.status == "pending":
+            world.audit.append(
+                "approval_requested",
+                actor=AGENT,
+                model=action.model,
+                incident=f"capacity-{plan.id}",
+                idempotency_key=f"{key}:approval",
+                data={"approval": request.id, "action": action.detail},
+            )
+            return out.model_copy(
+                update={
+                    "status": "waiting_approval",
+                    "approval_id": request.id,
+                    "detail": "; ".join(decision.reasons),
+                }
+            )
+        if request.status != "approved":
+            return out.model_copy(update={"status": request.status, "approval_id": request.id})
+        approver = request.decided_by
+    try:
+        result = _execute(planned, world.cluster)
+    except LotsenError as exc:
+        world.audit.append(
+            "action_failed",
+            actor=AGENT,
+            model=action.model,
+            incident=f"capacity-{plan.id}",
+            data={"action": action.detail, "error": str(exc)},
+        )
+        return out.model_copy(update={"status": "failed", "detail": str(exc)})
+    world.audit.append(
+        "action",
+        actor=AGENT,
+        model=action.model,
+        incident=f"capacity-{plan.id}",
+        idempotency_key=key,
+        data={
+            "action": action.kind.value,
+            "target": target,
+            "detail": action.detail,
+            "approver": approver,
+            "result": result,
+            "saving": planned.saving,
+        },
+    )
+    return out.model_copy(update={"status": "executed", "detail": result})
+
+
+def _execute(planned: PlannedAction, cluster: Cluster) -> str:
+    a = planned.action
+    match a.kind:
+        case ActionKind.SCALE:
+            assert a.namespace and a.deployment and planned.replicas is not None
+            cluster.scale(a.namespace, a.deployment, planned.replicas, dry_run=True)
+            dep = cluster.scale(a.namespace, a.deployment, planned.replicas)
+            return f"{dep.namespace}/{dep.name} scaled to {dep.replicas}"
+        case ActionKind.RESIZE:
+            assert a.namespace and a.deployment and planned.gpu is not None
+            cluster.resize(a.namespace, a.deployment, planned.gpu, dry_run=True)
+            dep = cluster.resize(a.namespace, a.deployment, planned.gpu)
+            return f"{dep.namespace}/{dep.name} now on {dep.gpu.slot_label()}"
+        case ActionKind.MOVE:
+            for m in planned.moves:
+                cluster.move_replica(m.namespace, m.name, m.replica, m.to_node, m.to_gpu)
+            return f"moved {len(planned.moves)} replica(s)"
+        case ActionKind.SUBMIT_JOB:
+            assert planned.job_id is not None
+            cluster.defer_job(planned.job_id, planned.not_before, dry_run=True)
+            job = cluster.defer_job(planned.job_id, planned.not_before)
+            return f"{job.id} held until {planned.not_before:%Y-%m-%d %H:%M}"
+        case _:
+            raise AssertionError(f"the capacity planner does not propose {a.kind}")
+
+
+def _target(planned: PlannedAction) -> str:
+    a = planned.action
+    if planned.job_id:
+        return f"{a.namespace}/{planned.job_id}"
+    return f"{a.namespace}/{a.deployment}"

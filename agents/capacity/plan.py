@@ -1,0 +1,261 @@
+"""The capacity plan: packing versus bounds, and the actions that make the pool cheaper.
+
+Everything here is tier 0 (deterministic). Actions are `ProposedAction`s with the exact
+parameters to execute them; none runs without the compliance gate (see `apply.py`).
+"""
+
+import hashlib
+import time
+from collections import Counter
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+from agents.compliance.action import ActionKind, ProposedAction
+from tools.capacity.consolidation import Consolidation, Move, consolidate
+from tools.capacity.demand import current_gpus_by_pool, plan_packing
+from tools.capacity.energy import CapacityConfig
+from tools.capacity.packing import GroupPlan
+from tools.capacity.rightsizing import (
+    RightSize,
+    ScaleToZero,
+    right_sizing_candidates,
+    scale_to_zero_candidates,
+)
+from tools.capacity.windows import ScheduledJob, schedule_jobs
+from tools.cluster.protocol import Cluster
+from tools.domain import Deployment, Environment, GpuRequest, GpuSharing, GpuType
+
+AGENT = "capacity-planner"
+
+
+class PoolPacking(BaseModel):
+    """One pool: GPUs the model servers use now, in the plan, at the bound, by first fit."""
+
+    pool: str
+    env: Environment
+    gpu_type: GpuType
+    sharing: GpuSharing
+    replicas: int
+    current_gpus: int
+    """GPUs hosting at least one model-server replica now."""
+    plan_gpus: int
+    lower_bound: int
+    volume_bound: int
+    first_fit_gpus: int
+    gpus_ready: int
+    nodes_needed: int
+    gpus_per_node: int
+    method: str
+    layouts: dict[str, int] = Field(default_factory=dict)
+    """MIG layout (profiles joined by `+`) -> GPUs partitioned so."""
+
+    @property
+    def ratio_to_bound(self) -> float:
+        """Plan GPUs / lower bound (1.0 = provably optimal)."""
+        return self.plan_gpus / self.lower_bound if self.lower_bound else 1.0
+
+
+class PlannedAction(BaseModel):
+    """A proposed action with what it takes to execute it."""
+
+    n: int
+    """Position in the plan (part of its idempotency key)."""
+    action: ProposedAction
+    env: Environment | None = None
+    replicas: int | None = None
+    """SCALE: the new replica count."""
+    gpu: GpuRequest | None = None
+    """RESIZE: the new GPU request."""
+    moves: list[Move] = Field(default_factory=list)
+    """MOVE: replica moves, in order."""
+    job_id: str | None = None
+    not_before: datetime | None = None
+    """SUBMIT_JOB: hold the queued job until then."""
+    saving: str = ""
+    """What it saves, one line."""
+
+
+class Savings(BaseModel):
+    """What the actions save per day if all are applied."""
+
+    cost_per_day: float
+    gpu_equivalents: float
+    g_co2e_jobs: float
+    """Saved by moving queued jobs into cleaner windows (one-off)."""
+
+
+class CapacityPlan(BaseModel):
+    """What the capacity planner proposes, with the evidence."""
+
+    id: str
+    at: datetime
+    proposer: str
+    packing: list[PoolPacking]
+    unplaceable: list[str]
+    solve_s: float
+    scale_to_zero: list[ScaleToZero]
+    right_sizing: list[RightSize]
+    consolidation: Consolidation
+    jobs: list[ScheduledJob]
+    actions: list[PlannedAction]
+    savings: Savings
+    explanation: str = ""
+    explained_by: str = "tier0"
+    prompt_sha256: str = ""
+
+
+def build_plan(cluster: Cluster, config: CapacityConfig, proposer: str = AGENT) -> CapacityPlan:
+    """Read the cluster once and plan (tier 0)."""
+    now = cluster.now()
+    pools, nodes, deployments = cluster.node_pools(), cluster.nodes(), cluster.deployments()
+    started = time.perf_counter()
+    plans, unplaceable = plan_packing(pools, nodes, deployments)
+    solve_s = time.perf_counter() - started
+    current = current_gpus_by_pool(nodes)
+    ready_nodes = Counter(n.pool for n in nodes if n.ready)
+    idle = scale_to_zero_candidates(deployments, now, config)
+    idle_keys = {f"{s.namespace}/{s.name}" for s in idle}
+    resize = [
+        r
+        for r in right_sizing_candidates(deployments, pools, config)
+        if f"{r.namespace}/{r.name}" not in idle_keys
+    ]
+    merged = consolidate(
+        nodes,
+        deployments,
+        pools,
+        released=frozenset(idle_keys),
+        pinned=frozenset(f"{r.namespace}/{r.name}" for r in resize),
+    )
+    jobs = schedule_jobs(cluster.jobs(), nodes, cluster.namespaces(), now, config)
+    by_key = {(d.namespace, d.name): d for d in deployments}
+    actions = _actions(proposer, idle, resize, merged, jobs, now, by_key)
+    packing = [_summary(p, current.get(p.group.name, 0), ready_nodes) for p in plans]
+    plan_id = hashlib.sha256(
+        (now.isoformat() + "".join(a.model_dump_json() for a in actions)).encode()
+    ).hexdigest()[:6]
+    return CapacityPlan(
+        id=plan_id,
+        at=now,
+        proposer=proposer,
+        packing=packing,
+        unplaceable=unplaceable,
+        solve_s=solve_s,
+        scale_to_zero=idle,
+        right_sizing=resize,
+        consolidation=merged,
+        jobs=jobs,
+        actions=actions,
+        savings=Savings(
+            cost_per_day=sum(s.cost_per_day for s in idle)
+            + sum(r.cost_per_day_saved for r in resize),
+            gpu_equivalents=sum(s.gpu_equivalents for s in idle)
+            + sum(r.gpu_equivalents_saved for r in resize),
+            g_co2e_jobs=sum(j.saving_g_co2e for j in jobs),
+        ),
+    )
+
+
+def _summary(plan: GroupPlan, current: int, ready_nodes: Counter[str]) -> PoolPacking:
+    g = plan.group
+    layouts = Counter("+".join(sorted(gpu.layout)) for gpu in plan.gpus)
+    return PoolPacking(
+        pool=g.name,
+        env=g.env,
+        gpu_type=g.gpu_type,
+        sharing=g.sharing,
+        replicas=plan.replicas,
+        current_gpus=current,
+        plan_gpus=plan.gpus_used,
+        lower_bound=plan.lower_bound,
+        volume_bound=plan.volume_bound,
+        first_fit_gpus=plan.first_fit,
+        gpus_ready=g.gpus_available,
+        nodes_needed=plan.nodes_needed,
+        gpus_per_node=g.gpus_per_node,
+        method=plan.method,
+        layouts=dict(layouts) if g.sharing is GpuSharing.MIG else {},
+    )
+
+
+def _actions(
+    proposer: str,
+    idle: list[ScaleToZero],
+    resize: list[RightSize],
+    merged: Consolidation,
+    jobs: list[ScheduledJob],
+    now: datetime,
+    deployments: dict[tuple[str, str], Deployment],
+) -> list[PlannedAction]:
+    out: list[PlannedAction] = []
+
+    def add(action: ProposedAction, **params: object) -> None:
+        out.append(PlannedAction.model_validate({"n": len(out) + 1, "action": action, **params}))
+
+    for s in idle:
+        add(
+            ProposedAction(
+                kind=ActionKind.SCALE,
+                proposer=proposer,
+                model=s.model,
+                namespace=s.namespace,
+                deployment=s.name,
+                detail=f"scale to zero: no request for {s.idle_days:.0f} days",
+            ),
+            env=s.env,
+            replicas=0,
+            saving=f"{s.gpu_equivalents:.2f} GPU, {s.cost_per_day:.2f}/day",
+        )
+    for r in resize:
+        add(
+            ProposedAction(
+                kind=ActionKind.RESIZE,
+                proposer=proposer,
+                model=r.model,
+                namespace=r.namespace,
+                deployment=r.name,
+                detail=(
+                    f"right-size {r.current} -> {r.target.mig_profile}: busy "
+                    f"{r.utilisation_now:.0%} now, {r.utilisation_after:.0%} after, "
+                    f"needs {r.memory_need_gb:g} GB"
+                ),
+            ),
+            env=r.env,
+            gpu=r.target,
+            saving=f"{r.gpu_equivalents_saved:.2f} GPU, {r.cost_per_day_saved:.2f}/day",
+        )
+    by_dep: dict[tuple[str, str], list[Move]] = {}
+    for m in merged.moves:
+        by_dep.setdefault((m.namespace, m.name), []).append(m)
+    for (ns, name), moves in by_dep.items():
+        dep = deployments[(ns, name)]
+        add(
+            ProposedAction(
+                kind=ActionKind.MOVE,
+                proposer=proposer,
+                namespace=ns,
+                deployment=name,
+                model=dep.model,
+                detail=f"consolidate: move {len(moves)} replica(s) so that GPUs can be emptied",
+            ),
+            env=dep.env,
+            moves=moves,
+            saving="frees GPUs: " + ", ".join(f"{m.from_node}/gpu{m.from_gpu}" for m in moves),
+        )
+    for j in jobs:
+        if j.start is None or j.start <= now:
+            continue
+        add(
+            ProposedAction(
+                kind=ActionKind.SUBMIT_JOB,
+                proposer=proposer,
+                model=j.model,
+                namespace=j.namespace,
+                detail=f"reschedule {j.job_id} into a low-carbon window: {j.reason}",
+            ),
+            job_id=j.job_id,
+            not_before=j.start,
+            saving=f"{j.saving_g_co2e:.0f} gCO2e",
+        )
+    return out

@@ -1,0 +1,160 @@
+"""The capacity planner on a seeded world: CLI report/plan/apply and the gate/approval path."""
+
+import json
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from agents.capacity.apply import ApplyWorld, apply_plan, idempotency_key
+from agents.capacity.plan import CapacityPlan, PlannedAction, build_plan
+from agents.compliance.action import ActionKind, ProposedAction
+from agents.compliance.gate import ComplianceGate
+from lotsen.capacity import apply_world, capacity_config
+from lotsen.settings import Settings
+from lotsen.world import current_world, open_registry, open_twin
+from tests.test_cli import lotsen
+from tools.capacity.consolidation import Move
+from tools.cluster.sim import SimCluster
+from tools.domain import Deployment, Environment
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    data = tmp_path_factory.mktemp("capacity") / "data"
+    subprocess.run(
+        [sys.executable, "-m", "lotsen.cli", "--data-dir", str(data), "fleet", "init",
+         "--models", "16", "--seed", "4"],
+        check=True,
+        capture_output=True,
+        env={"PATH": "", "HOME": str(data.parent), "MLFLOW_DISABLE_TELEMETRY": "true"},
+    )  # fmt: skip
+    return data
+
+
+@pytest.fixture
+def data(seeded: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    copy = tmp_path / "data"
+    shutil.copytree(seeded, copy, symlinks=True)
+    monkeypatch.setenv("LOTSEN_DATA_DIR", str(copy))
+    return copy
+
+
+def test_capacity_report_and_plan_from_the_cli(
+    data: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, out, _ = lotsen(capsys, monkeypatch, "capacity", "report", "--json")
+    assert code == 0
+    report = json.loads(out)
+    twin = SimCluster(data / "world" / "cluster.db")
+    assert {p["name"] for p in report["pools"]} == {p.name for p in twin.node_pools()}
+    held = sum(n["requested"] for n in report["namespaces"])
+    assert held == pytest.approx(sum(p["requested"] for p in report["pools"]))
+    assert {e["name"] for e in report["envs"]} == {"dev", "test", "prod"}
+    code, out, _ = lotsen(capsys, monkeypatch, "capacity", "report")
+    assert code == 0 and "Namespaces" in out and "prod-h100-mig" in out
+    code, out, _ = lotsen(capsys, monkeypatch, "capacity", "plan", "--json")
+    plan = CapacityPlan.model_validate_json(out)
+    assert code == 0 and plan.explained_by == "tier0" and plan.unplaceable == []
+    assert all(p.lower_bound <= p.plan_gpus <= p.first_fit_gpus for p in plan.packing)
+    assert (data / "world" / "capacity_plan.json").exists()
+    code, out, _ = lotsen(capsys, monkeypatch, "capacity", "apply", "--as", "carol", "--json")
+    outcomes = json.loads(out)
+    assert code == 0 and len(outcomes) == len(plan.actions)
+    envs = {a.n: a.env for a in plan.actions}
+    assert not [
+        o for o in outcomes if envs[o["n"]] is Environment.PROD and o["status"] == "executed"
+    ]
+
+
+def test_user_mistakes_are_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LOTSEN_DATA_DIR", str(tmp_path / "empty"))
+    code, _, err = lotsen(capsys, monkeypatch, "capacity", "report")
+    assert code == 2 and err.startswith("error: no fleet in")
+    monkeypatch.setenv("LOTSEN_GPU_HOUR_PRICE", '{"V100": 1.0}')
+    code, _, err = lotsen(capsys, monkeypatch, "capacity", "report")
+    assert code == 2 and err.startswith("error: invalid setting LOTSEN_GPU_HOUR_PRICE")
+
+
+@pytest.fixture
+def world(data: Path) -> Iterator[tuple[Settings, SimCluster, ApplyWorld, ComplianceGate]]:
+    settings = Settings(data_dir=data)
+    twin = open_twin(settings)
+    gate = ComplianceGate(open_registry(settings, current_world(settings)), twin)
+    with apply_world(settings, twin) as w:
+        yield settings, twin, w, gate
+
+
+def _prod_move(twin: SimCluster) -> tuple[Deployment, Move]:
+    for dep in twin.deployments():
+        if dep.env is not Environment.PROD or not dep.placements:
+            continue
+        p = dep.placements[0]
+        label = dep.gpu.slot_label()
+        for node in twin.nodes(Environment.PROD):
+            for gpu in node.gpus:
+                free = any(s.label == label and s.occupant is None for s in gpu.slots)
+                if free and (node.name, gpu.index) != (p.node, p.gpu_index):
+                    slot = next(s for g in twin.nodes() for s in g.gpus[p.gpu_index].slots
+                                if g.name == p.node and s.id == p.slot_id)  # fmt: skip
+                    assert slot.occupant is not None
+                    move = Move(namespace=dep.namespace, name=dep.name,
+                                replica=slot.occupant.replica, from_node=p.node,
+                                from_gpu=p.gpu_index, to_node=node.name, to_gpu=gpu.index,
+                                slot_label=label)  # fmt: skip
+                    return dep, move
+    raise AssertionError("the seeded world has no prod replica with somewhere to go")
+
+
+def test_a_prod_move_waits_for_four_eyes_then_runs_once(
+    world: tuple[Settings, SimCluster, ApplyWorld, ComplianceGate],
+) -> None:
+    settings, twin, w, gate = world
+    dep, move = _prod_move(twin)
+    action = PlannedAction(
+        n=1,
+        action=ProposedAction(kind=ActionKind.MOVE, proposer="dave", model=dep.model,
+                              namespace=dep.namespace, deployment=dep.name,
+                              detail="consolidate"),
+        env=Environment.PROD,
+        moves=[move],
+    )  # fmt: skip
+    denied = PlannedAction(
+        n=2,
+        action=ProposedAction(kind=ActionKind.SCALE, proposer="dave", model="no-such-model",
+                              namespace=dep.namespace, deployment=dep.name, detail="x"),
+        replicas=0,
+    )  # fmt: skip
+    plan = build_plan(twin, capacity_config(settings)).model_copy(
+        update={"actions": [action, denied]}
+    )
+    before = twin.deployment(dep.namespace, dep.name)
+
+    first = apply_plan(plan, gate, w)
+    assert [o.status for o in first] == ["waiting_approval", "denied"]
+    assert twin.deployment(dep.namespace, dep.name) == before  # nothing ran
+    assert w.audit.find(idempotency_key(plan, action)) is None
+    again = apply_plan(plan, gate, w)
+    assert again[0].approval_id == first[0].approval_id
+    assert len(w.store.approvals(datetime.now(UTC), "pending")) == 1
+
+    request_id = first[0].approval_id
+    assert request_id is not None
+    w.store.decide(request_id, "erin", True, datetime.now(UTC), None)  # four eyes: not dave
+    done = apply_plan(plan, gate, w)
+    assert [o.status for o in done] == ["executed", "denied"]
+    moved = twin.deployment(dep.namespace, dep.name)
+    assert (move.to_node, move.to_gpu) in {(p.node, p.gpu_index) for p in moved.placements}
+    assert apply_plan(plan, gate, w)[0].status == "already_done"
+    actions = [r for r in w.audit.records() if r.kind == "action"]
+    assert len(actions) == 1 and actions[0].data["approver"] == "erin"
+    assert w.audit.verify().ok
+    assert twin.deployment(dep.namespace, dep.name).replicas == before.replicas  # deny held

@@ -1,0 +1,101 @@
+"""From cluster objects to packing input: which pool each replica may use, and why not.
+
+A replica may go to a pool of its own environment with its GPU type and sharing mode whose
+NoSchedule taints it tolerates. Among several such pools it stays with the one it runs on
+now (else the first by name). What fits nowhere is named with the reason.
+"""
+
+from collections import Counter
+from collections.abc import Iterable
+
+from tools.capacity.packing import SHARED, WHOLE, Group, GroupPlan, Item, mig_shape, pack_group
+from tools.domain import Deployment, GpuSharing, Node, NodePool
+from tools.errors import ConfigError
+
+
+def eligible_pools(dep: Deployment, pools: Iterable[NodePool]) -> tuple[list[NodePool], str]:
+    """Pools the deployment may run in, and (when none) why not."""
+    same = [
+        p
+        for p in pools
+        if p.env is dep.env and p.gpu_type is dep.gpu.gpu_type and p.sharing is dep.gpu.sharing
+    ]
+    if not same:
+        kind = dep.gpu.mig_profile or dep.gpu.sharing.value
+        return [], f"no {dep.env} pool offers {dep.gpu.gpu_type} {kind} GPUs"
+    allowed = set(dep.tolerations)
+    ok = [p for p in same if all(t.key in allowed for t in p.taints if t.effect == "NoSchedule")]
+    if not ok:
+        taints = ", ".join(
+            f"{t.key}={t.value} of pool {p.name}"
+            for p in same
+            for t in p.taints
+            if t.key not in allowed
+        )
+        return [], f"does not tolerate taint {taints}"
+    return ok, ""
+
+
+def items_of(dep: Deployment) -> list[Item]:
+    """One packing item per desired replica.
+
+    Raises:
+        ConfigError: the GPU type has no such MIG profile.
+    """
+    owner = f"{dep.namespace}/{dep.name}"
+    match dep.gpu.sharing:
+        case GpuSharing.MIG:
+            if dep.gpu.mig_profile is None:
+                raise ConfigError(f"deployment {owner} asks for MIG without a mig_profile")
+            c, m = mig_shape(dep.gpu.gpu_type, dep.gpu.mig_profile)
+            return [Item(owner, r, dep.gpu.mig_profile, c, m) for r in range(dep.replicas)]
+        case GpuSharing.EXCLUSIVE:
+            return [Item(owner, r, WHOLE) for r in range(dep.replicas)]
+        case GpuSharing.TIME_SLICED:
+            gb = dep.gpu_memory_gb
+            return [Item(owner, r, SHARED, memory_gb=gb) for r in range(dep.replicas)]
+
+
+def plan_packing(
+    pools: list[NodePool], nodes: list[Node], deployments: list[Deployment]
+) -> tuple[list[GroupPlan], list[str]]:
+    """Pack every deployment's desired replicas; return the plans and what fits nowhere."""
+    ready = Counter(n.pool for n in nodes if n.ready)
+    pool_of_node = {n.name: n.pool for n in nodes}
+    by_pool: dict[str, list[Item]] = {p.name: [] for p in pools}
+    unplaceable: list[str] = []
+    for dep in deployments:
+        if dep.replicas == 0:
+            continue
+        ok, why = eligible_pools(dep, pools)
+        if not ok:
+            unplaceable.append(f"{dep.namespace}/{dep.name} ({dep.replicas} replicas): {why}")
+            continue
+        here = {pool_of_node.get(p.node) for p in dep.placements}
+        chosen = next((p for p in ok if p.name in here), ok[0])
+        by_pool[chosen.name].extend(items_of(dep))
+    plans = []
+    for pool in pools:
+        if not by_pool[pool.name]:
+            continue
+        group = Group(
+            name=pool.name,
+            env=pool.env,
+            gpu_type=pool.gpu_type,
+            sharing=pool.sharing,
+            gpus_available=ready[pool.name] * pool.gpus_per_node,
+            gpus_per_node=pool.gpus_per_node,
+            time_slice_replicas=pool.time_slice_replicas,
+        )
+        plans.append(pack_group(group, by_pool[pool.name]))
+    return plans, unplaceable
+
+
+def current_gpus_by_pool(nodes: Iterable[Node]) -> dict[str, int]:
+    """GPUs that host at least one model-server replica now, per pool."""
+    used: Counter[str] = Counter()
+    for node in nodes:
+        for gpu in node.gpus:
+            if any(s.occupant and s.occupant.kind == "deployment" for s in gpu.slots):
+                used[node.pool] += 1
+    return dict(used)
