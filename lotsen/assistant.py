@@ -8,6 +8,7 @@ from agents.assistant import AssistantContext
 from agents.llm.call import LlmContext
 from agents.llm.chat import chat_model
 from agents.llm.usage import UsageLedger
+from lotsen.compliance import policies as compliance_policies
 from lotsen.llm import configured_tiers
 from lotsen.settings import Settings
 from lotsen.world import configure_mlflow_env, current_world, open_cluster, open_registry
@@ -53,4 +54,5 @@ def open_assistant(settings: Settings, user: str | None = None) -> Iterator[Assi
                 for t in configured_tiers(settings)
             ),
             user=user or settings.user or getpass.getuser(),
+            policies=compliance_policies(settings),
         )

@@ -20,12 +20,19 @@ def compliance(view: FleetView, query: Query) -> Reply:
         return _promotion(view, query)
     if query.unknown and not (query.models or query.namespaces or query.policies):
         return unknown_or_which(view, query)
-    subjects = {*query.models, *query.namespaces}
-    report = scan_compliance(view.ctx.registry, view.ctx.cluster, only=subjects or None)
+    # A model's deployments are checked with it (as `lotsen compliance scan` does).
+    subjects = {s: {s} for s in query.namespaces}
+    for model in query.models:
+        subjects[model] = {model} | {
+            f"{d.namespace}/{d.name}" for d in view.deployments if d.model == model
+        }
+    only = set().union(*subjects.values()) if subjects else None
+    policies = None if view.ctx.policies is None else list(view.ctx.policies)
+    report = scan_compliance(view.ctx.registry, view.ctx.cluster, policies=policies, only=only)
     if query.policies:
         return _per_policy(report, query.policies)
     if subjects:
-        return _per_subject(report, sorted(subjects))
+        return _per_subject(report, subjects)
     return _overall(report)
 
 
@@ -52,25 +59,29 @@ def _per_policy(report: ComplianceReport, policies: list[str]) -> Reply:
     )
 
 
-def _per_subject(report: ComplianceReport, subjects: list[str]) -> Reply:
+def _per_subject(report: ComplianceReport, subjects: dict[str, set[str]]) -> Reply:
     lines, status = [], {}
-    for subject in subjects:
-        bad = _bad(report.for_subject(subject))
-        checked = len(report.for_subject(subject))
+    for subject, covered in sorted(subjects.items()):
+        found = [f for f in report.findings if f.subject in covered]
+        bad = _bad(found)
+        checked = len(found)
         status[subject] = sorted({f.policy_id for f in bad})
         if bad:
             lines.append(f"{subject} fails {len(bad)} of {checked} policy check(s):")
-            lines += [f"- {f.policy_id} ({f.severity}): {f.title}: {f.message}" for f in bad]
+            lines += [
+                f"- {f.policy_id} ({f.severity}) on {f.subject}: {f.title}: {f.message}"
+                for f in bad
+            ]
         else:
             lines.append(f"{subject} passes all {checked} policy check(s) that apply to it.")
     return Reply(
         text="\n".join(lines),
-        entities=subjects,
+        entities=sorted(subjects),
         facts={
             "failing_policies": as_json(status),
             "compliant": as_json({s: not p for s, p in status.items()}),
         },
-        lookups=[lookup("scan_compliance", subjects=subjects)],
+        lookups=[lookup("scan_compliance", subjects=sorted(subjects))],
     )
 
 

@@ -11,6 +11,7 @@ from memory.audit import AuditLog
 from memory.remediation import RemediationStore
 from tools.cluster.protocol import Cluster
 from tools.domain import Deployment, FeaturePipeline, Namespace, PoolUsage, RegisteredModel
+from tools.policy.spec import Policy
 from tools.registry import ModelRegistry
 
 if TYPE_CHECKING:
@@ -43,6 +44,8 @@ class AssistantContext:
     """Recorded as the proposer of any action the assistant proposes."""
     clock: Callable[[], datetime] = _utcnow
     """Wall clock (approval expiry, "recently" for registry and audit records)."""
+    policies: Sequence[Policy] | None = None
+    """Compliance policies (shipped + configured); None = the shipped ones."""
     extra_intents: Sequence["Intent"] = field(default_factory=tuple)
     """Intents of other agents (compliance, capacity), tried before the built-in ones."""
 

@@ -25,7 +25,11 @@ def review(ctx: AssistantContext, proposals: list[ProposedAction]) -> list[GateV
     """The gate's verdict on each proposal; a gate failure is reported, never raised."""
     if not proposals:
         return []
-    gate = ComplianceGate(ctx.registry, ctx.cluster)
+    gate = (
+        ComplianceGate(ctx.registry, ctx.cluster)
+        if ctx.policies is None
+        else ComplianceGate(ctx.registry, ctx.cluster, list(ctx.policies))
+    )
     views = []
     for action in proposals:
         try:
