@@ -372,3 +372,15 @@ def test_over_quota_filter(ctx: AssistantContext, world: World) -> None:
     quotas = reply.facts["quotas"]
     assert isinstance(quotas, list)
     assert [QuotaFacts.model_validate(q).namespace for q in quotas] == over
+
+
+def test_follow_up_refers_to_the_previous_model(
+    ctx: AssistantContext, small_fleet: FleetSpec
+) -> None:
+    name = small_fleet.models[0].model.name
+    first = answer(f"Who owns {name}?", ctx)
+    follow = answer("And what is its champion version?", ctx, previous=first)
+    assert (follow.intent, follow.entities) == ("versions", [name])
+    assert follow.facts["carried_from_previous"] == [name]
+    alone = answer("And what is its champion version?", ctx)
+    assert alone.intent == "unknown_model" and alone.entities == []

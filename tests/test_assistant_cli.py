@@ -92,12 +92,16 @@ def test_chat_reads_stdin_until_exit(
 ) -> None:
     first, second = small_fleet.models[0].model.name, small_fleet.models[1].model.name
     namespace = small_fleet.cluster.deployments[0].namespace
-    lines = f"who owns {first}\n\nquota of {namespace}\nexit\nwho owns {second}\n"
+    lines = (
+        f"who owns {first}\n\nand its alias history?\nquota of {namespace}\nexit\n"
+        f"who owns {second}\n"
+    )
     code, out, _ = lotsen(capsys, monkeypatch, "chat", "--json", stdin=lines)
     assert code == 0
     replies = [json.loads(line) for line in out.splitlines()]
     assert [(r["intent"], r["entities"][0]) for r in replies] == [
         ("owner", first),
+        ("alias_history", first),
         ("quota", namespace),
     ]
 

@@ -1,5 +1,7 @@
 """`answer()`: one question in, one `AssistantAnswer` out, at tier 0 or an LLM tier."""
 
+import re
+
 from agents.assistant.context import AssistantContext, FleetView
 from agents.assistant.gatecheck import describe, review
 from agents.assistant.grammar import answer_tier0
@@ -17,7 +19,13 @@ TIER0_NAMES = ("0", TIER0, "none")
 """Values of `tier` that mean "no LLM"."""
 
 
-def answer(question: str, ctx: AssistantContext, *, tier: str | None = None) -> AssistantAnswer:
+def answer(
+    question: str,
+    ctx: AssistantContext,
+    *,
+    tier: str | None = None,
+    previous: AssistantAnswer | None = None,
+) -> AssistantAnswer:
     """Answer one question about the fleet; never changes anything.
 
     Args:
@@ -25,15 +33,31 @@ def answer(question: str, ctx: AssistantContext, *, tier: str | None = None) -> 
         ctx: The world and the configured LLM tiers.
         tier: None = the cheapest configured LLM tier, or tier 0 when none is configured;
             "0" / "tier0" = the deterministic core; otherwise a configured tier's name.
+        previous: The previous answer in a chat, so "it" / "its" can refer to its models.
 
     Raises:
         ConfigError: `tier` names a tier that is not configured.
     """
     view = FleetView(ctx)
     llm = choose_llm(ctx, tier)
+    carried = _carried_models(question, view, previous)
     if llm is None:
-        return answer_deterministic(question, view)
-    return _answer_llm(question, view, llm)
+        return answer_deterministic(question, view, carried)
+    return _answer_llm(question, view, llm, carried)
+
+
+_REFERENCE = re.compile(r"\b(it|its|it's|this model|that model|the same model|them|their)\b")
+
+
+def _carried_models(question: str, view: FleetView, previous: AssistantAnswer | None) -> list[str]:
+    """Models of the previous answer that "it"/"its" in a follow-up question refers to."""
+    if previous is None or not _REFERENCE.search(question.lower()):
+        return []
+    query = parse(question, view)
+    if query.models or query.unknown or query.pipelines or query.namespaces:
+        return []
+    models = [e for e in previous.entities if e in view.models]
+    return models if 0 < len(models) <= 3 else []
 
 
 def choose_llm(ctx: AssistantContext, tier: str | None) -> LlmContext | None:
@@ -49,10 +73,16 @@ def choose_llm(ctx: AssistantContext, tier: str | None) -> LlmContext | None:
     raise ConfigError(f"unknown LLM tier {tier!r}; configured: {configured}; use 0 for tier 0")
 
 
-def answer_deterministic(question: str, view: FleetView) -> AssistantAnswer:
-    """Tier 0: the intent grammar over read-only lookups."""
+def answer_deterministic(
+    question: str, view: FleetView, carried: list[str] | None = None
+) -> AssistantAnswer:
+    """Tier 0: the intent grammar over read-only lookups (`carried`: models "it" means)."""
     query = parse(question, view)
+    if carried:
+        query.models = list(carried)
     intent, reply = answer_tier0(view, query)
+    if carried:
+        reply.facts["carried_from_previous"] = list(carried)
     if injection_suspected(question) and "injection_suspected" not in reply.facts:
         reply.facts["injection_suspected"] = True
         reply.text = (
@@ -71,9 +101,14 @@ def answer_deterministic(question: str, view: FleetView) -> AssistantAnswer:
     )
 
 
-def _answer_llm(question: str, view: FleetView, llm: LlmContext) -> AssistantAnswer:
+def _answer_llm(
+    question: str, view: FleetView, llm: LlmContext, carried: list[str]
+) -> AssistantAnswer:
     start = len(llm.ledger.records)
-    result, gate, prompt = run_llm(question, view.ctx, llm)
+    asked = question
+    if carried:
+        asked = f"(Earlier in this chat we talked about: {', '.join(carried)}.)\n{question}"
+    result, gate, prompt = run_llm(asked, view.ctx, llm)
     used = llm.ledger.records[start:]
     tokens_in = sum(r.input_tokens for r in used)
     tokens_out = sum(r.output_tokens for r in used)
@@ -91,7 +126,7 @@ def _answer_llm(question: str, view: FleetView, llm: LlmContext) -> AssistantAns
                 detail=reason,
             )
         )
-        fallback = answer_deterministic(question, view)
+        fallback = answer_deterministic(question, view, carried)
         proposals = [
             *fallback.proposals,
             *(p for p in gate.proposals if p not in fallback.proposals),

@@ -45,6 +45,7 @@ def chat_cmd(
 
 
 def _loop(assistant: AssistantContext, tier: str | None, as_json: bool, prompt: bool) -> None:
+    previous: AssistantAnswer | None = None
     while True:
         if prompt:
             console.print("[bold]>[/bold] ", end="")
@@ -56,7 +57,8 @@ def _loop(assistant: AssistantContext, tier: str | None, as_json: bool, prompt: 
             continue
         if question.lower() in EXIT_WORDS:
             return
-        show(answer(question, assistant, tier=tier), as_json, compact=True)
+        previous = answer(question, assistant, tier=tier, previous=previous)
+        show(previous, as_json, compact=True)
 
 
 def show(reply: AssistantAnswer, as_json: bool, compact: bool = False) -> None:
