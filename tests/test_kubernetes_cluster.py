@@ -167,3 +167,18 @@ def test_token_is_sent_and_a_bad_one_is_refused() -> None:
         bad = kubernetes_cluster(Settings(kube_api_url=url, kube_token=SecretStr("wrong")))
         with pytest.raises(ConfigError, match="refused access \\(401"):
             bad.namespaces()
+
+
+def test_reads_compliance_facts_of_namespaces_and_deployments(
+    kube: tuple[KubernetesCluster, KubeState],
+) -> None:
+    cluster, _ = kube
+    spaces = {ns.name: ns for ns in cluster.namespaces()}
+    prod, test = spaces["fraud-prod"], spaces["fraud-test"]
+    assert prod.identities == ["fraud-prod@p.iam"]
+    assert (prod.network_default_deny, prod.ingress_from) == (True, ["prod"])
+    assert prod.access_reviewed_at is not None and prod.access_reviewed_at.year == 2026
+    assert test.identities == ["arn:aws:iam::1:role/fr"]
+    assert (test.network_default_deny, test.ingress_from) == (False, ["*"])
+    assert test.access_reviewed_at is None
+    assert cluster.deployment("fraud-prod", "fraud").image == "registry.local/serve:1"

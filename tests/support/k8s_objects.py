@@ -41,8 +41,27 @@ def node(
     }
 
 
-def namespace(name: str, labels: dict[str, str]) -> Obj:
-    return {"kind": "Namespace", "apiVersion": "v1", "metadata": {"name": name, "labels": labels}}
+def namespace(name: str, labels: dict[str, str], annotations: dict[str, str] | None = None) -> Obj:
+    meta = {"name": name, "labels": labels, "annotations": annotations or {}}
+    return {"kind": "Namespace", "apiVersion": "v1", "metadata": meta}
+
+
+def service_account(name: str, namespace_name: str, annotations: dict[str, str]) -> Obj:
+    meta = {"name": name, "namespace": namespace_name, "annotations": annotations}
+    return {"kind": "ServiceAccount", "apiVersion": "v1", "metadata": meta}
+
+
+def network_policy(name: str, namespace_name: str, ingress: list[Obj] | None) -> Obj:
+    """A policy on all pods: `ingress=None` is default deny, else the allowed sources."""
+    spec: Obj = {"podSelector": {}, "policyTypes": ["Ingress"]}
+    if ingress is not None:
+        spec["ingress"] = ingress
+    return {
+        "kind": "NetworkPolicy",
+        "apiVersion": "networking.k8s.io/v1",
+        "metadata": {"name": name, "namespace": namespace_name},
+        "spec": spec,
+    }
 
 
 def quota(namespace_name: str, hard: dict[str, str], used: dict[str, str]) -> Obj:
@@ -160,7 +179,11 @@ def platform() -> KubeState:
             node("cpu-1", "prod", "", {}, pool="cpu"),
         ],
         namespaces=[
-            namespace("fraud-prod", {"env": "prod", "owner": "fraud"}),
+            namespace(
+                "fraud-prod",
+                {"env": "prod", "owner": "fraud"},
+                {"lotsen.io/access-reviewed-at": "2026-03-01T00:00:00+00:00"},
+            ),
             namespace("fraud-test", {"env": "test", "owner": "fraud"}),
             namespace("scratch", {}),
         ],
@@ -171,6 +194,24 @@ def platform() -> KubeState:
                 {"requests.nvidia.com/mig-1g.10gb": "2"},
             ),
             quota("fraud-test", {"requests.nvidia.com/gpu": "2"}, {"requests.nvidia.com/gpu": "0"}),
+        ],
+        service_accounts=[
+            service_account(
+                "serve", "fraud-prod", {"iam.gke.io/gcp-service-account": "fraud-prod@p.iam"}
+            ),
+            service_account(
+                "train", "fraud-test", {"eks.amazonaws.com/role-arn": "arn:aws:iam::1:role/fr"}
+            ),
+            service_account("default", "fraud-test", {}),
+        ],
+        network_policies=[
+            network_policy("deny-all", "fraud-prod", None),
+            network_policy(
+                "from-prod",
+                "fraud-prod",
+                [{"from": [{"namespaceSelector": {"matchLabels": {"env": "prod"}}}]}],
+            ),
+            network_policy("allow-all", "fraud-test", [{"from": [{"namespaceSelector": {}}]}]),
         ],
         pods=[
             pod("fraud-a", "fraud-prod", "prod-1", "nvidia.com/mig-1g.10gb", fraud_labels),

@@ -43,6 +43,8 @@ class KubeState:
     pods: list[Obj] = field(default_factory=list)
     deployments: list[Obj] = field(default_factory=list)
     jobs: list[Obj] = field(default_factory=list)
+    service_accounts: list[Obj] = field(default_factory=list)
+    network_policies: list[Obj] = field(default_factory=list)
     requests: list[Request] = field(default_factory=list)
     token: str | None = None
     """If set, requests must carry `Authorization: Bearer <token>`."""
@@ -123,6 +125,10 @@ def route(state: KubeState, req: Request) -> tuple[int, Obj]:  # noqa: C901 - on
         return 200, found
     if method == "GET" and path == "/api/v1/resourcequotas":
         return 200, _list("ResourceQuotaList", state.quotas)
+    if method == "GET" and path == "/api/v1/serviceaccounts":
+        return 200, _list("ServiceAccountList", state.service_accounts)
+    if method == "GET" and path == "/apis/networking.k8s.io/v1/networkpolicies":
+        return 200, _list("NetworkPolicyList", state.network_policies)
     if method == "GET" and path == "/api/v1/pods":
         return 200, _list("PodList", state.pods)
     if method == "GET" and path == "/apis/apps/v1/deployments":

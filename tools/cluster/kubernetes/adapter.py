@@ -12,7 +12,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from tools.cluster.kubernetes import conventions as c
-from tools.cluster.kubernetes.convert import to_deployment, to_job, to_namespace, to_node
+from tools.cluster.kubernetes.convert import (
+    NamespaceSecurity,
+    to_deployment,
+    to_job,
+    to_namespace,
+    to_node,
+)
 from tools.cluster.sim.capacity_ops import check_request
 from tools.domain import (
     Deployment,
@@ -48,6 +54,7 @@ class KubernetesCluster:
         self._core = client.CoreV1Api(api_client)
         self._apps = client.AppsV1Api(api_client)
         self._batch = client.BatchV1Api(api_client)
+        self._networking = client.NetworkingV1Api(api_client)
         self._trainer_image = trainer_image
 
     def now(self) -> datetime:
@@ -91,7 +98,14 @@ class KubernetesCluster:
             quotas = self._core.list_resource_quota_for_all_namespaces(
                 _request_timeout=TIMEOUT
             ).items
-        return [to_namespace(obj, quotas) for obj in raw]
+            security = self._security()
+        return [to_namespace(obj, quotas, security) for obj in raw]
+
+    def _security(self) -> NamespaceSecurity:
+        """Service accounts and network policies of all namespaces (compliance facts)."""
+        accounts = self._core.list_service_account_for_all_namespaces(_request_timeout=TIMEOUT)
+        policies = self._networking.list_network_policy_for_all_namespaces(_request_timeout=TIMEOUT)
+        return NamespaceSecurity(accounts.items, policies.items)
 
     def namespace(self, name: str) -> Namespace:
         """One namespace."""
@@ -100,7 +114,8 @@ class KubernetesCluster:
             quotas = self._core.list_resource_quota_for_all_namespaces(
                 _request_timeout=TIMEOUT
             ).items
-        return to_namespace(obj, quotas)
+            security = self._security()
+        return to_namespace(obj, quotas, security)
 
     def deployments(self, namespace: str | None = None) -> list[Deployment]:
         """Deployments labelled as Lotsen model servers."""

@@ -47,3 +47,13 @@ def gpu_type_of(product: str | None) -> GpuType | None:
         return None
     tokens = set(re.split(r"[-_\s]+", product.upper()))
     return next((gpu_type for marker, gpu_type in _PRODUCT_MARKERS if marker in tokens), None)
+
+
+ACCESS_REVIEW_ANNOTATION = "lotsen.io/access-reviewed-at"
+"""Namespace annotation: ISO timestamp of the last access review."""
+IDENTITY_ANNOTATIONS = (
+    "iam.gke.io/gcp-service-account",
+    "eks.amazonaws.com/role-arn",
+    "azure.workload.identity/client-id",
+)
+"""ServiceAccount annotations that bind a cloud identity (workload identity / IRSA)."""

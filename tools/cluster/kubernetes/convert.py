@@ -1,6 +1,7 @@
 """Kubernetes API objects -> Lotsen domain types."""
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -138,9 +139,49 @@ def _requests(container: Any) -> dict[str, str]:
     return dict(resources.limits or resources.requests or {})
 
 
-def to_namespace(obj: Any, quotas: list[Any]) -> Namespace:
-    """A namespace with its GPU quota (GPU-equivalents) and use."""
+@dataclass(frozen=True)
+class NamespaceSecurity:
+    """Service accounts and network policies of the cluster (API objects)."""
+
+    service_accounts: list[Any]
+    network_policies: list[Any]
+
+    def identities(self, namespace: str) -> list[str]:
+        """Cloud identities bound to the namespace's service accounts."""
+        found = set()
+        for sa in self.service_accounts:
+            if sa.metadata.namespace == namespace:
+                notes: dict[str, str] = sa.metadata.annotations or {}
+                found |= {v for k, v in notes.items() if k in c.IDENTITY_ANNOTATIONS and v}
+        return sorted(found)
+
+    def ingress(self, namespace: str) -> tuple[bool, list[str]]:
+        """(default deny in place, environments or `*` allowed in)."""
+        deny, sources = False, set()
+        for policy in self.network_policies:
+            spec = policy.spec
+            if policy.metadata.namespace != namespace or "Ingress" not in (spec.policy_types or []):
+                continue
+            selects_all = not (spec.pod_selector and spec.pod_selector.match_labels)
+            rules = spec.ingress or []
+            deny = deny or (selects_all and not rules)
+            for rule in rules:
+                sources |= {_peer_env(peer) for peer in rule._from} if rule._from else {"*"}
+        return deny, sorted(sources)
+
+
+def _peer_env(peer: Any) -> str:
+    selector = getattr(peer, "namespace_selector", None)
+    if selector is None:
+        return "*" if getattr(peer, "ip_block", None) is not None else "same-namespace"
+    labels: dict[str, str] = selector.match_labels or {}
+    return labels.get("env", "*")
+
+
+def to_namespace(obj: Any, quotas: list[Any], security: NamespaceSecurity) -> Namespace:
+    """A namespace with its GPU quota (GPU-equivalents), use and security facts."""
     labels: dict[str, str] = obj.metadata.labels or {}
+    notes: dict[str, str] = obj.metadata.annotations or {}
     name = obj.metadata.name
     hard = used = 0.0
     has_quota = False
@@ -154,6 +195,7 @@ def to_namespace(obj: Any, quotas: list[Any]) -> Namespace:
             has_quota = True
         hard += sum(_equivalents(k, v) for k, v in hard_map.items())
         used += sum(_equivalents(k, v) for k, v in used_map.items())
+    deny, sources = security.ingress(name)
     return Namespace(
         name=name,
         env=env_of(labels, "env"),
@@ -161,7 +203,21 @@ def to_namespace(obj: Any, quotas: list[Any]) -> Namespace:
         labels=labels,
         gpu_quota=hard if has_quota else None,
         gpu_used=used,
+        identities=security.identities(name),
+        network_default_deny=deny,
+        ingress_from=[s for s in sources if s != "same-namespace"],
+        access_reviewed_at=_timestamp(notes.get(c.ACCESS_REVIEW_ANNOTATION)),
     )
+
+
+def _timestamp(raw: str | None) -> datetime | None:
+    if not raw:
+        return None
+    try:
+        return datetime.fromisoformat(raw)
+    except ValueError:
+        logger.warning("ignoring unreadable timestamp %r", raw)
+        return None
 
 
 def _is_gpu_quota_key(key: str) -> bool:
@@ -208,6 +264,7 @@ def to_deployment(obj: Any, env: Environment | None, pods: list[Any]) -> Deploym
         model=labels[c.MODEL_LABEL],
         model_version=int(labels.get(c.VERSION_LABEL, "1")),
         alias=labels.get(c.ALIAS_LABEL, "champion"),
+        image=_image(spec.template.spec.containers or []),
         env=env,
         replicas=spec.replicas if spec.replicas is not None else 1,
         gpu=request,
@@ -223,6 +280,15 @@ def to_deployment(obj: Any, env: Environment | None, pods: list[Any]) -> Deploym
             if p.spec.node_name
         ],
     )
+
+
+def _image(containers: list[Any]) -> str:
+    """The image of the GPU container (else the first one)."""
+    for container in containers:
+        limits = (container.resources.limits if container.resources else None) or {}
+        if any(k.startswith("nvidia.com/") for k in limits):
+            return str(container.image or "")
+    return str(containers[0].image or "") if containers else ""
 
 
 def to_job(obj: Any) -> Job:
