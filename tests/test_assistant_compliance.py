@@ -1,9 +1,12 @@
 """The assistant answering through the compliance reviewer (scan and gate), read-only."""
 
-
 import pytest
 
 from agents.assistant import AssistantContext, answer
+from agents.llm.call import LlmContext
+from agents.llm.tiers import LlmTier
+from agents.llm.usage import UsageLedger
+from evals.doubles import ScriptedChatModel, call_tool, say
 from tests.support.assistant_world import World, logging_gap, snapshot, world
 from tools.domain import AiActRisk, Environment
 from tools.fleet.spec import FleetSpec
@@ -63,3 +66,33 @@ def test_proposals_carry_the_gate_verdict(ctx: AssistantContext, small_fleet: Fl
     assert isinstance(gate, list) and isinstance(gate[0], dict)
     assert gate[0]["proposal"] == proposal.detail
     assert gate[0]["verdict"] == "needs_approval"  # prod always needs a human (SEG-05)
+
+
+def test_llm_tier_reaches_the_compliance_reviewer(world: World, small_fleet: FleetSpec) -> None:
+    gap = logging_gap(small_fleet)
+    plan = next(p for p in small_fleet.models if p.model.name == gap)
+    model = ScriptedChatModel(
+        [
+            call_tool("compliance_findings", {"policy_id": "AIA-01"}),
+            call_tool("review_promotion", {"model": gap, "version": plan.champion}),
+            say(f"{gap} fails AIA-01 and its promotion needs a human."),
+        ]
+    )
+    tier = LlmTier(name="small", base_url="http://unused/v1", model="qwen")
+    ctx = AssistantContext(
+        world.registry,
+        world.cluster,
+        llms=(LlmContext(tier=tier, model=model, ledger=UsageLedger()),),
+    )
+    before = snapshot(world)
+    reply = answer(f"Is {gap} compliant?", ctx)
+    model.assert_complete()
+    assert reply.tier == "small" and reply.entities == [gap]
+    assert [(c.name, c.status) for c in reply.tool_calls] == [
+        ("compliance_findings", "ok"),
+        ("review_promotion", "ok"),
+    ]
+    findings = str(model.calls[1].messages[-1].content)
+    assert gap in findings and "AIA-01" in findings
+    assert '"verdict":"needs_approval"' in str(model.calls[2].messages[-1].content)
+    assert reply.proposals == [] and snapshot(world) == before
