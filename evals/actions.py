@@ -88,6 +88,14 @@ class SubmitJob(_Action):
     start_after_hours: float = 0.0
 
 
+class DeferJob(_Action):
+    """Hold a queued job until some hours after the current virtual time."""
+
+    do: Literal["defer_job"]
+    job: str
+    hours: float = Field(gt=0)
+
+
 class Scale(_Action):
     """Set a deployment's replicas (0 = scale to zero)."""
 
@@ -147,6 +155,7 @@ Action = Annotated[
     | Watch
     | RequestApproval
     | SubmitJob
+    | DeferJob
     | Scale
     | ReportIncident
     | ReportFinding
@@ -229,6 +238,9 @@ def _apply(action: Action, w: _World, out: AgentOutput, n: int) -> None:  # noqa
                 w.twin.advance(timedelta(hours=action.start_after_hours))
             w.twin.submit_job(_job(action.namespace, action.model, f"ref-{n}", action.hours))
             w.record("submit_job", action.model, action.namespace)
+        case DeferJob():
+            job = w.twin.defer_job(action.job, now + timedelta(hours=action.hours))
+            w.record("defer_job", job.spec.model, f"{job.id} held {action.hours:g} h")
         case Scale():
             namespace, name = action.deployment.split("/", 1)
             dep = w.twin.scale(namespace, name, action.replicas)

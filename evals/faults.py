@@ -106,7 +106,7 @@ class SubmitJob(_Fault):
     namespace: str
     model: str
     hours: float = 1.0
-    gpus: int = 1
+    count: int = Field(default=1, ge=1, le=50)
 
 
 class ComplianceGap(_Fault):

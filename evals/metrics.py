@@ -7,7 +7,7 @@ pass@1 is the mean success rate c / n, averaged over scenarios.
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from math import comb
+from math import ceil, comb
 from typing import Protocol
 
 from pydantic import BaseModel, Field
@@ -183,7 +183,7 @@ def _group(per: list[ScenarioMetrics], cases: Sequence[_Case]) -> GroupMetrics:
         cost=cost,
         cost_per_scenario=cost / len(per) if per else 0.0,
         latency_mean_s=_mean(latencies),
-        latency_p95_s=latencies[int(0.95 * (len(latencies) - 1))] if latencies else 0.0,
+        latency_p95_s=latencies[max(0, ceil(0.95 * len(latencies)) - 1)] if latencies else 0.0,
         steps_mean=_mean([_num(r, "steps") for r in runs]),
     )
 

@@ -170,27 +170,32 @@ class ApprovalRequested(_Oracle):
 
 
 class JobAdmitted(_Oracle):
-    """A job for the model was admitted (or scheduled) to start inside a window."""
+    """A job for the model starts (or is held to start) inside a window of the virtual clock."""
 
     check: Literal["job_admitted"]
     model: str
     after_hours: float = 0.0
-    """Earliest start, hours after the scenario's start."""
+    """Earliest start, hours after the scenario's start (its virtual clock)."""
     before_hours: float = 1e9
     """Latest start, hours after the scenario's start."""
+    job: str | None = None
+    """Only this job id."""
 
     def evaluate(self, state: EvalState) -> OracleResult:
-        """Find the job and its start."""
-        known = {j.id for j in state.initial.jobs}
-        jobs = [j for j in state.final.jobs if j.id not in known and j.model == self.model]
-        jobs += [j for j in state.output.scheduled if j.model == self.model]
+        """Find the job and its (planned) start in the final state."""
+        jobs = [
+            j
+            for j in state.final.jobs
+            if j.model == self.model and (self.job is None or j.id == self.job)
+        ]
         starts = []
         for job in jobs:
-            start = job.started_at or (job.submitted_at if job.status != "queued" else None)
+            start = job.started_at or job.not_before
             if start is not None:
                 starts.append((start - state.initial.now).total_seconds() / 3600)
         ok = any(self.after_hours <= h <= self.before_hours for h in starts)
-        return self._result(ok, f"{len(jobs)} job(s), starts at +{[round(h, 1) for h in starts]} h")
+        shown = [round(h, 1) for h in starts]
+        return self._result(ok, f"{len(jobs)} job(s), starts at +{shown} h")
 
 
 class PolicyFinding(_Oracle):
@@ -420,10 +425,12 @@ def mutations(initial: WorldSnapshot, final: WorldSnapshot) -> list[tuple[str, s
     for key, dep in final.deployments.items():
         if initial.deployments.get(key) != dep:
             changes.append((dep.model, f"deployment {key} changed for"))
-    known = {j.id for j in initial.jobs}
+    known = {j.id: j for j in initial.jobs}
     for job in final.jobs:
         if job.id not in known:
             changes.append((job.model, f"{job.kind} job for"))
+        elif known[job.id].not_before != job.not_before:
+            changes.append((job.model, f"job {job.id} rescheduled for"))
     for ns, quota in final.quotas.items():
         if initial.quotas.get(ns) != quota:
             changes.append((ns, "quota of"))
@@ -440,12 +447,14 @@ def actions_taken(state: EvalState) -> list[tuple[str, str]]:
     for model, count in fin.versions.items():
         if count > ini.versions.get(model, 0):
             taken.append(("retrain", model))
-    known_jobs = {j.id for j in ini.jobs}
+    known_jobs = {j.id: j for j in ini.jobs}
     for job in fin.jobs:
         if job.id not in known_jobs:
             taken.append(("job", job.model))
             if job.kind == "retrain":
                 taken.append(("retrain", job.model))
+        elif known_jobs[job.id].not_before != job.not_before:
+            taken.append(("job", job.model))
     for key, dep in fin.deployments.items():
         old = ini.deployments.get(key)
         if old is not None and (old.replicas, old.gpu) != (dep.replicas, dep.gpu):

@@ -81,7 +81,7 @@ class Scenario(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> "Scenario":
-        if not self.faults and not self.control:
+        if not self.faults and not self.control and self.ask is None:
             raise ValueError("a scenario without faults is a no-fault control: set control: true")
         if self.control and self.reference_solution and self.agent != "assistant":
             if any(a.do not in PASSIVE for a in self.reference_solution):

@@ -213,16 +213,17 @@ def _twin_fault(fault: Fault, twin: SimCluster) -> None:
         case NoisyNeighbour():
             twin.inject_noisy_neighbour(fault.node, fault.gpu, fault.factor)
         case SubmitJob():
-            twin.submit_job(
-                JobSpec(
-                    namespace=fault.namespace,
-                    model=fault.model,
-                    gpu=TRAINING_REQUEST,
-                    duration_s=fault.hours * 3600,
-                    idempotency_key=f"scenario:{fault.namespace}:{fault.model}",
-                    tolerations=[ENV_TAINT, TRAINING_TAINT],
+            for n in range(fault.count):
+                twin.submit_job(
+                    JobSpec(
+                        namespace=fault.namespace,
+                        model=fault.model,
+                        gpu=TRAINING_REQUEST,
+                        duration_s=fault.hours * 3600,
+                        idempotency_key=f"scenario:{fault.namespace}:{fault.model}:{n}",
+                        tolerations=[ENV_TAINT, TRAINING_TAINT],
+                    )
                 )
-            )
         case AdvanceClock():
             twin.advance(timedelta(hours=fault.hours))
         case _:

@@ -51,6 +51,8 @@ class JobState(BaseModel):
     status: str
     submitted_at: datetime
     started_at: datetime | None = None
+    not_before: datetime | None = None
+    """Held until then (carbon-aware or deadline scheduling)."""
 
 
 class ApprovalState(BaseModel):
@@ -121,6 +123,8 @@ class Answer(BaseModel):
 
     text: str
     entities: list[str] = Field(default_factory=list)
+    proposals: list[str] = Field(default_factory=list)
+    """Changes the answer proposes (JSON), never executed by the assistant."""
 
 
 class AgentOutput(BaseModel):
@@ -174,6 +178,7 @@ def snapshot(files: WorldFiles) -> WorldSnapshot:
                 status=j.status.value,
                 submitted_at=j.submitted_at,
                 started_at=j.started_at,
+                not_before=j.spec.not_before,
             )
             for j in twin.jobs()
         ]
