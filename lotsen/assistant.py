@@ -8,6 +8,7 @@ from agents.assistant import AssistantContext
 from agents.llm.call import LlmContext
 from agents.llm.chat import chat_model
 from agents.llm.usage import UsageLedger
+from lotsen.capacity import capacity_config
 from lotsen.compliance import policies as compliance_policies
 from lotsen.llm import configured_tiers
 from lotsen.settings import Settings
@@ -55,4 +56,5 @@ def open_assistant(settings: Settings, user: str | None = None) -> Iterator[Assi
             ),
             user=user or settings.user or getpass.getuser(),
             policies=compliance_policies(settings),
+            capacity=capacity_config(settings),
         )

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 from agents.llm.call import LlmContext
 from memory.audit import AuditLog
 from memory.remediation import RemediationStore
+from tools.capacity.energy import CapacityConfig
+from tools.catalog import ToolContext
 from tools.cluster.protocol import Cluster
 from tools.domain import Deployment, FeaturePipeline, Namespace, PoolUsage, RegisteredModel
 from tools.policy.spec import Policy
@@ -24,11 +26,7 @@ def _utcnow() -> datetime:
 
 @dataclass
 class AssistantContext:
-    """Everything `answer()` may read. Only `registry` and `cluster` are required.
-
-    The catalogue's tools read `registry` and `cluster` from it, so it doubles as the
-    tool context of the LLM path.
-    """
+    """Everything `answer()` may read. Only `registry` and `cluster` are required."""
 
     registry: ModelRegistry
     cluster: Cluster
@@ -44,10 +42,30 @@ class AssistantContext:
     """Recorded as the proposer of any action the assistant proposes."""
     clock: Callable[[], datetime] = _utcnow
     """Wall clock (approval expiry, "recently" for registry and audit records)."""
+    capacity: CapacityConfig = field(default_factory=CapacityConfig)
+    """Prices, carbon curve and thresholds of the capacity planner."""
     policies: Sequence[Policy] | None = None
     """Compliance policies (shipped + configured); None = the shipped ones."""
     extra_intents: Sequence["Intent"] = field(default_factory=tuple)
     """Intents of other agents (compliance, capacity), tried before the built-in ones."""
+
+
+@dataclass(frozen=True)
+class AssistantToolContext(ToolContext):
+    """The LLM path's tool context: the catalogue's, plus the assistant's own for its tools."""
+
+    assistant: AssistantContext | None = None
+
+    @classmethod
+    def of(cls, ctx: AssistantContext) -> "AssistantToolContext":
+        """The tool context for `ctx`."""
+        return cls(registry=ctx.registry, cluster=ctx.cluster, capacity=ctx.capacity, assistant=ctx)
+
+    @property
+    def world(self) -> AssistantContext:
+        """The assistant context (always set when built with `of`)."""
+        assert self.assistant is not None, "build with AssistantToolContext.of(ctx)"
+        return self.assistant
 
 
 class FleetView:

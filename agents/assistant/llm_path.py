@@ -9,7 +9,7 @@ answers from tier 0 and says so.
 
 from pydantic import BaseModel
 
-from agents.assistant.context import AssistantContext, FleetView
+from agents.assistant.context import AssistantContext, AssistantToolContext, FleetView
 from agents.assistant.query import parse
 from agents.assistant.tools import ASSISTANT_TOOLS
 from agents.compliance.action import ActionKind, ProposedAction
@@ -87,7 +87,9 @@ def run_llm(
 ) -> tuple[LoopResult, ProposalGate, RenderedPrompt]:
     """Run the tool loop for one question."""
     gate = ProposalGate(ctx.user)
-    runner = ToolRunner((*ALL_TOOLS, *ASSISTANT_TOOLS), ctx, limits=RunLimits(), gate=gate)
+    runner = ToolRunner(
+        (*ALL_TOOLS, *ASSISTANT_TOOLS), AssistantToolContext.of(ctx), limits=RunLimits(), gate=gate
+    )
     prompt = assistant_prompt()
     result = run_tool_loop(
         llm, runner, prompt, question, agent=AGENT, task=TASK, max_turns=max_turns

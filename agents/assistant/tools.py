@@ -3,7 +3,7 @@
 from pydantic import BaseModel, Field
 
 from agents.assistant import facts
-from agents.assistant.context import AssistantContext, FleetView
+from agents.assistant.context import AssistantToolContext, FleetView
 from agents.assistant.gatecheck import review
 from agents.assistant.intent import as_json
 from agents.compliance.action import ActionKind, ProposedAction
@@ -20,8 +20,9 @@ class PipelineArgs(BaseModel):
 
 
 @tool()
-def pipeline_models(ctx: AssistantContext, args: PipelineArgs) -> ToolResult:
+def pipeline_models(tool_ctx: AssistantToolContext, args: PipelineArgs) -> ToolResult:
     """List the models a feature pipeline feeds (an upstream break hits all of them)."""
+    ctx = tool_ctx.world
     view = FleetView(ctx)
     if args.pipeline not in view.pipelines:
         return ToolResult.fail(
@@ -40,8 +41,9 @@ class IdleArgs(BaseModel):
 
 
 @tool()
-def idle_deployments(ctx: AssistantContext, args: IdleArgs) -> ToolResult:
+def idle_deployments(tool_ctx: AssistantToolContext, args: IdleArgs) -> ToolResult:
     """List deployments with no traffic for N days (scale-to-zero candidates)."""
+    ctx = tool_ctx.world
     found = facts.idle_deployments(FleetView(ctx), args.days, args.env)
     return ToolResult.ok(as_json(found)) if found.count else ToolResult.empty("nothing is idle")
 
@@ -54,8 +56,9 @@ class ChangesArgs(BaseModel):
 
 
 @tool()
-def recent_changes(ctx: AssistantContext, args: ChangesArgs) -> ToolResult:
+def recent_changes(tool_ctx: AssistantToolContext, args: ChangesArgs) -> ToolResult:
     """Show what changed for a model: alias moves, audit records, jobs, served versions."""
+    ctx = tool_ctx.world
     view = FleetView(ctx)
     if args.name not in view.models:
         return ToolResult.fail(f"unknown model {args.name!r}; call list_models for names")
@@ -67,8 +70,9 @@ class NoArgs(BaseModel):
 
 
 @tool()
-def open_data_incidents(ctx: AssistantContext, args: NoArgs) -> ToolResult:
+def open_data_incidents(tool_ctx: AssistantToolContext, args: NoArgs) -> ToolResult:
     """List open data incidents (upstream pipeline breaks) opened by remediation."""
+    ctx = tool_ctx.world
     found = facts.open_data_incidents(FleetView(ctx))
     if not found:
         return ToolResult.empty("no open data incident")
@@ -76,8 +80,9 @@ def open_data_incidents(ctx: AssistantContext, args: NoArgs) -> ToolResult:
 
 
 @tool()
-def pending_approvals(ctx: AssistantContext, args: NoArgs) -> ToolResult:
+def pending_approvals(tool_ctx: AssistantToolContext, args: NoArgs) -> ToolResult:
     """List changes waiting for a human approval (id, action, models, why)."""
+    ctx = tool_ctx.world
     found = facts.pending_approvals(FleetView(ctx))
     if not found:
         return ToolResult.empty("no approval request is pending")
@@ -94,8 +99,9 @@ class ComplianceArgs(BaseModel):
 
 
 @tool()
-def compliance_findings(ctx: AssistantContext, args: ComplianceArgs) -> ToolResult:
+def compliance_findings(tool_ctx: AssistantToolContext, args: ComplianceArgs) -> ToolResult:
     """List failing compliance checks (policy id, severity, subject, message), worst first."""
+    ctx = tool_ctx.world
     view = FleetView(ctx)
     only = None
     if args.subject is not None:
@@ -128,12 +134,13 @@ class PromotionArgs(BaseModel):
 
 
 @tool()
-def review_promotion(ctx: AssistantContext, args: PromotionArgs) -> ToolResult:
+def review_promotion(tool_ctx: AssistantToolContext, args: PromotionArgs) -> ToolResult:
     """Ask the compliance gate whether promoting a version to champion is allowed.
 
     Answers allow, needs_approval or deny with the policies behind it. A review only:
     nothing is promoted.
     """
+    ctx = tool_ctx.world
     action = ProposedAction(
         kind=ActionKind.SET_ALIAS,
         proposer=ctx.user,
