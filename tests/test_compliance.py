@@ -13,6 +13,7 @@ from agents.compliance.export import to_html, to_markdown
 from agents.compliance.gate import ComplianceGate
 from lotsen.compliance import open_platform
 from lotsen.settings import Settings
+from tools.catalog import ALL_TOOLS, READ_ONLY_TOOLS, ToolContext
 from tools.cluster.sim import SimCluster
 from tools.domain import AiActRisk, Environment
 from tools.errors import ConfigError
@@ -21,10 +22,12 @@ from tools.policy.checks import CHECKS
 from tools.policy.evaluate import ComplianceReport, scan_compliance
 from tools.policy.gaps import inject_gap
 from tools.policy.spec import load_policies
+from tools.policy.tool_gate import ComplianceToolGate
 from tools.registry.mlflow_registry import MlflowRegistry
+from tools.runtime import ToolRunner
 
 HIGH_RISK_PROD = "fraud-0004"
-"""In the 30-model seed-3 fleet: prod, high-risk, two versions, champion v2, no challenger."""
+"""In the 30-model seed-3 fleet: prod, high-risk, several versions, no challenger."""
 
 
 @pytest.fixture(scope="module")
@@ -348,3 +351,55 @@ def test_reports_for_auditors_list_the_failures(
     assert (
         HIGH_RISK_PROD in html and "<script" not in html and "http" not in html.split("<body>")[0]
     )
+
+
+def test_tool_calls_pass_the_environment_limit_and_the_gate(
+    platform: tuple[MlflowRegistry, SimCluster],
+) -> None:
+    registry, cluster = platform
+    runner = ToolRunner(
+        ALL_TOOLS,
+        ToolContext(registry=registry, cluster=cluster),
+        gate=ComplianceToolGate(ComplianceGate(registry, cluster), proposer="chat:alice"),
+    )
+    models = {m.name: m for m in registry.list_models()}
+    dev = next(
+        d
+        for d in cluster.deployments()
+        if d.env is Environment.DEV and models[d.model].ai_act_risk is not AiActRisk.HIGH
+    )
+    prod = next(d for d in cluster.deployments() if d.env is Environment.PROD)
+    ok = runner.call(
+        "scale_deployment", {"namespace": dev.namespace, "name": dev.name, "replicas": 2}
+    )
+    assert ok.status == "ok"
+    assert cluster.deployment(dev.namespace, dev.name).replicas == 2
+    refused = runner.call(
+        "scale_deployment", {"namespace": prod.namespace, "name": prod.name, "replicas": 0}
+    )
+    assert refused.status == "error" and "needs a human approval" in (refused.error or "")
+    assert cluster.deployment(prod.namespace, prod.name).replicas == prod.replicas
+    wrong_env = runner.call(
+        "submit_retrain_job", {"namespace": prod.namespace, "model": prod.model}
+    )
+    assert "may only touch dev, test; this call targets prod" in (wrong_env.error or "")
+    assert cluster.jobs() == []
+    before = registry.get_model(HIGH_RISK_PROD).aliases
+    promote = runner.call(
+        "set_model_alias", {"name": HIGH_RISK_PROD, "alias": "champion", "version": 1}
+    )
+    assert promote.status == "error"
+    assert registry.get_model(HIGH_RISK_PROD).aliases == before
+
+
+def test_compliance_findings_tool_returns_the_gap(
+    platform: tuple[MlflowRegistry, SimCluster],
+) -> None:
+    registry, cluster = platform
+    inject_gap("logging_off", HIGH_RISK_PROD, registry, cluster)
+    runner = ToolRunner(READ_ONLY_TOOLS, ToolContext(registry=registry, cluster=cluster))
+    result = runner.call("compliance_findings", {})
+    assert result.status == "ok"
+    assert [(f["policy_id"], f["subject"]) for f in result.data] == [("AIA-01", HIGH_RISK_PROD)]
+    verdict = runner.call("review_action", {"kind": "rollback", "model": HIGH_RISK_PROD})
+    assert verdict.data["verdict"] == "needs_approval"

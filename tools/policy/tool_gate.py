@@ -1,0 +1,67 @@
+"""The mutation gate for tool calls: environment limits, then the compliance gate.
+
+A tool declares the environments it may touch; a call aimed elsewhere is refused before the
+compliance gate is even asked. A call the gate allows runs; one that needs a human is refused
+with the reasons (chat cannot wait for an approval: propose it through the workflow); a
+denied one is refused.
+"""
+
+from dataclasses import dataclass
+
+from pydantic import BaseModel
+
+from tools.domain import Environment
+from tools.errors import NotFoundError
+from tools.policy.action import ActionKind, ProposedAction
+from tools.policy.gate import ComplianceGate
+from tools.runtime.spec import ToolSpec
+
+_KINDS = {
+    "set_model_alias": ActionKind.SET_ALIAS,
+    "scale_deployment": ActionKind.SCALE,
+    "submit_retrain_job": ActionKind.SUBMIT_JOB,
+}
+
+
+@dataclass
+class ComplianceToolGate:
+    """`MutationGate` for the tool runner."""
+
+    gate: ComplianceGate
+    proposer: str
+
+    def review(self, spec: ToolSpec, args: BaseModel) -> str | None:
+        """None to run the call; otherwise why it does not run."""
+        kind = _KINDS.get(spec.name)
+        if kind is None:
+            return f"{spec.name} has no compliance mapping; it is never run from a tool call"
+        fields = args.model_dump()
+        action = ProposedAction(
+            kind=kind,
+            proposer=self.proposer,
+            model=fields.get("model") or (fields.get("name") if "alias" in fields else None),
+            namespace=fields.get("namespace"),
+            deployment=fields.get("name") if "namespace" in fields else None,
+            version=fields.get("version"),
+            alias=fields.get("alias"),
+            detail=f"tool call {spec.name}",
+        )
+        env = self._env(action)
+        if env is not None and env not in spec.environments:
+            allowed = ", ".join(sorted(e.value for e in spec.environments))
+            return f"{spec.name} may only touch {allowed}; this call targets {env.value}"
+        decision = self.gate.review(action)
+        if decision.verdict == "allow":
+            return None
+        verdict = "denied" if decision.verdict == "deny" else "needs a human approval"
+        return f"{spec.name} {verdict}: " + "; ".join(decision.reasons)
+
+    def _env(self, action: ProposedAction) -> Environment | None:
+        try:
+            if action.model is not None:
+                return self.gate.registry.get_model(action.model).env
+            if action.namespace is not None:
+                return self.gate.cluster.namespace(action.namespace).env
+        except NotFoundError:
+            return None
+        return None
