@@ -10,6 +10,7 @@ from tools.catalog.cluster_tools import (
     scale_deployment,
     submit_retrain_job,
 )
+from tools.catalog.compliance_tools import compliance_findings, review_action
 from tools.catalog.context import ToolContext
 from tools.catalog.registry_tools import alias_history, get_model, list_models, set_model_alias
 from tools.runtime.spec import ToolSpec
@@ -26,6 +27,8 @@ ALL_TOOLS: tuple[ToolSpec, ...] = (
     capacity_report,
     capacity_savings,
     low_carbon_window,
+    compliance_findings,
+    review_action,
     set_model_alias,
     scale_deployment,
     submit_retrain_job,
