@@ -7,7 +7,7 @@ import pytest
 
 from agents.assistant import AssistantContext, answer
 from agents.assistant.facts import ChangeFacts, QuotaFacts
-from agents.assistant.grammar import BUILTIN_INTENTS
+from agents.assistant.grammar import AGENT_INTENTS, BUILTIN_INTENTS
 from agents.assistant.intent import Intent
 from agents.compliance.action import ActionKind
 from memory.audit import AuditLog
@@ -348,7 +348,7 @@ def test_questions_about_changes_are_not_change_requests(
         assert reply.intent != "change_request" and reply.proposals == [], question
 
 
-@pytest.mark.parametrize("intent", BUILTIN_INTENTS, ids=lambda i: i.name)
+@pytest.mark.parametrize("intent", [*AGENT_INTENTS, *BUILTIN_INTENTS], ids=lambda i: i.name)
 def test_every_example_question_reaches_its_intent(ctx: AssistantContext, intent: Intent) -> None:
     # The examples are written for the small fleet (seed 3): help shows them to users.
     assert answer(intent.example, ctx).intent == intent.name

@@ -11,7 +11,6 @@ from pydantic import BaseModel, Field
 
 from agents.assistant.context import FleetView
 from tools.domain import AiActRisk, AliasChange, Environment
-from tools.fleet.status import IDLE_AFTER
 from tools.registry import CHALLENGER, CHAMPION
 
 
@@ -238,8 +237,8 @@ def gpu_capacity(view: FleetView, env: Environment | None, pools: list[str]) -> 
 
 
 def idle_deployments(view: FleetView, days: int | None, env: Environment | None) -> IdleFacts:
-    """Deployments without a request for `days` days (default: the fleet's idle threshold)."""
-    threshold = timedelta(days=days) if days is not None else IDLE_AFTER
+    """Deployments without a request for `days` days (default: the planner's idle threshold)."""
+    threshold = timedelta(days=days if days is not None else view.ctx.capacity.idle_days)
     now = view.ctx.cluster.now()
     idle = [
         IdleDeployment(
@@ -258,7 +257,13 @@ def idle_deployments(view: FleetView, days: int | None, env: Environment | None)
         and (d.last_request_at is None or now - d.last_request_at >= threshold)
     ]
     idle.sort(key=lambda d: (d.namespace, d.name))
-    return IdleFacts(days=threshold.days, env=env, at=now, deployments=idle, count=len(idle))
+    return IdleFacts(
+        days=round(threshold / timedelta(days=1)),
+        env=env,
+        at=now,
+        deployments=idle,
+        count=len(idle),
+    )
 
 
 def quotas(

@@ -6,6 +6,7 @@ the most specific to the most general. No LLM is involved.
 """
 
 from agents.assistant import cluster_intents, mutations, ops_intents, registry_intents
+from agents.assistant.capacity_intents import CAPACITY_INTENTS
 from agents.assistant.compliance_intents import COMPLIANCE_INTENTS
 from agents.assistant.context import FleetView
 from agents.assistant.intent import Intent, Reply, keyword_intent, unknown_or_which
@@ -111,8 +112,8 @@ BUILTIN_INTENTS: tuple[Intent, ...] = (
     ),
 )
 
-AGENT_INTENTS: tuple[Intent, ...] = COMPLIANCE_INTENTS
-"""Intents answered by other agents (compliance reviewer), tried before the built-in ones."""
+AGENT_INTENTS: tuple[Intent, ...] = (*COMPLIANCE_INTENTS, *CAPACITY_INTENTS)
+"""Intents answered by other agents (compliance reviewer, capacity planner), tried first."""
 
 _HELP = r"^(help|\?)$|what can (you|i) (do|ask)|what do you (know|answer)|^examples?\b"
 CHANGE_EXAMPLES = ("Roll back fraud-0004 (answered with a proposal, never executed)",)

@@ -21,7 +21,7 @@ _PREFIX = (
     r"will|just|immediately|also|go ahead and)\s+)"
 )
 _VERBS = (
-    r"(promote|roll\s*back|rollback|revert|scale(?:\s+(?:down|up))?(?![- ]to[- ]zero candidates)"
+    r"(promote|roll\s*back|rollback|revert|scale(?:\s+(?:down|up))?(?!-to-zero|\s+to\s+zero\s+(?:candidates|savings?))"
     r"|stop|shut\s*down|turn\s+off|retrain|re-train|move|migrate|delete|remove|drop|destroy|"
     r"wipe|purge|kill|deploy|undeploy|evict|drain|restart|approve|reject|disable)\b"
 )

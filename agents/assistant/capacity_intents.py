@@ -1,0 +1,122 @@
+"""Tier-0 intents backed by the capacity planner: idle GPUs, GPU-hours, cost, savings."""
+
+from pydantic import BaseModel
+
+from agents.assistant.context import FleetView
+from agents.assistant.intent import Intent, Reply, as_json, lookup
+from agents.assistant.query import Query
+from tools.capacity.rightsizing import scale_to_zero_candidates
+from tools.capacity.usage import Usage, capacity_report
+from tools.domain import Environment
+
+
+def capacity(view: FleetView, query: Query) -> Reply:
+    """Idle GPUs, idle GPU-hours, cost and CO2e per environment, pool or namespace."""
+    if query.has(r"\bsav(e|es|ing|ings)\b"):
+        return _savings(view, query)
+    report = capacity_report(view.ctx.cluster, view.ctx.capacity)
+    if query.pools:
+        rows, by = [u for u in report.pools if u.name in query.pools], "pool"
+    elif query.namespaces:
+        rows, by = [u for u in report.namespaces if u.name in query.namespaces], "namespace"
+    elif query.has(r"\bpools?\b"):
+        rows, by = [u for u in report.pools if query.env in (None, u.env)], "pool"
+    else:
+        rows, by = [u for u in report.envs if query.env in (None, u.env)], "env"
+    facts = [_row(u) for u in rows]
+    idle = round(sum(f.idle_gpus for f in facts), 3)
+    hours = round(sum(f.idle_gpu_hours_per_day for f in facts), 1)
+    cost = round(sum(f.cost_per_day for f in facts), 2)
+    lines = [
+        f"- {f.name}: {f.gpus:g} GPUs, {f.busy:g} busy, {f.idle_gpus:g} idle "
+        f"({f.unallocated:g} not allocated), {f.idle_gpu_hours_per_day:g} idle GPU-h/day, "
+        f"cost {f.cost_per_day:g}/day, {f.kg_co2e_per_day:g} kg CO2e/day"
+        for f in facts
+    ]
+    scope = f" in {query.env.value}" if query.env else ""
+    return Reply(
+        text=f"{idle:g} GPU-equivalents are idle{scope} ({hours:g} idle GPU-hours per day, "
+        f"total cost {cost:g}/day) by {by}:\n" + "\n".join(lines),
+        entities=[u.name for u in rows] if by != "env" else [],
+        facts={
+            "by": by,
+            "rows": as_json(facts),
+            "idle_gpus": idle,
+            "idle_gpu_hours_per_day": hours,
+            "cost_per_day": cost,
+        },
+        lookups=[lookup("capacity_report", by=by, env=query.env)],
+    )
+
+
+class CapacityRow(BaseModel):
+    """One environment, pool or namespace: GPUs held versus busy, and what idling costs."""
+
+    name: str
+    env: Environment | None
+    gpus: float
+    requested: float
+    busy: float
+    idle_gpus: float
+    """gpus - busy (GPU-equivalents)."""
+    unallocated: float
+    """gpus - requested."""
+    idle_gpu_hours_per_day: float
+    cost_per_day: float
+    kg_co2e_per_day: float
+
+
+def _row(u: Usage) -> CapacityRow:
+    return CapacityRow(
+        name=u.name,
+        env=u.env,
+        gpus=round(u.gpus, 3),
+        requested=round(u.requested, 3),
+        busy=round(u.busy, 3),
+        idle_gpus=round(u.gpus - u.busy, 3),
+        unallocated=round(u.gpus - u.requested, 3),
+        idle_gpu_hours_per_day=round(u.idle_gpu_hours_per_day, 1),
+        cost_per_day=round(u.cost_per_day, 2),
+        kg_co2e_per_day=round(u.kg_co2e_per_day, 2),
+    )
+
+
+def _savings(view: FleetView, query: Query) -> Reply:
+    found = [
+        c
+        for c in scale_to_zero_candidates(
+            view.deployments, view.ctx.cluster.now(), view.ctx.capacity
+        )
+        if query.env in (None, c.env)
+    ]
+    cost = round(sum(c.cost_per_day for c in found), 2)
+    gpus = round(sum(c.gpu_equivalents for c in found), 3)
+    lines = [
+        f"- {c.namespace}/{c.name}: {c.gpu_equivalents:g} GPU-eq, {c.cost_per_day:.2f}/day"
+        for c in found
+    ]
+    return Reply(
+        text=f"Scaling {len(found)} idle deployment(s) to zero would free {gpus:g} "
+        f"GPU-equivalents and save {cost:g} per day (proposals only: "
+        "`lotsen capacity plan` / `apply` go through the gate):\n" + "\n".join(lines),
+        entities=sorted({e for c in found for e in (c.name, c.namespace)}),
+        facts={
+            "scale_to_zero": as_json(found),
+            "gpu_equivalents": gpus,
+            "cost_per_day": cost,
+        },
+        lookups=[lookup("capacity_savings")],
+    )
+
+
+CAPACITY_INTENTS: tuple[Intent, ...] = (
+    Intent(
+        "capacity",
+        "How many GPUs are idle in test, and what do they cost per day?",
+        lambda q: q.has(
+            r"idle gpus?|gpus? (are |is |sit |sitting )?idle|gpu[- ]hours|\bcost|co2|carbon|"
+            r"\benergy\b|\bpower\b|\bwatts?\b|\bkwh\b|wast|\bspend|\bsav(e|es|ing|ings)\b"
+        ),
+        capacity,
+    ),
+)

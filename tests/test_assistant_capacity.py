@@ -1,0 +1,64 @@
+"""The assistant answering through the capacity planner (report, scale-to-zero), read-only."""
+
+import pytest
+
+from agents.assistant import AssistantContext, answer
+from agents.llm.call import LlmContext
+from agents.llm.tiers import LlmTier
+from agents.llm.usage import UsageLedger
+from evals.doubles import ScriptedChatModel, call_tool, say
+from tests.support.assistant_world import World, snapshot, world
+from tools.capacity.energy import CapacityConfig
+from tools.capacity.rightsizing import scale_to_zero_candidates
+from tools.capacity.usage import capacity_report
+from tools.domain import Environment
+
+__all__ = ["world"]  # the shared fixture
+
+
+@pytest.fixture
+def ctx(world: World) -> AssistantContext:
+    return AssistantContext(world.registry, world.cluster, capacity=CapacityConfig(idle_days=10))
+
+
+def test_idle_gpus_per_environment(ctx: AssistantContext, world: World) -> None:
+    report = capacity_report(world.cluster, ctx.capacity)
+    [test_env] = [u for u in report.envs if u.env is Environment.TEST]
+    reply = answer("How many GPUs are idle in test?", ctx)
+    assert (reply.intent, reply.facts["by"]) == ("capacity", "env")
+    assert reply.facts["idle_gpus"] == pytest.approx(test_env.gpus - test_env.busy, abs=0.01)
+    assert reply.facts["cost_per_day"] == pytest.approx(test_env.cost_per_day, abs=0.01)
+
+
+def test_idle_gpu_hours_per_pool(ctx: AssistantContext, world: World) -> None:
+    reply = answer("Idle GPU-hours per pool?", ctx)
+    assert reply.facts["by"] == "pool"
+    assert sorted(reply.entities) == sorted(p.name for p in world.cluster.node_pools())
+
+
+def test_scale_to_zero_savings_are_not_a_change(ctx: AssistantContext, world: World) -> None:
+    found = scale_to_zero_candidates(world.cluster.deployments(), world.cluster.now(), ctx.capacity)
+    before = snapshot(world)
+    reply = answer("What would scale-to-zero save?", ctx)
+    assert reply.intent == "capacity" and reply.proposals == []
+    assert reply.facts["cost_per_day"] == pytest.approx(
+        sum(c.cost_per_day for c in found), abs=0.01
+    )
+    assert snapshot(world) == before
+
+
+def test_idle_deployments_default_to_the_planners_threshold(ctx: AssistantContext) -> None:
+    idle = answer("Which deployments are idle?", ctx).facts["idle"]
+    assert isinstance(idle, dict) and idle["days"] == 10
+
+
+def test_llm_tier_uses_the_capacity_tools(ctx: AssistantContext, world: World) -> None:
+    model = ScriptedChatModel(
+        [call_tool("capacity_report", {"by": "env"}), say("Most test GPUs are idle.")]
+    )
+    tier = LlmTier(name="small", base_url="http://unused/v1", model="qwen")
+    ctx.llms = (LlmContext(tier=tier, model=model, ledger=UsageLedger()),)
+    reply = answer("How many GPUs are idle?", ctx)
+    model.assert_complete()
+    assert [(c.name, c.status) for c in reply.tool_calls] == [("capacity_report", "ok")]
+    assert "idle_gpu_hours_per_day" in str(model.calls[1].messages[-1].content)
