@@ -2,18 +2,24 @@
 
 from datetime import timedelta
 
+from rich.markup import escape
+
+from agents.compliance.export import to_html
 from agents.remediation.runner import decide_approval, remediate
 from lotsen.cli.context import console
 from lotsen.cli.fleet import load_status, seed_world
 from lotsen.cli.monitor import render_scan
 from lotsen.cli.remediate import show_outcomes
 from lotsen.cli.render import jobs_table, status_tables
+from lotsen.compliance import open_platform, scan
 from lotsen.monitoring import open_telemetry, scan_fleet, simulate_telemetry
 from lotsen.remediation import open_workflow
 from lotsen.settings import Settings
 from lotsen.world import open_twin
-from tools.domain import Environment, JobSpec
+from tools.cluster.sim import SimCluster
+from tools.domain import AiActRisk, Environment, JobSpec
 from tools.fleet.layout import ENV_TAINT, TRAINING_REQUEST, TRAINING_TAINT
+from tools.policy.gaps import inject_gap
 
 DEMO_MODELS = 200
 DEMO_SEED = 7
@@ -51,6 +57,8 @@ def run_demo(settings: Settings) -> None:
             show_outcomes([done], False, "After approval")
         check = wf.world.audit.verify()
         console.print(f"Audit log: {check.records} hash-chained records, intact: {check.ok}")
+
+    _compliance(settings)
 
     console.rule("Fleet status")
     for table in status_tables(load_status(settings)):
@@ -94,3 +102,35 @@ def run_demo(settings: Settings) -> None:
         "Next: `lotsen models list`, `lotsen models show NAME`, `lotsen cluster nodes`, "
         "`lotsen scan --model NAME`, `lotsen approvals list`, `lotsen audit show --model NAME`."
     )
+
+
+def _compliance(settings: Settings) -> None:
+    """Inject three known gaps, then let the compliance reviewer find them."""
+    console.rule("Compliance: three gaps injected, one scan over every policy")
+    with open_platform(settings) as (registry, cluster):
+        assert isinstance(cluster, SimCluster)
+        high_risk = sorted(
+            m.name
+            for m in registry.list_models()
+            if m.ai_act_risk is AiActRisk.HIGH and m.env is Environment.PROD
+        )
+        spaces = {ns.env: ns.name for ns in reversed(cluster.namespaces())}
+        gaps = [
+            ("overseer_missing", high_risk[0], ""),
+            ("shared_identity", spaces[Environment.PROD], spaces[Environment.TEST]),
+            ("stale_access_review", spaces[Environment.DEV], "420"),
+        ]
+        for kind, target, value in gaps:
+            inject_gap(kind, target, registry, cluster, value)
+            console.print(f"injected {kind} into {target}")
+    report = scan(settings)
+    failures = report.failures()
+    console.print(
+        f"{len(report.policies)} policies, {len(report.findings)} checks: {len(failures)} failed"
+    )
+    for f in failures:
+        console.print(escape(f"  {f.policy_id} [{f.severity.value}] {f.subject}: {f.message}"))
+    out = settings.data_dir / "reports"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "compliance.html").write_text(to_html(report), encoding="utf-8")
+    console.print(f"Auditor report: {out / 'compliance.html'} (`lotsen compliance scan --html`)")
