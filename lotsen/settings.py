@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     """Who runs the command (proposer / approver); default: the OS user."""
     approval_ttl_hours: float = Field(default=24.0, gt=0)
     """How long an approval request stays open."""
+    policy_files: list[Path] = Field(default_factory=list)
+    """Extra compliance policy files or folders of *.yaml, as JSON, e.g. '["./policies"]';
+    a policy with a shipped id replaces the shipped one."""
     vllm_bin: Path = Path(".venv-vllm/bin/vllm")
     """The `vllm` executable of vLLM's own environment (`make vllm-env`)."""
     gpu_hour_price: dict[GpuType, float] = Field(

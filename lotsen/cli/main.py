@@ -13,6 +13,7 @@ from lotsen.cli import (
     bench,
     capacity,
     cluster,
+    compliance,
     fleet,
     llm,
     models,
@@ -40,6 +41,7 @@ app.command("remediate")(remediate.remediate_cmd)
 app.add_typer(remediate.approvals_app, name="approvals")
 app.add_typer(remediate.audit_app, name="audit")
 app.add_typer(capacity.app, name="capacity")
+app.add_typer(compliance.app, name="compliance")
 app.command("ask")(assistant.ask_cmd)
 app.command("chat")(assistant.chat_cmd)
 
