@@ -116,6 +116,8 @@ def _prod_move(twin: SimCluster) -> tuple[Deployment, Move]:
 
 def test_a_prod_move_waits_for_four_eyes_then_runs_once(
     world: tuple[Settings, SimCluster, ApplyWorld, ComplianceGate],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     settings, twin, w, gate = world
     dep, move = _prod_move(twin)
@@ -148,7 +150,11 @@ def test_a_prod_move_waits_for_four_eyes_then_runs_once(
 
     request_id = first[0].approval_id
     assert request_id is not None
-    w.store.decide(request_id, "erin", True, datetime.now(UTC), None)  # four eyes: not dave
+    code, _, err = lotsen(capsys, monkeypatch, "approvals", "approve", request_id, "--as", "dave")
+    assert code == 2 and "four-eyes rule" in err
+    assert apply_plan(plan, gate, w)[0].status == "waiting_approval"
+    code, _, _ = lotsen(capsys, monkeypatch, "approvals", "approve", request_id, "--as", "erin")
+    assert code == 0 and w.store.approval(request_id).decided_by == "erin"
     done = apply_plan(plan, gate, w)
     assert [o.status for o in done] == ["executed", "denied"]
     moved = twin.deployment(dep.namespace, dep.name)

@@ -30,6 +30,11 @@ def evidence(plan: CapacityPlan) -> str:
             f"{p.current_gpus} GPUs now; the packing plan needs {p.plan_gpus} "
             f"(lower bound {p.lower_bound}, first-fit {p.first_fit_gpus}, {p.gpus_ready} ready)."
         )
+        if p.overcommitted_gpus:
+            lines.append(
+                f"  {p.overcommitted_gpus} of its time-sliced GPUs now hold replicas needing more "
+                "memory than the GPU has (time-slicing does not isolate memory); the plan fixes it."
+            )
     lines += [f"Does not fit: {u}" for u in plan.unplaceable]
     s = plan.savings
     lines.append(

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 
 from agents.compliance.action import ActionKind, ProposedAction
 from tools.capacity.consolidation import Consolidation, Move, consolidate
-from tools.capacity.demand import current_gpus_by_pool, plan_packing
+from tools.capacity.demand import current_gpus_by_pool, memory_overcommitted, plan_packing
 from tools.capacity.energy import CapacityConfig
 from tools.capacity.packing import GroupPlan
 from tools.capacity.rightsizing import (
@@ -39,6 +39,8 @@ class PoolPacking(BaseModel):
     replicas: int
     current_gpus: int
     """GPUs hosting at least one model-server replica now."""
+    overcommitted_gpus: int = 0
+    """Time-sliced GPUs whose replicas now need more memory than the GPU has."""
     plan_gpus: int
     lower_bound: int
     volume_bound: int
@@ -131,7 +133,13 @@ def build_plan(cluster: Cluster, config: CapacityConfig, proposer: str = AGENT) 
     jobs = schedule_jobs(cluster.jobs(), nodes, cluster.namespaces(), now, config)
     by_key = {(d.namespace, d.name): d for d in deployments}
     actions = _actions(proposer, idle, resize, merged, jobs, now, by_key)
-    packing = [_summary(p, current.get(p.group.name, 0), ready_nodes) for p in plans]
+    over = memory_overcommitted(nodes, deployments)
+    packing = [
+        _summary(p, current.get(p.group.name, 0), ready_nodes).model_copy(
+            update={"overcommitted_gpus": over.get(p.group.name, 0)}
+        )
+        for p in plans
+    ]
     plan_id = hashlib.sha256(
         (now.isoformat() + "".join(a.model_dump_json() for a in actions)).encode()
     ).hexdigest()[:6]
@@ -207,24 +215,6 @@ def _actions(
             replicas=0,
             saving=f"{s.gpu_equivalents:.2f} GPU, {s.cost_per_day:.2f}/day",
         )
-    for r in resize:
-        add(
-            ProposedAction(
-                kind=ActionKind.RESIZE,
-                proposer=proposer,
-                model=r.model,
-                namespace=r.namespace,
-                deployment=r.name,
-                detail=(
-                    f"right-size {r.current} -> {r.target.mig_profile}: busy "
-                    f"{r.utilisation_now:.0%} now, {r.utilisation_after:.0%} after, "
-                    f"needs {r.memory_need_gb:g} GB"
-                ),
-            ),
-            env=r.env,
-            gpu=r.target,
-            saving=f"{r.gpu_equivalents_saved:.2f} GPU, {r.cost_per_day_saved:.2f}/day",
-        )
     by_dep: dict[tuple[str, str], list[Move]] = {}
     for m in merged.moves:
         by_dep.setdefault((m.namespace, m.name), []).append(m)
@@ -243,8 +233,26 @@ def _actions(
             moves=moves,
             saving="frees GPUs: " + ", ".join(f"{m.from_node}/gpu{m.from_gpu}" for m in moves),
         )
+    for r in resize:
+        add(
+            ProposedAction(
+                kind=ActionKind.RESIZE,
+                proposer=proposer,
+                model=r.model,
+                namespace=r.namespace,
+                deployment=r.name,
+                detail=(
+                    f"right-size {r.current} -> {r.target.mig_profile}: busy "
+                    f"{r.utilisation_now:.0%} now, {r.utilisation_after:.0%} after, "
+                    f"needs {r.memory_need_gb:g} GB"
+                ),
+            ),
+            env=r.env,
+            gpu=r.target,
+            saving=f"{r.gpu_equivalents_saved:.2f} GPU, {r.cost_per_day_saved:.2f}/day",
+        )
     for j in jobs:
-        if j.start is None or j.start <= now:
+        if j.start is None or j.start <= now or j.saving_g_co2e <= 0:
             continue
         add(
             ProposedAction(

@@ -3,8 +3,9 @@
 The packing plan says how few GPUs the load needs if GPUs were partitioned anew; this says
 what can be done now without touching any partition: drain the least-allocated GPUs by
 moving their replicas into free slots of the same kind on fuller GPUs of the same pool.
-A GPU running a job is never drained. Emptied GPUs (and whole nodes) can be powered down
-or handed back.
+A GPU running a job is never drained, and time-sliced GPUs are left alone (their pods share
+memory without isolation, so packing them tighter risks out-of-memory). Emptied GPUs (and
+whole nodes) can be powered down or handed back.
 """
 
 from dataclasses import dataclass, field
@@ -12,7 +13,7 @@ from dataclasses import dataclass, field
 from pydantic import BaseModel
 
 from tools.capacity.demand import eligible_pools
-from tools.domain import Deployment, Node, NodePool
+from tools.domain import Deployment, GpuSharing, Node, NodePool
 
 
 class Move(BaseModel):
@@ -105,6 +106,8 @@ def _model(nodes: list[Node], released: frozenset[str]) -> list[_Gpu]:
         if not node.ready:
             continue
         for gpu in node.gpus:
+            if gpu.sharing is GpuSharing.TIME_SLICED:
+                continue
             g = _Gpu(node.name, gpu.index, node.pool)
             for slot in gpu.slots:
                 occ = slot.occupant

@@ -9,7 +9,7 @@ from collections import Counter
 from collections.abc import Iterable
 
 from tools.capacity.packing import SHARED, WHOLE, Group, GroupPlan, Item, mig_shape, pack_group
-from tools.domain import Deployment, GpuSharing, Node, NodePool
+from tools.domain import GPU_CATALOGUE, Deployment, GpuSharing, Node, NodePool
 from tools.errors import ConfigError
 
 
@@ -99,3 +99,27 @@ def current_gpus_by_pool(nodes: Iterable[Node]) -> dict[str, int]:
             if any(s.occupant and s.occupant.kind == "deployment" for s in gpu.slots):
                 used[node.pool] += 1
     return dict(used)
+
+
+def memory_overcommitted(nodes: Iterable[Node], deployments: list[Deployment]) -> dict[str, int]:
+    """Time-sliced GPUs per pool whose replicas need more memory than the GPU has.
+
+    Time-slicing isolates nothing: such a GPU runs out of memory under load. Replicas of
+    unknown memory count as an equal share.
+    """
+    need = {(d.namespace, d.name): d.gpu_memory_gb for d in deployments}
+    found: Counter[str] = Counter()
+    for node in nodes:
+        for gpu in node.gpus:
+            if gpu.sharing is not GpuSharing.TIME_SLICED:
+                continue
+            size = float(GPU_CATALOGUE[gpu.type].memory_gb)
+            share = size / max(len(gpu.slots), 1)
+            used = sum(
+                need.get((s.occupant.namespace, s.occupant.name)) or share
+                for s in gpu.slots
+                if s.occupant is not None and s.occupant.kind == "deployment"
+            )
+            if used > size + 1e-9:
+                found[node.pool] += 1
+    return dict(found)
