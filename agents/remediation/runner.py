@@ -23,9 +23,13 @@ class RunOutcome(BaseModel):
     approval_id: str | None = None
 
 
+THREAD_PREFIX = "rem-"
+"""Remediation threads; approval requests of other agents (e.g. `capacity-...`) have their own."""
+
+
 def thread_id(incident: Incident) -> str:
     """The graph thread of an incident (stable across scans of the same window)."""
-    return f"rem-{incident.id.removeprefix('inc-')}"
+    return f"{THREAD_PREFIX}{incident.id.removeprefix('inc-')}"
 
 
 def plan_only(
@@ -63,6 +67,8 @@ def resume(world: RemediationWorld, graph: Any) -> list[RunOutcome]:
         graph.invoke(None, _config(run.thread_id))
         outcomes.append(outcome(world, graph, run.thread_id))
     for request in world.store.approvals(world.clock()):
+        if not request.thread_id.startswith(THREAD_PREFIX):
+            continue  # another agent's request: that agent acts on the decision itself
         run = world.store.run(request.thread_id)
         if request.status in ("approved", "rejected") and run.status == "waiting_approval":
             # killed between recording the decision and the workflow taking it: deliver it again
@@ -88,6 +94,16 @@ def decide_approval(
     request: ApprovalRequest = world.store.decide(
         request_id, approver, approved, world.clock(), note
     )
+    if not request.thread_id.startswith(THREAD_PREFIX):
+        return RunOutcome(
+            incident_id=request.incident_id,
+            kind=request.action,
+            action=request.action,
+            status=request.status,
+            summary="decision recorded; the proposing agent acts on it on its next run "
+            "(capacity: `lotsen capacity apply`)",
+            approval_id=request.id,
+        )
     graph.invoke(
         Command(resume={"approved": approved, "approver": approver, "note": note}),
         _config(request.thread_id),
