@@ -2,12 +2,15 @@
 mutating tool calls turned into proposals, and the fall back to tier 0."""
 
 import json
+import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from langchain_core.messages import ToolMessage
 
 from agents.assistant import AssistantContext, answer
+from agents.assistant.tools import ASSISTANT_TOOLS
 from agents.compliance.action import ActionKind
 from agents.llm.call import LlmContext
 from agents.llm.chat import chat_model
@@ -204,3 +207,18 @@ def test_unreachable_server_falls_back(
     assert (reply.tier, reply.intent) == ("tier0", "owner")
     assert reply.fallback_reason is not None and "tier small" in reply.fallback_reason
     assert [r.outcome for r in ledger.records] == ["error", "fallback"]
+
+
+ASSISTANT_SNAPSHOT = Path(__file__).parent / "snapshots" / "assistant_tool_schemas.json"
+
+
+def test_assistant_tool_schemas_match_the_snapshot() -> None:
+    """The assistant's own tools: a changed docstring or argument shows in review."""
+    current = {
+        spec.name: {**spec.openai_schema(), "mutating": spec.mutating} for spec in ASSISTANT_TOOLS
+    }
+    assert not any(spec.mutating for spec in ASSISTANT_TOOLS)
+    text = json.dumps(current, indent=2, sort_keys=True) + "\n"
+    if os.environ.get("LOTSEN_UPDATE_SNAPSHOTS") == "1":
+        ASSISTANT_SNAPSHOT.write_text(text)
+    assert ASSISTANT_SNAPSHOT.read_text() == text
