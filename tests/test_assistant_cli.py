@@ -157,3 +157,10 @@ def test_open_assistant_reads_the_world_without_creating_state(data: Path) -> No
         assert (ctx.store, ctx.audit, ctx.llms, ctx.user) == (None, None, (), "dave")
         assert ctx.pipelines
     assert not (data / "world" / "remediation.db").exists()
+
+
+def test_chat_fails_fast_on_an_unknown_tier(
+    data: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, out, err = lotsen(capsys, monkeypatch, "chat", "--tier", "large", stdin="help\n")
+    assert code == 2 and out == "" and err.startswith("error: unknown LLM tier 'large'")

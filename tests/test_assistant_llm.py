@@ -14,7 +14,7 @@ from agents.assistant.tools import ASSISTANT_TOOLS
 from agents.compliance.action import ActionKind
 from agents.llm.call import LlmContext
 from agents.llm.chat import chat_model
-from agents.llm.tiers import LlmTier
+from agents.llm.tiers import Capability, LlmTier
 from agents.llm.usage import UsageLedger
 from evals.doubles import (
     Reply,
@@ -222,3 +222,16 @@ def test_assistant_tool_schemas_match_the_snapshot() -> None:
     if os.environ.get("LOTSEN_UPDATE_SNAPSHOTS") == "1":
         ASSISTANT_SNAPSHOT.write_text(text)
     assert ASSISTANT_SNAPSHOT.read_text() == text
+
+
+def test_a_tier_without_tool_calling_is_not_asked(world: World) -> None:
+    model = ScriptedChatModel([])
+    tier = TIER.model_copy(update={"capabilities": frozenset({Capability.CHAT})})
+    ctx = AssistantContext(
+        world.registry,
+        world.cluster,
+        llms=(LlmContext(tier=tier, model=model, ledger=UsageLedger()),),
+    )
+    reply = answer("help", ctx)
+    assert reply.tier == "tier0" and model.calls == []
+    assert reply.fallback_reason is not None and "tool calling" in reply.fallback_reason

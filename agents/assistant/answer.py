@@ -11,7 +11,7 @@ from agents.assistant.mutations import GATE_NOTE, injection_suspected
 from agents.assistant.query import parse
 from agents.assistant.types import AssistantAnswer
 from agents.llm.call import LlmContext
-from agents.llm.tiers import TIER0
+from agents.llm.tiers import TIER0, Capability
 from agents.llm.usage import UsageRecord
 from tools.errors import ConfigError
 
@@ -104,6 +104,10 @@ def answer_deterministic(
 def _answer_llm(
     question: str, view: FleetView, llm: LlmContext, carried: list[str]
 ) -> AssistantAnswer:
+    if Capability.TOOLS not in llm.tier.capabilities:
+        reason = f"tier {llm.tier.name} does not declare tool calling; answered at tier 0"
+        fallback = answer_deterministic(question, view, carried)
+        return fallback.model_copy(update={"fallback_reason": reason})
     start = len(llm.ledger.records)
     asked = question
     if carried:

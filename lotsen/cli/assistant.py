@@ -7,8 +7,10 @@ import typer
 from rich.table import Table
 
 from agents.assistant import AssistantAnswer, AssistantContext, answer
+from agents.assistant.answer import choose_llm
 from lotsen.assistant import open_assistant
 from lotsen.cli.context import console, settings_of
+from tools.errors import LotsenError
 
 Tier = Annotated[
     str | None,
@@ -39,6 +41,7 @@ def chat_cmd(
     """Chat with the ops assistant: one question per line until EOF or `exit`."""
     interactive = sys.stdin.isatty()
     with open_assistant(settings_of(ctx), user) as assistant:
+        choose_llm(assistant, tier)  # an unknown tier fails before the first question
         if interactive:
             console.print("Ask about models, pipelines, GPUs, quotas, incidents; `exit` ends.")
         _loop(assistant, tier, as_json, interactive)
@@ -57,7 +60,11 @@ def _loop(assistant: AssistantContext, tier: str | None, as_json: bool, prompt: 
             continue
         if question.lower() in EXIT_WORDS:
             return
-        previous = answer(question, assistant, tier=tier, previous=previous)
+        try:
+            previous = answer(question, assistant, tier=tier, previous=previous)
+        except LotsenError as exc:  # one bad question does not end the chat
+            typer.echo(f"error: {exc}", err=True)
+            continue
         show(previous, as_json, compact=True)
 
 
