@@ -123,12 +123,13 @@ def build_plan(cluster: Cluster, config: CapacityConfig, proposer: str = AGENT) 
         for r in right_sizing_candidates(deployments, pools, config)
         if f"{r.namespace}/{r.name}" not in idle_keys
     ]
+    # Moves use only slots free now: any other action may wait for an approval (or be
+    # rejected), so no move may depend on one. Deployments other actions touch stay put.
     merged = consolidate(
         nodes,
         deployments,
         pools,
-        released=frozenset(idle_keys),
-        pinned=frozenset(f"{r.namespace}/{r.name}" for r in resize),
+        pinned=frozenset(idle_keys | {f"{r.namespace}/{r.name}" for r in resize}),
     )
     jobs = schedule_jobs(cluster.jobs(), nodes, cluster.namespaces(), now, config)
     by_key = {(d.namespace, d.name): d for d in deployments}
