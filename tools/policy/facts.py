@@ -15,7 +15,6 @@ from tools.domain import (
     NodePool,
     RegisteredModel,
 )
-from tools.errors import NotFoundError
 from tools.registry import ModelRegistry
 
 
@@ -44,7 +43,7 @@ class PlatformFacts:
     pools: list[NodePool]
     nodes: list[Node]
     registry: ModelRegistry = field(repr=False)
-    _versions: dict[tuple[str, int], ModelVersion | None] = field(default_factory=dict, repr=False)
+    _versions: dict[tuple[str, int], ModelVersion] = field(default_factory=dict, repr=False)
 
     @classmethod
     def read(
@@ -63,14 +62,10 @@ class PlatformFacts:
         )
 
     def version(self, model: str, version: int) -> ModelVersion | None:
-        """One version of a model, None if the registry does not have it."""
-        key = (model, version)
-        if key not in self._versions:
-            try:
-                self._versions[key] = self.registry.get_version(model, version)
-            except NotFoundError:
-                self._versions[key] = None
-        return self._versions[key]
+        """One version's tags and lineage (no metrics), None if the registry lacks it."""
+        if not self._versions:
+            self._versions = {(v.model, v.version): v for v in self.registry.all_versions()}
+        return self._versions.get((model, version))
 
     def env_of_namespace(self, name: str) -> Environment | None:
         """The environment label of a namespace (None if unknown or unlabelled)."""

@@ -116,6 +116,18 @@ class MlflowRegistry:
             versions = sorted(found, key=lambda mv: int(mv.version))
             return [to_model_version(mv, self._run_metrics(mv.run_id)) for mv in versions]
 
+    def all_versions(self) -> list[ModelVersion]:
+        """Every version of every model, tags and lineage only (metrics left empty): cheap."""
+        found: list[ModelVersion] = []
+        token = None
+        with self._errors():
+            while True:
+                page = self._client.search_model_versions(max_results=10000, page_token=token)
+                found.extend(to_model_version(mv, {}) for mv in page)
+                token = page.token
+                if not token:
+                    return sorted(found, key=lambda v: (v.model, v.version))
+
     def get_alias(self, name: str, alias: str) -> ModelVersion:
         """The version an alias points to."""
         model = self.get_model(name)

@@ -35,6 +35,10 @@ class ModelRegistry(Protocol):
         """All versions of a model, oldest first."""
         ...
 
+    def all_versions(self) -> list[ModelVersion]:
+        """Every version of every model with tags and lineage; metrics are left empty."""
+        ...
+
     def get_alias(self, name: str, alias: str) -> ModelVersion:
         """The version an alias points to; raises NotFoundError if unset."""
         ...
