@@ -4,7 +4,7 @@ import getpass
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 
-from agents.assistant import AssistantContext
+from agents.assistant import AssistantAnswer, AssistantContext, answer
 from agents.llm.call import LlmContext
 from agents.llm.chat import chat_model
 from agents.llm.usage import UsageLedger
@@ -58,3 +58,11 @@ def open_assistant(settings: Settings, user: str | None = None) -> Iterator[Assi
             policies=compliance_policies(settings),
             capacity=capacity_config(settings),
         )
+
+
+def ask(
+    settings: Settings, question: str, *, tier: str | None = None, user: str | None = None
+) -> AssistantAnswer:
+    """Open the world, answer one question, close it (what `lotsen ask` and evals call)."""
+    with open_assistant(settings, user) as ctx:
+        return answer(question, ctx, tier=tier)

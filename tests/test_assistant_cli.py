@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from evals.doubles import Reply, ScriptedOpenAIServer, ServerProfile
-from lotsen.assistant import open_assistant
+from lotsen.assistant import ask, open_assistant
 from lotsen.cli.main import main
 from lotsen.settings import Settings
 from lotsen.world import build_world, configure_mlflow_env
@@ -164,3 +164,9 @@ def test_chat_fails_fast_on_an_unknown_tier(
 ) -> None:
     code, out, err = lotsen(capsys, monkeypatch, "chat", "--tier", "large", stdin="help\n")
     assert code == 2 and out == "" and err.startswith("error: unknown LLM tier 'large'")
+
+
+def test_ask_helper_for_evals(data: Path, small_fleet: FleetSpec) -> None:
+    plan = small_fleet.models[0]
+    reply = ask(Settings(data_dir=data), f"Who owns {plan.model.name}?", tier="0")
+    assert (reply.intent, reply.entities[0]) == ("owner", plan.model.name)

@@ -15,6 +15,7 @@ from tools.cluster.protocol import Cluster
 from tools.domain import Deployment, FeaturePipeline, Namespace, PoolUsage, RegisteredModel
 from tools.policy.spec import Policy
 from tools.registry import ModelRegistry
+from tools.runtime import ToolSpec
 
 if TYPE_CHECKING:
     from agents.assistant.intent import Intent
@@ -47,7 +48,9 @@ class AssistantContext:
     policies: Sequence[Policy] | None = None
     """Compliance policies (shipped + configured); None = the shipped ones."""
     extra_intents: Sequence["Intent"] = field(default_factory=tuple)
-    """Intents of other agents (compliance, capacity), tried before the built-in ones."""
+    """More tier-0 intents (e.g. of a new agent), tried before the built-in ones."""
+    extra_tools: Sequence[ToolSpec] = field(default_factory=tuple)
+    """More read-only tools offered to the LLM tier (mutating ones only become proposals)."""
 
 
 @dataclass(frozen=True)

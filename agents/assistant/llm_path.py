@@ -88,7 +88,10 @@ def run_llm(
     """Run the tool loop for one question."""
     gate = ProposalGate(ctx.user)
     runner = ToolRunner(
-        (*ALL_TOOLS, *ASSISTANT_TOOLS), AssistantToolContext.of(ctx), limits=RunLimits(), gate=gate
+        (*ALL_TOOLS, *ASSISTANT_TOOLS, *ctx.extra_tools),
+        AssistantToolContext.of(ctx),
+        limits=RunLimits(),
+        gate=gate,
     )
     prompt = assistant_prompt()
     result = run_tool_loop(

@@ -8,7 +8,7 @@ from rich.table import Table
 
 from agents.assistant import AssistantAnswer, AssistantContext, answer
 from agents.assistant.answer import choose_llm
-from lotsen.assistant import open_assistant
+from lotsen.assistant import ask, open_assistant
 from lotsen.cli.context import console, settings_of
 from tools.errors import LotsenError
 
@@ -31,8 +31,7 @@ def ask_cmd(
     user: AsUser = None,
 ) -> None:
     """Ask the ops assistant one question (read-only; changes come back as proposals)."""
-    with open_assistant(settings_of(ctx), user) as assistant:
-        show(answer(question, assistant, tier=tier), as_json)
+    show(ask(settings_of(ctx), question, tier=tier, user=user), as_json)
 
 
 def chat_cmd(
