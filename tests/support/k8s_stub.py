@@ -75,11 +75,25 @@ def _find(items: list[Obj], namespace: str, name: str) -> Obj | None:
 
 
 def _merge(target: Obj, patch: Obj) -> None:
+    """Strategic merge as the API server does it: null deletes, named list items merge."""
     for key, value in patch.items():
-        if isinstance(value, dict) and isinstance(target.get(key), dict):
+        if value is None:
+            target.pop(key, None)
+        elif isinstance(value, dict) and isinstance(target.get(key), dict):
             _merge(target[key], value)
+        elif _named(value) and _named(target.get(key)):
+            items = {item["name"]: item for item in target[key]}
+            for item in value:
+                if item["name"] in items:
+                    _merge(items[item["name"]], item)
+                else:
+                    target[key].append(item)
         else:
             target[key] = value
+
+
+def _named(value: object) -> bool:
+    return isinstance(value, list) and all(isinstance(v, dict) and "name" in v for v in value)
 
 
 class _Handler(BaseHTTPRequestHandler):
