@@ -5,7 +5,12 @@ from pathlib import Path
 
 import pytest
 
+from agents.capacity.explain import explain
 from agents.capacity.plan import build_plan
+from agents.llm.call import LlmContext
+from agents.llm.tiers import LlmTier
+from agents.llm.usage import UsageLedger
+from evals.doubles import ScriptedChatModel, say
 from tests.support.twin_specs import A100, ENV_TAINT, START, deployment, mig_request, tiny_spec
 from tests.test_twin_invariants import check_invariants
 from tools.capacity.consolidation import consolidate
@@ -185,3 +190,21 @@ def test_capacity_tools_are_read_only_and_answer(tmp_path: Path, registry: Mlflo
     assert window.status == "ok" and isinstance(window.data, dict)
     assert window.data["start"] == START.replace(hour=12).isoformat()  # 06:00 + 12 h: noon
     assert twin.deployment("growth-prod", "idle").replicas == 1  # nothing changed
+
+
+def test_an_llm_tier_explains_and_a_bad_answer_falls_back(tmp_path: Path) -> None:
+    twin = SimCluster.create(tmp_path / "c.db", tiny_spec())
+    plan = build_plan(twin, CONFIG)
+    tier = LlmTier(name="small", base_url="http://unused/v1", model="qwen")
+    good = ScriptedChatModel([say('{"summary": "Pool is tight.", "highlights": ["no waste"]}')])
+    ledger = UsageLedger()
+    explained = explain(plan, LlmContext(tier=tier, model=good, ledger=ledger))
+    good.assert_complete()
+    assert explained.explained_by == "small"
+    assert explained.explanation == "Pool is tight.\n- no waste"
+    assert explained.actions == plan.actions  # the LLM never changes the plan
+    bad = ScriptedChatModel([say("sure!"), say('{"summary": 3}')])
+    fallback = explain(plan, LlmContext(tier=tier, model=bad, ledger=ledger))
+    bad.assert_complete()
+    assert fallback.explained_by == "tier0" and fallback.explanation.startswith("Plan ")
+    assert explain(plan, None).explanation == fallback.explanation
