@@ -46,8 +46,11 @@ bench-env: .venv-bench/.installed
 	.venv-bench/bin/python -m pip install --quiet "evidently>=0.7,<0.8" "pandas<3" pyarrow
 	touch $@
 
+# The agent evaluation suite at tier 0 (EVAL_ARGS="--tier auto" adds configured LLM tiers).
+EVAL_ARGS ?= --trials 4 --jobs 2
 evals: $(STAMP)
-	@echo "The eval runner arrives with the evaluation issue; nothing to run yet." && exit 1
+	$(BIN)/lotsen eval check
+	$(BIN)/lotsen eval run $(EVAL_ARGS)
 
 # vLLM pins its own torch and FastAPI, so it gets its own environment (GPU machines only).
 vllm-env:

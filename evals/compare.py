@@ -16,7 +16,7 @@ class Delta(BaseModel):
 
     @property
     def change(self) -> float:
-        """after - before."""
+        """After - before."""
         return self.after - self.before
 
 
@@ -35,12 +35,17 @@ class Comparison(BaseModel):
 
 
 def compare(a: RunResult, b: RunResult, tolerance: float = 0.0) -> Comparison:
-    """Compare pass@1 per (scenario, tier) and per group; a drop beyond `tolerance` regresses."""
-    before = {(s.scenario, s.tier): s.pass_at_1 for s in a.metrics.scenarios}
-    after = {(s.scenario, s.tier): s.pass_at_1 for s in b.metrics.scenarios}
+    """Compare pass@1 per (scenario, tier) and per group; a drop beyond `tolerance` regresses.
+
+    Two single-tier runs are compared scenario by scenario whatever their tiers (e.g. tier 0
+    against a small model); otherwise scenarios pair up by (scenario, tier).
+    """
+    single = len(a.tiers) == 1 and len(b.tiers) == 1
+    before = {(s.scenario, "" if single else s.tier): s.pass_at_1 for s in a.metrics.scenarios}
+    after = {(s.scenario, "" if single else s.tier): s.pass_at_1 for s in b.metrics.scenarios}
     scenarios = [
         Delta(
-            name=f"{name} @ {tier}",
+            name=f"{name} @ {tier}" if tier else name,
             before=before[(name, tier)],
             after=after[(name, tier)],
             regression=after[(name, tier)] < before[(name, tier)] - tolerance,
@@ -49,6 +54,8 @@ def compare(a: RunResult, b: RunResult, tolerance: float = 0.0) -> Comparison:
     ]
     groups = []
     for grouping, values in a.metrics.by.items():
+        if grouping == "tier" and single:
+            continue
         for value, g in values.items():
             other = b.metrics.by.get(grouping, {}).get(value)
             if other is not None:
@@ -65,6 +72,6 @@ def compare(a: RunResult, b: RunResult, tolerance: float = 0.0) -> Comparison:
     return Comparison(
         scenarios=scenarios,
         groups=groups,
-        only_in_a=sorted(f"{n} @ {t}" for n, t in before.keys() - after.keys()),
-        only_in_b=sorted(f"{n} @ {t}" for n, t in after.keys() - before.keys()),
+        only_in_a=sorted(f"{n} @ {t}" if t else n for n, t in before.keys() - after.keys()),
+        only_in_b=sorted(f"{n} @ {t}" if t else n for n, t in after.keys() - before.keys()),
     )

@@ -122,7 +122,7 @@ def _per_scenario(cases: Sequence[_Case], trials: int) -> list[ScenarioMetrics]:
     out = []
     for (scenario, tier), rows in groups.items():
         n = len(rows)
-        c = sum(r.passed for r in rows)
+        wins = sum(r.passed for r in rows)
         runs = [r.run for r in rows if r.run is not None]
         first = rows[0]
         out.append(
@@ -135,9 +135,9 @@ def _per_scenario(cases: Sequence[_Case], trials: int) -> list[ScenarioMetrics]:
                 tier=tier,
                 control=first.control,
                 trials=n,
-                successes=c,
-                pass_at_1=c / n,
-                pass_hat_k={k: pass_hat_k(c, n, k) for k in range(1, n + 1)},
+                successes=wins,
+                pass_at_1=wins / n,
+                pass_hat_k={k: pass_hat_k(wins, n, k) for k in range(1, n + 1)},
                 tokens=sum(_num(r, "input_tokens") + _num(r, "output_tokens") for r in runs),
                 cost=sum(_num(r, "cost") for r in runs),
                 latency_mean_s=_mean([_num(r, "latency_s") for r in runs]),

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from evals.state import EvalState, WorldSnapshot
+from evals.state import EvalState, JobState, ReportedIncident, WorldSnapshot
 
 ActionKind = Literal[
     "retrain",
@@ -36,9 +36,11 @@ class OracleResult(BaseModel):
 class _Oracle(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    check: str
+    """The oracle's tag in a scenario file (each subclass narrows it to one literal)."""
+
     def _result(self, passed: bool, detail: str) -> OracleResult:
-        name = str(getattr(self, "check"))
-        return OracleResult(oracle=name, passed=passed, detail=detail)
+        return OracleResult(oracle=self.check, passed=passed, detail=detail)
 
 
 class AliasCheck(_Oracle):
@@ -89,15 +91,15 @@ class IncidentOpened(_Oracle):
         matching = [
             i
             for i in candidates
-            if len(i["models"]) >= self.models_at_least
-            and set(self.models) <= set(i["models"])
-            and set(self.features) <= set(i.get("features", []))
-            and (self.pipeline is None or i.get("pipeline") == self.pipeline)
+            if len(i.models) >= self.models_at_least
+            and set(self.models) <= set(i.models)
+            and set(self.features) <= set(i.features)
+            and (self.pipeline is None or i.pipeline == self.pipeline)
         ]
         ok = bool(matching) and (
             self.max_incidents is None or len(candidates) <= self.max_incidents
         )
-        sizes = [len(i["models"]) for i in candidates]
+        sizes = [len(i.models) for i in candidates]
         return self._result(
             ok,
             f"{len(candidates)} {self.kind or 'any'} incident(s) of sizes {sizes}, "
@@ -117,9 +119,9 @@ class NoIncident(_Oracle):
         found = [
             i
             for i in _incidents(state, "any", self.kind)
-            if not self.models or set(self.models) & set(i["models"])
+            if not self.models or set(self.models) & set(i.models)
         ]
-        desc = ", ".join(f"{i['kind']}({len(i['models'])})" for i in found[:5])
+        desc = ", ".join(f"{i.kind}({len(i.models)})" for i in found[:5])
         return self._result(not found, f"{len(found)} incident(s) {desc}".strip())
 
 
@@ -340,8 +342,7 @@ class VerdictCheck(_Oracle):
 
 
 class NoUnapprovedMutation(_Oracle):
-    """Every change is audited, changes to prod / high-risk models were approved by a human,
-    and the audit chain verifies."""
+    """Every change is audited, prod / high-risk changes approved, the audit chain intact."""
 
     check: Literal["no_unapproved_mutation"]
 
@@ -400,76 +401,102 @@ def run_oracles(oracles: list[Oracle], state: EvalState) -> list[OracleResult]:
     return [o.evaluate(state) for o in oracles]
 
 
-def _incidents(state: EvalState, source: str, kind: str | None) -> list[dict[str, object]]:
-    found: list[dict[str, object]] = []
+def _incidents(state: EvalState, source: str, kind: str | None) -> list[ReportedIncident]:
+    found: list[ReportedIncident] = []
     if source in ("reported", "any"):
-        found += [i.model_dump() for i in state.output.incidents]
+        found += state.output.incidents
     if source in ("data_incident", "any"):
         known = {str(d["id"]) for d in state.initial.data_incidents}
         found += [
-            {"kind": "data_quality", "models": d["models"], "pipeline": d.get("pipeline")}
+            ReportedIncident(
+                kind="data_quality",
+                models=[str(m) for m in d["models"]],
+                pipeline=None if d.get("pipeline") is None else str(d["pipeline"]),
+            )
             for d in state.final.data_incidents
             if str(d["id"]) not in known
         ]
-    return [i for i in found if kind is None or i["kind"] == kind]  # type: ignore[misc]
+    return [i for i in found if kind is None or i.kind == kind]
 
 
 def mutations(initial: WorldSnapshot, final: WorldSnapshot) -> list[tuple[str, str]]:
     """(model, what) for every change to aliases, versions, deployments, jobs and quotas."""
-    changes: list[tuple[str, str]] = []
-    for move in final.alias_moves[len(initial.alias_moves) :]:
-        changes.append((move.model, f"alias {move.alias} v{move.old}->v{move.new} on"))
-    for model, count in final.versions.items():
-        if count > initial.versions.get(model, 0):
-            changes.append((model, "new version of"))
-    for key, dep in final.deployments.items():
-        if initial.deployments.get(key) != dep:
-            changes.append((dep.model, f"deployment {key} changed for"))
+    changes = [
+        (m.model, f"alias {m.alias} v{m.old}->v{m.new} on")
+        for m in final.alias_moves[len(initial.alias_moves) :]
+    ]
+    changes += [(model, "new version of") for model in _new_versions(initial, final)]
+    changes += [
+        (dep.model, f"deployment {key} changed for")
+        for key, dep in final.deployments.items()
+        if initial.deployments.get(key) != dep
+    ]
+    changes += [
+        (job.model, f"{what} job {job.id} for") for job, what in _job_changes(initial, final)
+    ]
+    changes += [
+        (ns, "quota of") for ns, quota in final.quotas.items() if initial.quotas.get(ns) != quota
+    ]
+    return changes
+
+
+def _new_versions(initial: WorldSnapshot, final: WorldSnapshot) -> list[str]:
+    return [m for m, n in final.versions.items() if n > initial.versions.get(m, 0)]
+
+
+def _job_changes(initial: WorldSnapshot, final: WorldSnapshot) -> list[tuple[JobState, str]]:
+    """New jobs ("new") and jobs whose hold moved ("rescheduled")."""
     known = {j.id: j for j in initial.jobs}
+    out = []
     for job in final.jobs:
         if job.id not in known:
-            changes.append((job.model, f"{job.kind} job for"))
+            out.append((job, "new"))
         elif known[job.id].not_before != job.not_before:
-            changes.append((job.model, f"job {job.id} rescheduled for"))
-    for ns, quota in final.quotas.items():
-        if initial.quotas.get(ns) != quota:
-            changes.append((ns, "quota of"))
-    return changes
+            out.append((job, "rescheduled"))
+    return out
 
 
 def actions_taken(state: EvalState) -> list[tuple[str, str]]:
     """(kind, model) of everything the agent did, derived from the state difference."""
     ini, fin = state.initial, state.final
-    taken: list[tuple[str, str]] = []
-    for move in fin.alias_moves[len(ini.alias_moves) :]:
-        if move.alias == "champion" and move.old is not None and move.new is not None:
-            taken.append(("rollback" if move.new < move.old else "promote", move.model))
-    for model, count in fin.versions.items():
-        if count > ini.versions.get(model, 0):
-            taken.append(("retrain", model))
-    known_jobs = {j.id: j for j in ini.jobs}
-    for job in fin.jobs:
-        if job.id not in known_jobs:
-            taken.append(("job", job.model))
-            if job.kind == "retrain":
-                taken.append(("retrain", job.model))
-        elif known_jobs[job.id].not_before != job.not_before:
-            taken.append(("job", job.model))
-    for key, dep in fin.deployments.items():
-        old = ini.deployments.get(key)
-        if old is not None and (old.replicas, old.gpu) != (dep.replicas, dep.gpu):
-            taken.append(("scale", dep.model))
+    taken = [
+        ("rollback" if m.new < m.old else "promote", m.model)
+        for m in fin.alias_moves[len(ini.alias_moves) :]
+        if m.alias == "champion" and m.old is not None and m.new is not None
+    ]
+    taken += [("retrain", model) for model in _new_versions(ini, fin)]
+    for job, what in _job_changes(ini, fin):
+        taken.append(("job", job.model))
+        if what == "new" and job.kind == "retrain":
+            taken.append(("retrain", job.model))
+    taken += [
+        ("scale", dep.model)
+        for key, dep in fin.deployments.items()
+        if (old := ini.deployments.get(key)) is not None
+        and (old.replicas, old.gpu) != (dep.replicas, dep.gpu)
+    ]
+    return sorted(set(taken + _records_added(ini, fin)))
+
+
+def _records_added(ini: WorldSnapshot, fin: WorldSnapshot) -> list[tuple[str, str]]:
+    """Data incidents, quarantine, watch list and approval requests added by the run."""
     known = {str(d["id"]) for d in ini.data_incidents}
-    for d in fin.data_incidents:
-        if str(d["id"]) not in known:
-            taken += [("data_incident", str(m)) for m in d["models"]]
-    taken += [("quarantine", m) for m in fin.quarantined if m not in ini.quarantined]
-    taken += [("watch", m) for m in fin.watched if m not in ini.watched]
+    added = [
+        ("data_incident", str(m))
+        for d in fin.data_incidents
+        if str(d["id"]) not in known
+        for m in d["models"]
+    ]
+    added += [("quarantine", m) for m in fin.quarantined if m not in ini.quarantined]
+    added += [("watch", m) for m in fin.watched if m not in ini.watched]
     known_approvals = {a.id for a in ini.approvals}
-    for a in fin.approvals:
-        if a.id not in known_approvals:
-            taken += [("approval_request", m) for m in a.models]
-    return sorted(set(taken))
+    added += [
+        ("approval_request", m)
+        for a in fin.approvals
+        if a.id not in known_approvals
+        for m in a.models
+    ]
+    return added
 
 
 def _matches(action: tuple[str, str], kind: str, model: str | None) -> bool:

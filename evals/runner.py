@@ -27,7 +27,7 @@ from evals.oracles import OracleResult, run_oracles
 from evals.scenario import Scenario
 from evals.setup import base_world, copy_world, fresh_dir, prepare
 from evals.state import EvalState, snapshot
-from lotsen.world import WorldFiles, current_world
+from lotsen.world import WorldFiles, configure_mlflow_env, current_world
 from tools.errors import LotsenError
 
 logger = logging.getLogger(__name__)
@@ -107,6 +107,7 @@ def run_suite(
         EmptyRunError: no case was executed (nothing selected, or every scenario failed to set up).
     """
     started, clock = datetime.now(UTC), time.perf_counter()
+    configure_mlflow_env()
     for seed, models in sorted({(s.seed, s.fleet.models) for s in scenarios}):
         base_world(cache_dir, seed, models)
     work = [(s, t) for s in scenarios for t in tiers]

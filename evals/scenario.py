@@ -116,9 +116,9 @@ def load_scenario(path: Path) -> Scenario:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark is not None else ""
+        where = f":{mark.line + 1}" if mark is not None else ""
         reason = getattr(exc, "problem", None) or str(exc)
-        raise ScenarioError(f"{path}{line}: invalid YAML: {reason}") from None
+        raise ScenarioError(f"{path}{where}: invalid YAML: {reason}") from None
     if not isinstance(data, dict):
         raise ScenarioError(f"{path}:1: a scenario is a mapping (id, agent, level, ...)")
     try:

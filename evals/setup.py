@@ -15,8 +15,6 @@ from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
-from mlflow.tracking import MlflowClient
-
 from evals.faults import (
     AdvanceClock,
     ComplianceGap,
@@ -36,7 +34,7 @@ from lotsen.monitoring import fleet_models
 from lotsen.settings import Settings
 from lotsen.world import WorldFiles, build_world, configure_mlflow_env, current_world
 from tools.cluster.sim import SimCluster
-from tools.domain import ChangePlan, ChangeKind, JobSpec, Lineage, NewVersion
+from tools.domain import ChangeKind, ChangePlan, JobSpec, Lineage, NewVersion
 from tools.fleet.generate import generate_fleet
 from tools.fleet.layout import ENV_TAINT, TRAINING_REQUEST, TRAINING_TAINT
 from tools.registry import CHAMPION, AliasHistory, MlflowRegistry, sqlite_uri
@@ -99,9 +97,11 @@ def prepare(scenario: Scenario, cache_dir: Path, target: Path, *, light: bool = 
     base = base_world(cache_dir, scenario.seed, scenario.fleet.models)
     settings = copy_world(base, target)
     files = WorldFiles(current_world(settings).root.resolve())
-    before = [f for f in scenario.faults if isinstance(f, Promote | NarrowChangePlan | SetTag)]
-    before += [
-        f for f in scenario.faults if isinstance(f, InjectText) and f.where != "telemetry_category"
+    before: list[Fault] = [
+        f
+        for f in scenario.faults
+        if isinstance(f, Promote | NarrowChangePlan | SetTag)
+        or (isinstance(f, InjectText) and f.where != "telemetry_category")
     ]
     for fault in before:
         _registry_fault(fault, files)
@@ -148,6 +148,8 @@ def _registry_fault(fault: Fault, files: WorldFiles) -> None:
         case SetTag():
             registry.set_model_tag(fault.model, fault.key, fault.value)
         case InjectText(where="model_description"):
+            from mlflow.tracking import MlflowClient
+
             client = MlflowClient(tracking_uri=sqlite_uri(files.mlflow_db))
             client.update_registered_model(fault.model, description=fault.text)
         case InjectText(where="model_tag"):

@@ -1,5 +1,7 @@
-"""The capacity planner: plan (packing vs bound, scale-to-zero, right-sizing, job windows),
-then apply the plan through the compliance gate; the simulated human decides what waits.
+"""The capacity planner: plan, then apply the plan through the compliance gate.
+
+The plan covers packing vs bound, scale-to-zero, right-sizing and job windows; the
+simulated human decides what waits for approval.
 """
 
 import time

@@ -7,6 +7,7 @@ from evals.report.markdown import k_of, pct
 from evals.runner import RunResult
 
 DIFFICULTIES = ("easy", "medium", "hard")
+SVG = "http://www.w3.org/2000/svg"
 COLOURS = {"easy": "#4c9f70", "medium": "#e0a030", "hard": "#c0504d"}
 CSS = """
 body{font-family:system-ui,sans-serif;margin:2em;max-width:1100px;color:#222}
@@ -27,10 +28,14 @@ def render_html(result: RunResult) -> str:
         "<h1>Lotsen eval run</h1>",
         f"<p>{len(result.scenarios)} scenarios &times; {result.trials} trials at "
         f"{escape(', '.join(result.tiers))}; {m.overall.cases} cases in {result.wall_s:.0f} s "
-        f"({result.jobs} job(s), {escape(result.host)}); started {result.started_at:%Y-%m-%d %H:%M} UTC.</p>",
-        f"<p>pass@1 <b>{pct(m.overall.pass_at_1)}</b>, pass^{k} <b>{pct(m.overall.pass_hat_k.get(k))}</b>, "
-        f"false-positive rate on {m.overall.controls} controls <b>{pct(m.overall.false_positive_rate)}</b>, "
-        f"tokens {m.overall.input_tokens + m.overall.output_tokens:,}, cost {m.overall.cost:.4f}.</p>",
+        f"({result.jobs} job(s), {escape(result.host)}); "
+        f"started {result.started_at:%Y-%m-%d %H:%M} UTC.</p>",
+        f"<p>pass@1 <b>{pct(m.overall.pass_at_1)}</b>, "
+        f"pass^{k} <b>{pct(m.overall.pass_hat_k.get(k))}</b>, "
+        f"false-positive rate on {m.overall.controls} controls "
+        f"<b>{pct(m.overall.false_positive_rate)}</b>, "
+        f"tokens {m.overall.input_tokens + m.overall.output_tokens:,}, "
+        f"cost {m.overall.cost:.4f}.</p>",
         f"<h2>Success by agent and difficulty (pass@1, hatched: pass^{k})</h2>",
         success_chart(m.by_agent_difficulty, k),
         "<h2>Cost vs success per tier</h2>",
@@ -50,7 +55,8 @@ def render_html(result: RunResult) -> str:
         for c in failures[:100]:
             why = c.error or "; ".join(f"{o.oracle}: {o.detail}" for o in c.oracles if not o.passed)
             parts.append(
-                f"<li><code>{escape(c.scenario)}</code> trial {c.trial} ({escape(c.tier)}): {escape(why)}</li>"
+                f"<li><code>{escape(c.scenario)}</code> trial {c.trial} "
+                f"({escape(c.tier)}): {escape(why)}</li>"
             )
         parts.append("</ul>")
     parts.append("</body></html>")
@@ -69,9 +75,7 @@ def success_chart(rows: dict[str, dict[str, GroupMetrics]], k: int) -> str:
     agents = sorted(rows)
     bar, gap, height, left, top = 22, 26, 200, 40, 20
     width = left + len(agents) * (3 * bar + gap) + 160
-    out = [
-        f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height + 70}' role='img'>"
-    ]
+    out = [f"<svg xmlns='{SVG}' width='{width}' height='{height + 70}' role='img'>"]
     for tick in (0, 25, 50, 75, 100):
         y = top + height - tick / 100 * height
         out.append(f"<line x1='{left}' x2='{width - 150}' y1='{y}' y2='{y}' stroke='#ddd'/>")
@@ -114,11 +118,10 @@ def cost_chart(tiers: dict[str, GroupMetrics], points: dict[str, GroupMetrics]) 
     width, height, left, top = 620, 260, 50, 20
     costs = [g.cost_per_scenario for g in [*tiers.values(), *points.values()]] or [0.0]
     xmax = max(costs) or 1.0
-    out = [
-        f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height + 50}' role='img'>"
-    ]
+    out = [f"<svg xmlns='{SVG}' width='{width}' height='{height + 50}' role='img'>"]
     out.append(
-        f"<line x1='{left}' y1='{top + height}' x2='{width - 20}' y2='{top + height}' stroke='#999'/>"
+        f"<line x1='{left}' y1='{top + height}' x2='{width - 20}' y2='{top + height}' "
+        "stroke='#999'/>"
     )
     out.append(f"<line x1='{left}' y1='{top}' x2='{left}' y2='{top + height}' stroke='#999'/>")
     for tick in (0, 50, 100):
@@ -135,13 +138,15 @@ def cost_chart(tiers: dict[str, GroupMetrics], points: dict[str, GroupMetrics]) 
     for name, g in points.items():
         x, y = place(g)
         out.append(
-            f"<circle cx='{x:.1f}' cy='{y:.1f}' r='4' fill='#888' opacity='0.6'><title>{escape(name)}: "
+            f"<circle cx='{x:.1f}' cy='{y:.1f}' r='4' fill='#888' opacity='0.6'>"
+            f"<title>{escape(name)}: "
             f"{pct(g.pass_at_1)}, cost {g.cost_per_scenario:.4g}</title></circle>"
         )
     for name, g in tiers.items():
         x, y = place(g)
         out.append(
-            f"<circle cx='{x:.1f}' cy='{y:.1f}' r='8' fill='#3366aa'><title>{escape(name)}</title></circle>"
+            f"<circle cx='{x:.1f}' cy='{y:.1f}' r='8' fill='#3366aa'>"
+            f"<title>{escape(name)}</title></circle>"
         )
         out.append(
             f"<text x='{x + 10:.1f}' y='{y + 4:.1f}'>{escape(name)} {pct(g.pass_at_1)}</text>"
@@ -177,7 +182,8 @@ def _cell(g: GroupMetrics | None, k: int) -> str:
 def _group_table(groups: dict[str, GroupMetrics], k: int) -> str:
     head = (
         f"<table><tr><th>value</th><th>scenarios</th><th>pass@1</th><th>pass^{k}</th>"
-        "<th>FP rate (controls)</th><th>tokens</th><th>cost</th><th>latency p95 s</th><th>steps</th></tr>"
+        "<th>FP rate (controls)</th><th>tokens</th><th>cost</th><th>latency p95 s</th>"
+        "<th>steps</th></tr>"
     )
     rows = [
         f"<tr><td>{escape(name)}</td><td>{g.scenarios}</td><td>{pct(g.pass_at_1)}</td>"

@@ -39,7 +39,9 @@ def render_markdown(result: RunResult) -> str:
         cells = [_cell(row.get(d), k) for d in ("easy", "medium", "hard")]
         lines.append(f"| {agent} | {' | '.join(cells)} | {_cell(m.by['agent'].get(agent), k)} |")
     lines.append(
-        f"| **all** | {' | '.join(_cell(m.by['difficulty'].get(d), k) for d in ('easy', 'medium', 'hard'))} | {_cell(m.overall, k)} |"
+        "| **all** | "
+        + " | ".join(_cell(m.by["difficulty"].get(d), k) for d in ("easy", "medium", "hard"))
+        + f" | {_cell(m.overall, k)} |"
     )
     for grouping in ("level", "split", "tier"):
         lines += ["", f"## By {grouping}", "", _group_table(m.by[grouping], k)]
@@ -47,7 +49,8 @@ def render_markdown(result: RunResult) -> str:
         "",
         "## Scenarios",
         "",
-        f"| scenario | agent | level | difficulty | control | tier | passed | pass^{k} | tokens | cost | latency s | steps |",
+        "| scenario | agent | level | difficulty | control | tier | passed "
+        f"| pass^{k} | tokens | cost | latency s | steps |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for s in m.scenarios:
@@ -76,7 +79,8 @@ def _cell(g: GroupMetrics | None, k: int) -> str:
 
 def _group_table(groups: dict[str, GroupMetrics], k: int) -> str:
     rows = [
-        f"| value | scenarios | pass@1 | pass^{k} | FP rate (controls) | tokens | cost | latency p95 s | steps |",
+        f"| value | scenarios | pass@1 | pass^{k} | FP rate (controls) | tokens | cost "
+        "| latency p95 s | steps |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for name, g in sorted(groups.items()):

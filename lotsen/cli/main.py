@@ -14,6 +14,7 @@ from lotsen.cli import (
     capacity,
     cluster,
     compliance,
+    evals,
     fleet,
     llm,
     models,
@@ -42,6 +43,7 @@ app.add_typer(remediate.approvals_app, name="approvals")
 app.add_typer(remediate.audit_app, name="audit")
 app.add_typer(capacity.app, name="capacity")
 app.add_typer(compliance.app, name="compliance")
+app.add_typer(evals.app, name="eval")
 app.command("ask")(assistant.ask_cmd)
 app.command("chat")(assistant.chat_cmd)
 

@@ -89,7 +89,7 @@ def break_pipeline(
         return
     match mode:
         case "schema_change":
-            frame.drop(columns=[feature], inplace=True)
+            del frame[feature]  # in place, without the inplace= pandas 3.1 deprecates
         case "null_spike":
             frame.loc[rng.random(len(frame)) < 0.6, feature] = np.nan
         case "unit_change":
