@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
+from evals.actions import OpenDataIncident, ReportIncident
 from evals.faults import (
     AdvanceClock,
     ComplianceGap,
@@ -90,8 +91,8 @@ def copy_world(source: Path, target: Path) -> Settings:
 def prepare(scenario: Scenario, cache_dir: Path, target: Path, *, light: bool = False) -> Settings:
     """The scenario's world in `target`: the cached base world plus the scenario's faults.
 
-    `light` simulates one small window only: enough for ground truth and for checks that
-    never read histograms (the self-checks), far too little for an agent.
+    `light` is for the self-checks, which never read histograms: telemetry is simulated
+    (one small window) only where the harness needs its ground truth or an injected label.
     """
     configure_mlflow_env()
     base = base_world(cache_dir, scenario.seed, scenario.fleet.models)
@@ -105,12 +106,20 @@ def prepare(scenario: Scenario, cache_dir: Path, target: Path, *, light: bool = 
     ]
     for fault in before:
         _registry_fault(fault, files)
-    if scenario.telemetry is not None:
+    if scenario.telemetry is not None and (not light or _harness_needs_telemetry(scenario)):
         _simulate(scenario, settings, files, light)
     for fault in scenario.faults:
         _late_fault(fault, files)
     (target / "scenario-id").write_text(scenario.id, encoding="utf-8")
     return settings
+
+
+def _harness_needs_telemetry(scenario: Scenario) -> bool:
+    """Reference actions that take their models from the ground truth, or injected labels."""
+    actions = [*scenario.reference_solution, *scenario.act_anyway]
+    return any(
+        isinstance(f, InjectText) and f.where == "telemetry_category" for f in scenario.faults
+    ) or any(isinstance(a, OpenDataIncident | ReportIncident) and not a.models for a in actions)
 
 
 def _registry(files: WorldFiles) -> MlflowRegistry:
