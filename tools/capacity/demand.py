@@ -57,9 +57,16 @@ def items_of(dep: Deployment) -> list[Item]:
 
 
 def plan_packing(
-    pools: list[NodePool], nodes: list[Node], deployments: list[Deployment]
+    pools: list[NodePool],
+    nodes: list[Node],
+    deployments: list[Deployment],
+    *,
+    baseline: bool = True,
 ) -> tuple[list[GroupPlan], list[str]]:
-    """Pack every deployment's desired replicas; return the plans and what fits nowhere."""
+    """Pack every deployment's desired replicas; return the plans and what fits nowhere.
+
+    With `baseline`, each plan also carries the GPU count first-fit needs (for comparison).
+    """
     ready = Counter(n.pool for n in nodes if n.ready)
     pool_of_node = {n.name: n.pool for n in nodes}
     by_pool: dict[str, list[Item]] = {p.name: [] for p in pools}
@@ -87,7 +94,7 @@ def plan_packing(
             gpus_per_node=pool.gpus_per_node,
             time_slice_replicas=pool.time_slice_replicas,
         )
-        plans.append(pack_group(group, by_pool[pool.name]))
+        plans.append(pack_group(group, by_pool[pool.name], baseline=baseline))
     return plans, unplaceable
 
 

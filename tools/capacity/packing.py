@@ -86,7 +86,7 @@ class GroupPlan:
     lower_bound: int
     """max(volume bound, LP bound): no packing can use fewer GPUs."""
     first_fit: int
-    """GPUs first-fit in arrival order needs (the baseline)."""
+    """GPUs first-fit in arrival order needs (the baseline); 0 when not computed."""
     method: str
     """`ilp`, `bfd` (heuristic fallback) or `exact` (exclusive)."""
 
@@ -118,11 +118,11 @@ def mig_shape(gpu_type: GpuType, profile: str) -> tuple[int, int]:
     return p.compute_slices, p.memory_slices
 
 
-def pack_group(group: Group, items: list[Item]) -> GroupPlan:
-    """The best packing of `items` onto GPUs of `group` (never more than needed)."""
+def pack_group(group: Group, items: list[Item], *, baseline: bool = True) -> GroupPlan:
+    """The best packing of `items` onto GPUs of `group`; `baseline` adds first-fit's count."""
     match group.sharing:
         case GpuSharing.MIG:
-            return _pack_mig(group, items)
+            return _pack_mig(group, items, baseline)
         case GpuSharing.EXCLUSIVE:
             gpus = [PlannedGpu([WHOLE], [(i.owner, i.replica, WHOLE)]) for i in items]
             n = len(items)
@@ -139,7 +139,7 @@ def raise_if_infeasible(plans: list[GroupPlan], unplaceable: list[str]) -> None:
 
 
 # --- MIG ------------------------------------------------------------------------------
-def _pack_mig(group: Group, items: list[Item]) -> GroupPlan:
+def _pack_mig(group: Group, items: list[Item], baseline: bool) -> GroupPlan:
     if not items:
         return GroupPlan(group, 0, [], 0, 0, 0, "ilp")
     shapes = {i.profile: (i.compute, i.memory) for i in items}
@@ -156,7 +156,6 @@ def _pack_mig(group: Group, items: list[Item]) -> GroupPlan:
     lp = linprog(cost, A_ub=-a, b_ub=-d, bounds=(0, None), method="highs")
     lp_bound = math.ceil(lp.fun - 1e-6) if lp.status == 0 else volume
     bound = max(volume, lp_bound)
-    heuristic = _best_fit_decreasing(items)
     result = milp(
         cost,
         constraints=LinearConstraint(a, lb=d, ub=np.inf),
@@ -164,11 +163,13 @@ def _pack_mig(group: Group, items: list[Item]) -> GroupPlan:
         bounds=Bounds(0, np.inf),
         options={"time_limit": SOLVER_TIME_LIMIT_S},
     )
-    first_fit = len(_first_fit(items))
-    if result.x is not None and round(result.fun) <= len(heuristic):
+    first_fit = len(_first_fit(items)) if baseline else 0
+    heuristic = None if result.status == 0 else _best_fit_decreasing(items)  # 0 = optimal
+    if result.x is not None and (heuristic is None or round(result.fun) <= len(heuristic)):
         counts = [round(v) for v in result.x]
         gpus = _decode(patterns, counts, profiles, items)
         return GroupPlan(group, len(items), gpus, volume, bound, first_fit, "ilp")
+    heuristic = heuristic if heuristic is not None else _best_fit_decreasing(items)
     return GroupPlan(group, len(items), heuristic, volume, bound, first_fit, "bfd")
 
 
