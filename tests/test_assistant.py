@@ -384,3 +384,12 @@ def test_follow_up_refers_to_the_previous_model(
     assert follow.facts["carried_from_previous"] == [name]
     alone = answer("And what is its champion version?", ctx)
     assert alone.intent == "unknown_model" and alone.entities == []
+
+
+def test_change_request_for_an_unknown_model_names_the_closest(
+    ctx: AssistantContext, small_fleet: FleetSpec
+) -> None:
+    typo = small_fleet.models[0].model.name.rsplit("-", 1)[0] + "-9999"
+    reply = answer(f"promote {typo}", ctx)
+    assert reply.intent == "change_request" and reply.proposals == []
+    assert reply.entities and "no model named" in reply.text

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from agents.assistant.context import FleetView
 from agents.assistant.gatecheck import describe, review
-from agents.assistant.intent import Reply, as_json, lookup
+from agents.assistant.intent import Reply, as_json, lookup, unknown_or_which
 from agents.assistant.query import Query
 from agents.compliance.action import ActionKind, ProposedAction
 from tools.registry import CHALLENGER, CHAMPION
@@ -87,6 +87,9 @@ def propose(view: FleetView, query: Query, request: MutationRequest) -> Reply:
             "promote (set an alias), roll back, retrain, scale, resize, move, submit a job."
         )
         reply = Reply(text=f"{text}\n{GATE_NOTE}", entities=list(query.models))
+    elif not query.models and query.unknown:
+        unknown = unknown_or_which(view, query)
+        reply = Reply(text=f"{unknown.text}\n{GATE_NOTE}", entities=unknown.entities)
     elif not query.models:
         reply = Reply(
             text="I only propose changes for named models (e.g. 'roll back pd-0008'); "
