@@ -27,7 +27,7 @@ class ScaleToZero(BaseModel):
     env: Environment
     replicas: int
     idle_days: float
-    """Days since its last request (None last request counts from forever: inf)."""
+    """Days since its last request (inf when it never had one)."""
     gpu_equivalents: float
     """What it holds now and would give back."""
     cost_per_day: float

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from pydantic import BaseModel
 
 from tools.capacity.energy import CapacityConfig
+from tools.capacity.rightsizing import slot_equivalents
 from tools.capacity.usage import job_kwh
 from tools.cluster.sim.placement import tolerates
 from tools.domain import Job, JobStatus, Namespace, Node
@@ -135,16 +136,15 @@ def _deadline(job: Job, config: CapacityConfig) -> datetime:
     return job.spec.deadline or job.submitted_at + timedelta(hours=config.retrain_deadline_hours)
 
 
-def _deployment_use(nodes: list[Node]) -> dict[tuple[str, str], float]:
-    """GPU-equivalents held by model servers per (namespace, '') and slots per (env, label)."""
-    held: dict[tuple[str, str], float] = {}
+def _deployment_use(nodes: list[Node]) -> dict[str, float]:
+    """GPU-equivalents held by model servers per namespace (they stay for the whole window)."""
+    held: dict[str, float] = {}
     for node in nodes:
         for gpu in node.gpus:
             for slot in gpu.slots:
                 occ = slot.occupant
                 if occ is not None and occ.kind == "deployment":
-                    key = (occ.namespace, "")
-                    held[key] = held.get(key, 0.0) + slot.equivalents
+                    held[occ.namespace] = held.get(occ.namespace, 0.0) + slot.equivalents
     return held
 
 
@@ -152,8 +152,6 @@ def _running_use(job: Job, namespaces: dict[str, Namespace], now: datetime) -> _
     assert job.started_at is not None
     ns = namespaces.get(job.spec.namespace)
     env = ns.env.value if ns and ns.env else ""
-    from tools.capacity.rightsizing import slot_equivalents
-
     return _Use(
         job.started_at,
         job.started_at + timedelta(seconds=job.spec.duration_s),
@@ -190,7 +188,7 @@ def _fits(
     start: datetime,
     eq: float,
     slots: int,
-    held: dict[tuple[str, str], float],
+    held: dict[str, float],
     uses: list[_Use],
 ) -> bool:
     end = start + timedelta(seconds=job.spec.duration_s)
@@ -201,7 +199,7 @@ def _fits(
         if sum(1 for u in active if u.label == label and u.env == env) + 1 > slots:
             return False
         if ns.gpu_quota is not None:
-            used = held.get((ns.name, ""), 0.0) + sum(
+            used = held.get(ns.name, 0.0) + sum(
                 u.equivalents for u in active if u.namespace == ns.name
             )
             if used + eq > ns.gpu_quota + EPSILON:
