@@ -1,6 +1,6 @@
 """Tier-0 intents over operations state: data incidents, approvals, recent changes."""
 
-from agents.assistant import facts
+from agents.assistant import facts, ops_facts
 from agents.assistant.context import FleetView
 from agents.assistant.intent import Reply, as_json, lookup, per_model
 from agents.assistant.query import Query
@@ -13,7 +13,7 @@ NO_STORE = (
 
 def incidents(view: FleetView, query: Query) -> Reply:
     """Open data incidents opened by the remediation workflow."""
-    found = facts.open_data_incidents(view)
+    found = ops_facts.open_data_incidents(view)
     if found is None:
         return Reply(text=NO_STORE, facts={"incidents": [], "count": 0})
     lines = [
@@ -31,7 +31,7 @@ def incidents(view: FleetView, query: Query) -> Reply:
 
 def approvals(view: FleetView, query: Query) -> Reply:
     """Approval requests waiting for a human."""
-    found = facts.pending_approvals(view)
+    found = ops_facts.pending_approvals(view)
     if found is None:
         return Reply(text=NO_STORE, facts={"approvals": [], "count": 0})
     lines = [

@@ -2,7 +2,7 @@
 
 from pydantic import BaseModel, Field
 
-from agents.assistant import facts
+from agents.assistant import facts, ops_facts
 from agents.assistant.context import AssistantToolContext, FleetView
 from agents.assistant.gatecheck import review
 from agents.assistant.intent import as_json
@@ -73,7 +73,7 @@ class NoArgs(BaseModel):
 def open_data_incidents(tool_ctx: AssistantToolContext, args: NoArgs) -> ToolResult:
     """List open data incidents (upstream pipeline breaks) opened by remediation."""
     ctx = tool_ctx.world
-    found = facts.open_data_incidents(FleetView(ctx))
+    found = ops_facts.open_data_incidents(FleetView(ctx))
     if not found:
         return ToolResult.empty("no open data incident")
     return ToolResult.ok(as_json(found))
@@ -83,7 +83,7 @@ def open_data_incidents(tool_ctx: AssistantToolContext, args: NoArgs) -> ToolRes
 def pending_approvals(tool_ctx: AssistantToolContext, args: NoArgs) -> ToolResult:
     """List changes waiting for a human approval (id, action, models, why)."""
     ctx = tool_ctx.world
-    found = facts.pending_approvals(FleetView(ctx))
+    found = ops_facts.pending_approvals(FleetView(ctx))
     if not found:
         return ToolResult.empty("no approval request is pending")
     return ToolResult.ok(as_json(found))
