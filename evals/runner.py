@@ -23,7 +23,7 @@ from pydantic import BaseModel, Field
 from agents.llm.tiers import TIER0, LlmTier
 from evals.adapters import AgentRun, AgentTask, adapter, tier_settings
 from evals.metrics import RunMetrics, compute_metrics
-from evals.oracles import OracleResult, run_oracles
+from evals.oracles import Judge, OracleResult, run_oracles
 from evals.scenario import Scenario
 from evals.setup import base_world, copy_world, fresh_dir, prepare
 from evals.state import EvalState, snapshot
@@ -99,6 +99,7 @@ def run_suite(
     workdir: Path,
     cache_dir: Path,
     keep: bool = False,
+    judge_tier: LlmTier | None = None,
     progress: Progress | None = None,
 ) -> RunResult:
     """Run every scenario at every tier `trials` times.
@@ -114,13 +115,14 @@ def run_suite(
     cases: list[CaseResult] = []
     if jobs <= 1 or len(work) <= 1:
         for done, (scenario, tier) in enumerate(work, start=1):
-            cases += scenario_cases(scenario, tier, trials, workdir, cache_dir, keep)
+            cases += scenario_cases(scenario, tier, trials, workdir, cache_dir, keep, judge_tier)
             if progress is not None:
                 progress(done, len(work))
     else:
         with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
             futures = [
-                pool.submit(scenario_cases, s, t, trials, workdir, cache_dir, keep) for s, t in work
+                pool.submit(scenario_cases, s, t, trials, workdir, cache_dir, keep, judge_tier)
+                for s, t in work
             ]
             for done, future in enumerate(as_completed(futures), start=1):
                 cases += future.result()
@@ -168,6 +170,7 @@ def scenario_cases(
     workdir: Path,
     cache_dir: Path,
     keep: bool = False,
+    judge_tier: LlmTier | None = None,
 ) -> list[CaseResult]:
     """All trials of one scenario at one tier (runs in a worker process with --jobs)."""
     tier_name = tier.name if tier is not None else TIER0
@@ -196,6 +199,8 @@ def scenario_cases(
             continue
         state = EvalState(initial=initial, final=snapshot(_files(data)), output=run.output)
         verdicts = run_oracles(scenario.expect, state)
+        if judge_tier is not None:
+            verdicts = _judged(scenario, state, verdicts, judge_tier, root)
         results.append(
             CaseResult(
                 **_meta(scenario),
@@ -211,6 +216,26 @@ def scenario_cases(
     if not keep:
         shutil.rmtree(root, ignore_errors=True)
     return results
+
+
+def _judged(
+    scenario: Scenario,
+    state: EvalState,
+    verdicts: list[OracleResult],
+    tier: LlmTier,
+    root: Path,
+) -> list[OracleResult]:
+    """Replace the skipped judge verdicts with the judge tier's (usage kept apart)."""
+    from agents.llm.call import LlmContext
+    from agents.llm.chat import chat_model
+    from agents.llm.usage import UsageLedger
+    from evals.judge import judge
+
+    llm = LlmContext(tier=tier, model=chat_model(tier), ledger=UsageLedger(root / "judge.jsonl"))
+    return [
+        judge(oracle, state, scenario.ask, llm) if isinstance(oracle, Judge) else verdict
+        for oracle, verdict in zip(scenario.expect, verdicts, strict=True)
+    ]
 
 
 def _files(data_dir: Path) -> WorldFiles:

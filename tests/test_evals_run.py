@@ -3,6 +3,7 @@
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -129,3 +130,25 @@ def test_user_mistakes_are_one_line_errors(
     assert code == 2 and "no case was executed" in err
     code, out, _ = lotsen(capsys, monkeypatch, "eval", "list", "--json")
     assert code == 0 and len(json.loads(out)) >= 40
+
+
+def test_the_judge_grades_checklists_only_when_asked(
+    data: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    script = [Reply(content=json.dumps({"answers": [False]}))]
+    with ScriptedOpenAIServer(script, ServerProfile(auto=False)) as server:
+        tier = {"name": "judge", "base_url": server.base_url, "model": "scripted-model"}
+        monkeypatch.setenv("LOTSEN_LLM_TIERS", json.dumps([tier]))
+        out_dir = data / "run-judged"
+        code, _, err = lotsen(
+            capsys, monkeypatch, "--data-dir", str(data), "eval", "run", "chat-gate-question-01",
+            "--trials", "1", "--judge", "judge", "--out", str(out_dir),
+        )  # fmt: skip
+        server.assert_complete()
+    assert code == 0, err
+    cases = results(out_dir)["cases"]
+    assert isinstance(cases, list) and len(cases) == 1
+    case: dict[str, Any] = cases[0]
+    judged = next(o for o in case["oracles"] if o["oracle"] == "judge")
+    assert not judged["passed"] and "human has to approve" in judged["detail"]
+    assert not case["passed"] and case["tier"] == "tier0"  # the agent itself ran at tier 0

@@ -71,6 +71,9 @@ def run_cmd(
         Path | None, typer.Option(help="Run folder (default: DATA_DIR/evals/runs/<time>).")
     ] = None,
     keep: Annotated[bool, typer.Option(help="Keep every trial's world.")] = False,
+    judge: Annotated[
+        str | None, typer.Option(help="Grade `judge` checklists with this configured tier.")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the metrics as JSON.")] = False,
 ) -> None:
     """Run scenarios: build each world, inject faults, run the agent, apply the oracles."""
@@ -99,6 +102,7 @@ def run_cmd(
             workdir=work,
             cache_dir=settings.data_dir / "evals" / "cache",
             keep=keep,
+            judge_tier=None if judge is None else find_tier(configured_tiers(settings), judge),
             progress=lambda done, total: bar.update(task, completed=done, total=total),
         )
     if not keep:
