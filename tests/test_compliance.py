@@ -1,5 +1,6 @@
 """The compliance reviewer: exact findings for known gaps, policy files, the action gate."""
 
+import json
 import shutil
 import subprocess
 import sys
@@ -400,6 +401,7 @@ def test_compliance_findings_tool_returns_the_gap(
     runner = ToolRunner(READ_ONLY_TOOLS, ToolContext(registry=registry, cluster=cluster))
     result = runner.call("compliance_findings", {})
     assert result.status == "ok"
-    assert [(f["policy_id"], f["subject"]) for f in result.data] == [("AIA-01", HIGH_RISK_PROD)]
+    rows = json.loads(result.model_dump_json())["data"]
+    assert [(f["policy_id"], f["subject"]) for f in rows] == [("AIA-01", HIGH_RISK_PROD)]
     verdict = runner.call("review_action", {"kind": "rollback", "model": HIGH_RISK_PROD})
-    assert verdict.data["verdict"] == "needs_approval"
+    assert json.loads(verdict.model_dump_json())["data"]["verdict"] == "needs_approval"
