@@ -7,6 +7,7 @@ control must fail. Report-type actions (`report_incident`, `report_finding`, `an
 `plan`) fill the agent output instead of the world.
 """
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Annotated, Literal
 
@@ -20,7 +21,6 @@ from tools.cluster.sim import SimCluster
 from tools.domain import JobSpec, NewVersion
 from tools.fleet.layout import ENV_TAINT, TRAINING_REQUEST, TRAINING_TAINT
 from tools.registry import CHALLENGER, CHAMPION, AliasHistory, MlflowRegistry, sqlite_uri
-from tools.telemetry.store import TelemetryStore
 
 ACTOR = "eval-reference"
 
@@ -167,8 +167,9 @@ Action = Annotated[
 
 
 class _World:
-    def __init__(self, files: WorldFiles) -> None:
+    def __init__(self, files: WorldFiles, models_hit: Callable[[str], list[str]]) -> None:
         self.files = files
+        self.models_hit = models_hit
         self.registry = MlflowRegistry(
             sqlite_uri(files.mlflow_db), AliasHistory(files.alias_history_db), files.artifacts
         )
@@ -187,10 +188,16 @@ class _World:
         )
 
 
-def apply_actions(actions: list[Action], files: WorldFiles) -> AgentOutput:
-    """Apply actions to the world; return the report-type ones as agent output."""
+def apply_actions(
+    actions: list[Action], files: WorldFiles, models_hit: Callable[[str], list[str]]
+) -> AgentOutput:
+    """Apply actions to the world; return the report-type ones as agent output.
+
+    `models_hit(pipeline)` is the ground truth of an upstream break (for actions that name
+    a pipeline but no models).
+    """
     output = AgentOutput()
-    world = _World(files)
+    world = _World(files, models_hit)
     try:
         for number, action in enumerate(actions):
             _apply(action, world, output, number)
@@ -214,7 +221,7 @@ def _apply(action: Action, w: _World, out: AgentOutput, n: int) -> None:  # noqa
         case Retrain():
             _retrain(action, w, n)
         case OpenDataIncident():
-            models = action.models or _fault_models(w.files, action.pipeline)
+            models = action.models or w.models_hit(action.pipeline)
             w.store.open_data_incident(f"ref-{n}", action.pipeline, models, None, "ref", now)
             w.store.quarantine(f"ref-{n}", models, now)
             w.record("open_data_incident", None, f"{len(models)} models")
@@ -246,7 +253,7 @@ def _apply(action: Action, w: _World, out: AgentOutput, n: int) -> None:  # noqa
             dep = w.twin.scale(namespace, name, action.replicas)
             w.record("scale", dep.model, f"{action.deployment} -> {action.replicas}")
         case ReportIncident():
-            models = action.models or _fault_models(w.files, action.pipeline or "")
+            models = action.models or w.models_hit(action.pipeline or "")
             out.incidents.append(
                 ReportedIncident(
                     kind=action.kind,
@@ -290,11 +297,3 @@ def _job(namespace: str, model: str, key: str, hours: float) -> JobSpec:
         idempotency_key=key,
         tolerations=[ENV_TAINT, TRAINING_TAINT],
     )
-
-
-def _fault_models(files: WorldFiles, pipeline: str) -> list[str]:
-    store = TelemetryStore(files.telemetry_db)
-    try:
-        return sorted({m for f in store.faults() if f.target == pipeline for m in f.models})
-    finally:
-        store.close()

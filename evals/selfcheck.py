@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from evals.actions import Action, apply_actions
 from evals.oracles import OracleResult, run_oracles
 from evals.scenario import Scenario
-from evals.setup import copy_world, fresh_dir, prepare
+from evals.setup import copy_world, fresh_dir, ground_truth, prepare
 from evals.state import AgentOutput, EvalState, WorldSnapshot, snapshot
 from lotsen.world import WorldFiles, current_world
 
@@ -74,7 +74,7 @@ def _apply(
 ) -> list[OracleResult]:
     settings = copy_world(prepared, target)
     files = _files(settings.data_dir)
-    output = apply_actions(actions, files)
+    output = apply_actions(actions, files, ground_truth(prepared).models_hit)
     state = EvalState(initial=initial, final=snapshot(files), output=output)
     return run_oracles(scenario.expect, state)
 

@@ -7,13 +7,15 @@ its own copy of that, in its own data dir.
 """
 
 import fcntl
-import json
 import shutil
+import sqlite3
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
+
+from pydantic import BaseModel, Field
 
 from evals.actions import OpenDataIncident, ReportIncident
 from evals.faults import (
@@ -36,12 +38,13 @@ from lotsen.settings import Settings
 from lotsen.world import WorldFiles, build_world, configure_mlflow_env, current_world
 from tools.cluster.sim import SimCluster
 from tools.domain import ChangeKind, ChangePlan, JobSpec, Lineage, NewVersion
+from tools.domain import Fault as ClusterFault
 from tools.fleet.generate import generate_fleet
 from tools.fleet.layout import ENV_TAINT, TRAINING_REQUEST, TRAINING_TAINT
 from tools.registry import CHAMPION, AliasHistory, MlflowRegistry, sqlite_uri
 from tools.telemetry.faults import FaultSpec
 from tools.telemetry.simulate import SimulationSpec, simulate
-from tools.telemetry.store import TelemetryStore
+from tools.telemetry.store import InjectedFault, TelemetryStore
 
 CACHE_VERSION = 1
 """Bump when seeding changes in a way the cache key does not capture."""
@@ -110,6 +113,7 @@ def prepare(scenario: Scenario, cache_dir: Path, target: Path, *, light: bool = 
         _simulate(scenario, settings, files, light)
     for fault in scenario.faults:
         _late_fault(fault, files)
+    _hide_ground_truth(target, files)
     (target / "scenario-id").write_text(scenario.id, encoding="utf-8")
     return settings
 
@@ -263,14 +267,45 @@ def _inject_category(files: WorldFiles, fault: InjectText) -> None:
         store.close()
 
 
-def ground_truth(files: WorldFiles) -> list[dict[str, object]]:
-    """Injected telemetry and twin faults (for reports and the harness, never for agents)."""
-    store = TelemetryStore(files.telemetry_db)
+GROUND_TRUTH = "ground-truth.json"
+"""Beside the world, in the data dir: no agent opens it."""
+
+
+class GroundTruth(BaseModel):
+    """What was injected (kept for the harness and reports, hidden from agents)."""
+
+    telemetry: list[InjectedFault] = Field(default_factory=list)
+    cluster: list[ClusterFault] = Field(default_factory=list)
+
+    def models_hit(self, pipeline: str) -> list[str]:
+        """Models an injected upstream break of this pipeline hit."""
+        return sorted({m for f in self.telemetry if f.target == pipeline for m in f.models})
+
+
+def _hide_ground_truth(data_dir: Path, files: WorldFiles) -> None:
+    """Move the simulator's and the twin's fault records out of the world the agent sees."""
+    truth = GroundTruth()
+    if files.telemetry_db.exists():
+        store = TelemetryStore(files.telemetry_db)
+        try:
+            truth.telemetry = store.faults()
+            store.db.execute("DELETE FROM injected_faults")
+        finally:
+            store.close()
     twin = SimCluster(files.cluster_db)
     try:
-        return [json.loads(f.model_dump_json()) for f in store.faults()] + [
-            json.loads(f.model_dump_json()) for f in twin.faults()
-        ]
+        truth.cluster = twin.faults()
     finally:
-        store.close()
         twin.close()
+    with sqlite3.connect(files.cluster_db) as conn:
+        conn.execute("DELETE FROM faults")
+    conn.close()
+    (data_dir / GROUND_TRUTH).write_text(truth.model_dump_json(indent=1), encoding="utf-8")
+
+
+def ground_truth(data_dir: Path) -> GroundTruth:
+    """The ground truth of a prepared world (never handed to an agent)."""
+    path = data_dir / GROUND_TRUTH
+    if not path.exists():
+        return GroundTruth()
+    return GroundTruth.model_validate_json(path.read_text(encoding="utf-8"))
