@@ -26,7 +26,7 @@ from evals.metrics import RunMetrics, compute_metrics
 from evals.oracles import Judge, OracleResult, run_oracles
 from evals.scenario import Scenario
 from evals.setup import base_world, copy_world, fresh_dir, prepare
-from evals.state import EvalState, snapshot
+from evals.state import EvalState, WorldSnapshot, snapshot
 from lotsen.world import WorldFiles, configure_mlflow_env, current_world
 from tools.errors import LotsenError
 
@@ -180,42 +180,58 @@ def scenario_cases(
         initial = snapshot(_files(prepared.data_dir))
     except Exception as exc:  # a broken scenario is a failed case, not a crashed run
         logger.warning("scenario %s failed to set up: %s", scenario.id, exc)
-        return [_failed(scenario, tier_name, 0, f"setup: {_describe(exc)}", executed=False)]
+        return [_failed(scenario, tier_name, 0, f"setup: {_describe(exc)}", run=None)]
     results = []
     for trial in range(trials):
         data = root / f"trial-{trial}"
         copy_world(prepared.data_dir, data)
-        task = AgentTask(
-            settings=tier_settings(data, tier),
-            tier=tier,
-            ask=scenario.ask,
-            propose=scenario.propose,
-            human=scenario.human,
-        )
-        try:
-            run = adapter(scenario.agent)(task)
-        except Exception as exc:  # the agent crashed: the trial fails, the run goes on
-            results.append(_failed(scenario, tier_name, trial, _describe(exc), executed=True))
-            continue
-        state = EvalState(initial=initial, final=snapshot(_files(data)), output=run.output)
-        verdicts = run_oracles(scenario.expect, state)
-        if judge_tier is not None:
-            verdicts = _judged(scenario, state, verdicts, judge_tier, root)
-        results.append(
-            CaseResult(
-                **_meta(scenario),
-                tier=tier_name,
-                trial=trial,
-                passed=all(v.passed for v in verdicts),
-                oracles=verdicts,
-                run=run,
-            )
-        )
+        results.append(_trial(scenario, tier, trial, data, initial, judge_tier, root))
         if not keep:
             shutil.rmtree(data, ignore_errors=True)
     if not keep:
         shutil.rmtree(root, ignore_errors=True)
     return results
+
+
+def _trial(
+    scenario: Scenario,
+    tier: LlmTier | None,
+    trial: int,
+    data: Path,
+    initial: WorldSnapshot,
+    judge_tier: LlmTier | None,
+    root: Path,
+) -> CaseResult:
+    """Run the agent once on its own copy of the world and judge the final state."""
+    tier_name = tier.name if tier is not None else TIER0
+    task = AgentTask(
+        settings=tier_settings(data, tier),
+        tier=tier,
+        ask=scenario.ask,
+        propose=scenario.propose,
+        human=scenario.human,
+    )
+    start = time.perf_counter()
+    try:
+        run = adapter(scenario.agent)(task)
+    except Exception as exc:  # the agent crashed: the trial fails, the run goes on
+        crashed = AgentRun(latency_s=time.perf_counter() - start)
+        return _failed(scenario, tier_name, trial, _describe(exc), run=crashed)
+    try:
+        state = EvalState(initial=initial, final=snapshot(_files(data)), output=run.output)
+        verdicts = run_oracles(scenario.expect, state)
+        if judge_tier is not None:
+            verdicts = _judged(scenario, state, verdicts, judge_tier, root)
+    except Exception as exc:  # an unreadable final state fails the trial, not the run
+        return _failed(scenario, tier_name, trial, f"final state: {_describe(exc)}", run=run)
+    return CaseResult(
+        **_meta(scenario),
+        tier=tier_name,
+        trial=trial,
+        passed=all(v.passed for v in verdicts),
+        oracles=verdicts,
+        run=run,
+    )
 
 
 def _judged(
@@ -253,15 +269,11 @@ def _meta(scenario: Scenario) -> dict[str, object]:
     }
 
 
-def _failed(scenario: Scenario, tier: str, trial: int, error: str, *, executed: bool) -> CaseResult:
-    return CaseResult(
-        **_meta(scenario),
-        tier=tier,
-        trial=trial,
-        passed=False,
-        run=AgentRun() if executed else None,
-        error=error,
-    )
+def _failed(
+    scenario: Scenario, tier: str, trial: int, error: str, *, run: AgentRun | None
+) -> CaseResult:
+    """A failed trial; `run=None` marks a scenario that never got to run (setup failed)."""
+    return CaseResult(**_meta(scenario), tier=tier, trial=trial, passed=False, run=run, error=error)
 
 
 def _describe(exc: Exception) -> str:

@@ -8,6 +8,9 @@ from typing import Any
 import pytest
 
 from evals.doubles import Reply, ScriptedOpenAIServer, ServerProfile
+from evals.faults import Promote, TelemetryFault
+from evals.runner import EmptyRunError, run_suite
+from evals.scenario import SCENARIO_DIR, load_scenario
 from lotsen.cli.main import main
 
 Run = tuple[int, str, str]
@@ -152,3 +155,28 @@ def test_the_judge_grades_checklists_only_when_asked(
     judged = next(o for o in case["oracles"] if o["oracle"] == "judge")
     assert not judged["passed"] and "human has to approve" in judged["detail"]
     assert not case["passed"] and case["tier"] == "tier0"  # the agent itself ran at tier 0
+
+
+def test_a_broken_scenario_is_listed_and_an_all_broken_run_is_refused(
+    data: Path, tmp_path: Path
+) -> None:
+    good = load_scenario(SCENARIO_DIR / "monitor" / "drift-covariate-churn-01.yaml")
+    broken = good.model_copy(
+        update={
+            "id": "broken-01",
+            "faults": [
+                TelemetryFault(kind="covariate_shift", model="churn-0004"),
+                Promote(kind="promote", model="no-such-model"),
+            ],
+        }
+    )
+    cache = data / "evals" / "cache"
+    run = run_suite(
+        [good, broken], trials=1, tiers=[None], jobs=1, workdir=tmp_path, cache_dir=cache
+    )
+    assert run.metrics.not_executed == ["broken-01"]
+    assert run.metrics.overall.scenarios == 1 and run.metrics.overall.pass_at_1 == 1.0
+    failed = next(c for c in run.cases if c.scenario == "broken-01")
+    assert failed.error is not None and "no-such-model" in failed.error
+    with pytest.raises(EmptyRunError, match="no case was executed"):
+        run_suite([broken], trials=1, tiers=[None], jobs=1, workdir=tmp_path, cache_dir=cache)
