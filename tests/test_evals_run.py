@@ -47,7 +47,7 @@ def test_run_at_tier0_writes_results_and_reports(
     out_dir = data / "run-tier0"
     code, out, err = lotsen(
         capsys, monkeypatch, "--data-dir", str(data), "eval", "run", *SCENARIOS,
-        "--trials", "2", "--out", str(out_dir),
+        "--trials", "2", "--jobs", "2", "--out", str(out_dir),
     )  # fmt: skip
     assert code == 0, err
     assert "pass@1 100.0%" in out
@@ -60,6 +60,7 @@ def test_run_at_tier0_writes_results_and_reports(
     assert metrics["overall"]["pass_hat_k"]["2"] == 1.0
     assert metrics["overall"]["controls"] == 1
     assert metrics["overall"]["false_positive_rate"] == 0.0
+    assert run["jobs"] == 2  # scenarios ran in two worker processes
     rollback = next(c for c in cases if c["scenario"] == "rollback-bad-promotion-01")
     assert {o["oracle"] for o in rollback["oracles"]} == {
         "alias",
