@@ -1,9 +1,6 @@
 """The capacity planner on a seeded world: CLI report/plan/apply and the gate/approval path."""
 
 import json
-import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,7 +14,8 @@ from agents.compliance.gate import ComplianceGate
 from lotsen.capacity import apply_world, capacity_config
 from lotsen.settings import Settings
 from lotsen.world import current_world, open_registry, open_twin
-from tests.test_cli import lotsen
+from tests.support.cli import copy_data_dir, init_data_dir
+from tests.support.cli import run_lotsen as lotsen
 from tools.capacity.consolidation import Move
 from tools.cluster.sim import SimCluster
 from tools.domain import Deployment, Environment
@@ -27,23 +25,12 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def seeded(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    data = tmp_path_factory.mktemp("capacity") / "data"
-    subprocess.run(
-        [sys.executable, "-m", "lotsen.cli", "--data-dir", str(data), "fleet", "init",
-         "--models", "16", "--seed", "4"],
-        check=True,
-        capture_output=True,
-        env={"PATH": "", "HOME": str(data.parent), "MLFLOW_DISABLE_TELEMETRY": "true"},
-    )  # fmt: skip
-    return data
+    return init_data_dir(tmp_path_factory.mktemp("capacity") / "data", models=16, seed=4)
 
 
 @pytest.fixture
 def data(seeded: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    copy = tmp_path / "data"
-    shutil.copytree(seeded, copy, symlinks=True)
-    monkeypatch.setenv("LOTSEN_DATA_DIR", str(copy))
-    return copy
+    return copy_data_dir(seeded, tmp_path, monkeypatch)
 
 
 def test_capacity_report_and_plan_from_the_cli(

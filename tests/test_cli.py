@@ -1,5 +1,4 @@
 import json
-import shutil
 import sqlite3
 import subprocess
 import sys
@@ -7,53 +6,22 @@ from pathlib import Path
 
 import pytest
 
-from lotsen.cli.main import main
-
-Run = tuple[int, str, str]
+from tests.support.cli import Run, copy_data_dir, init_data_dir, run_lotsen
 
 
 def lotsen(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, *args: str) -> Run:
     """Run the real entry point in-process; return (exit code, stdout, stderr)."""
-    monkeypatch.setattr(sys, "argv", ["lotsen", *args])
-    code = 0
-    try:
-        main()
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
+    return run_lotsen(capsys, monkeypatch, *args)
 
 
 @pytest.fixture(scope="session")
 def seeded(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    data = tmp_path_factory.mktemp("seeded") / "data"
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "lotsen.cli",
-            "--data-dir",
-            str(data),
-            "fleet",
-            "init",
-            "--models",
-            "12",
-            "--seed",
-            "2",
-        ],
-        check=True,
-        capture_output=True,
-        env={"PATH": "", "HOME": str(data.parent), "MLFLOW_DISABLE_TELEMETRY": "true"},
-    )
-    return data
+    return init_data_dir(tmp_path_factory.mktemp("seeded") / "data", models=12, seed=2)
 
 
 @pytest.fixture
 def data(seeded: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    copy = tmp_path / "data"
-    shutil.copytree(seeded, copy, symlinks=True)
-    monkeypatch.setenv("LOTSEN_DATA_DIR", str(copy))
-    return copy
+    return copy_data_dir(seeded, tmp_path, monkeypatch)
 
 
 def test_status_json_describes_the_seeded_fleet(

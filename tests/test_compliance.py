@@ -2,8 +2,6 @@
 
 import json
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +12,7 @@ from agents.compliance.export import to_html, to_markdown
 from agents.compliance.gate import ComplianceGate
 from lotsen.compliance import open_platform
 from lotsen.settings import Settings
+from tests.support.cli import copy_data_dir, init_data_dir, run_lotsen
 from tools.catalog import ALL_TOOLS, READ_ONLY_TOOLS, ToolContext
 from tools.cluster.sim import SimCluster
 from tools.domain import AiActRisk, Environment
@@ -33,26 +32,7 @@ HIGH_RISK_PROD = "fraud-0004"
 
 @pytest.fixture(scope="module")
 def seeded(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    data = tmp_path_factory.mktemp("compliance") / "data"
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "lotsen.cli",
-            "--data-dir",
-            str(data),
-            "fleet",
-            "init",
-            "--models",
-            "30",
-            "--seed",
-            "3",
-        ],
-        check=True,
-        capture_output=True,
-        env={"PATH": "", "HOME": str(data.parent), "MLFLOW_DISABLE_TELEMETRY": "true"},
-    )
-    return data
+    return init_data_dir(tmp_path_factory.mktemp("compliance") / "data", models=30, seed=3)
 
 
 @pytest.fixture
@@ -405,3 +385,46 @@ def test_compliance_findings_tool_returns_the_gap(
     assert [(f["policy_id"], f["subject"]) for f in rows] == [("AIA-01", HIGH_RISK_PROD)]
     verdict = runner.call("review_action", {"kind": "rollback", "model": HIGH_RISK_PROD})
     assert json.loads(verdict.model_dump_json())["data"]["verdict"] == "needs_approval"
+
+
+def test_compliance_cli_scan_explain_and_bad_input(
+    seeded: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    copy_data_dir(seeded, tmp_path, monkeypatch)
+    assert run_lotsen(capsys, monkeypatch, "compliance", "scan", "--fail-on", "high")[0] == 0
+    code, _, _ = run_lotsen(
+        capsys, monkeypatch, "compliance", "inject-gap", "logging_off", HIGH_RISK_PROD
+    )
+    assert code == 0
+    html = tmp_path / "report.html"
+    code, out, err = run_lotsen(
+        capsys,
+        monkeypatch,
+        "compliance",
+        "scan",
+        "--json",
+        "--html",
+        str(html),
+        "--fail-on",
+        "high",
+    )
+    assert code == 1 and "1 finding(s) at high or worse" in err
+    failed = [f for f in json.loads(out)["findings"] if f["status"] == "fail"]
+    assert [(f["policy_id"], f["subject"]) for f in failed] == [("AIA-01", HIGH_RISK_PROD)]
+    assert "inference logging is not on" in html.read_text()
+    code, out, _ = run_lotsen(
+        capsys, monkeypatch, "compliance", "explain", HIGH_RISK_PROD, "--tier", "0", "--json"
+    )
+    explained = json.loads(out)
+    assert code == 0 and explained["tier"] == "tier0"
+    assert any(s.startswith("AIA-01:") for s in explained["explanation"]["next_steps"])
+    code, _, err = run_lotsen(capsys, monkeypatch, "compliance", "explain", "no-such-thing")
+    assert code == 2 and err.startswith("error: no policy applies to 'no-such-thing'")
+    code, _, err = run_lotsen(capsys, monkeypatch, "compliance", "inject-gap", "bogus", "x")
+    assert code == 2 and "unknown compliance gap 'bogus'" in err
+    monkeypatch.setenv("LOTSEN_POLICY_FILES", json.dumps([str(tmp_path / "absent.yaml")]))
+    code, _, err = run_lotsen(capsys, monkeypatch, "compliance", "policies")
+    assert code == 2 and "cannot read" in err

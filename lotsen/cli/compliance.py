@@ -17,6 +17,7 @@ from tools.cluster.sim import SimCluster
 from tools.errors import ConfigError
 from tools.policy.evaluate import ComplianceReport, Finding
 from tools.policy.gaps import GAP_KINDS, inject_gap
+from tools.policy.spec import Severity
 
 app = typer.Typer(help="Compliance reviewer: policies as code, fleet posture, the action gate.")
 
@@ -33,16 +34,26 @@ def scan_cmd(
     html: Annotated[
         Path | None, typer.Option(help="Also write a self-contained HTML report here.")
     ] = None,
+    fail_on: Annotated[
+        Severity | None,
+        typer.Option(help="Exit 1 if a finding of this severity or worse fails (for CI)."),
+    ] = None,
 ) -> None:
     """Check every policy on every model, namespace, deployment, pool and GPU."""
     report = compliance.scan(settings_of(ctx))
     written = _write_reports(report, markdown, html)
     if as_json:
         print_json(report)
-        return
-    _print_posture(report)
-    for path in written:
-        console.print(f"report written to {path}")
+    else:
+        _print_posture(report)
+        for path in written:
+            console.print(f"report written to {path}")
+    if fail_on is not None:
+        rank = list(Severity)
+        worst = [f for f in report.failures() if rank.index(f.severity) >= rank.index(fail_on)]
+        if worst:
+            typer.echo(f"{len(worst)} finding(s) at {fail_on.value} or worse", err=True)
+            raise typer.Exit(1)
 
 
 def _write_reports(

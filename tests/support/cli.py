@@ -1,0 +1,51 @@
+"""Running the real `lotsen` entry point in tests, and seeded data directories to run it on."""
+
+import io
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from lotsen.cli.main import main
+
+Run = tuple[int, str, str]
+
+
+def run_lotsen(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    *args: str,
+    stdin: str = "",
+) -> Run:
+    """Run the real entry point in-process; return (exit code, stdout, stderr)."""
+    monkeypatch.setattr(sys, "argv", ["lotsen", *args])
+    monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+    code = 0
+    try:
+        main()
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def init_data_dir(data: Path, models: int, seed: int) -> Path:
+    """`lotsen fleet init` into `data` in a clean subprocess (no network, own HOME)."""
+    command = [sys.executable, "-m", "lotsen.cli", "--data-dir", str(data), "fleet", "init"]
+    subprocess.run(
+        [*command, "--models", str(models), "--seed", str(seed)],
+        check=True,
+        capture_output=True,
+        env={"PATH": "", "HOME": str(data.parent), "MLFLOW_DISABLE_TELEMETRY": "true"},
+    )
+    return data
+
+
+def copy_data_dir(seeded: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private copy of a seeded data dir, made the current one (LOTSEN_DATA_DIR)."""
+    copy = tmp_path / "data"
+    shutil.copytree(seeded, copy, symlinks=True)
+    monkeypatch.setenv("LOTSEN_DATA_DIR", str(copy))
+    return copy
