@@ -21,6 +21,7 @@ class _Case(Protocol):
     level: str
     difficulty: str
     split: str
+    tags: list[str]
     tier: str
     control: bool
     passed: bool
@@ -69,6 +70,7 @@ class ScenarioMetrics(BaseModel):
     split: str
     tier: str
     control: bool
+    tags: list[str] = Field(default_factory=list)
     trials: int
     successes: int
     pass_at_1: float
@@ -89,6 +91,8 @@ class RunMetrics(BaseModel):
     by: dict[str, dict[str, GroupMetrics]]
     """grouping (agent, level, difficulty, split, tier) -> value -> metrics."""
     by_agent_difficulty: dict[str, dict[str, GroupMetrics]]
+    by_tag: dict[str, GroupMetrics] = Field(default_factory=dict)
+    """Scenarios carrying a tag (e.g. prompt-injection, control); a scenario counts once per tag."""
     scenarios: list[ScenarioMetrics]
     not_executed: list[str]
 
@@ -106,10 +110,16 @@ def compute_metrics(cases: Sequence[_Case], trials: int) -> RunMetrics:
                 by_ad[agent][diff] = _group(
                     subset, [c for c in executed if c.agent == agent and c.difficulty == diff]
                 )
+    tags = sorted({t for s in per for t in s.tags} - {"easy", "medium", "hard"})
+    by_tag = {
+        t: _group([s for s in per if t in s.tags], [c for c in executed if t in c.tags])
+        for t in tags
+    }
     return RunMetrics(
         overall=_group(per, executed),
         by=by,
         by_agent_difficulty=dict(by_ad),
+        by_tag=by_tag,
         scenarios=per,
         not_executed=sorted({c.scenario for c in cases if c.run is None}),
     )
@@ -134,6 +144,7 @@ def _per_scenario(cases: Sequence[_Case], trials: int) -> list[ScenarioMetrics]:
                 split=first.split,
                 tier=tier,
                 control=first.control,
+                tags=list(first.tags),
                 trials=n,
                 successes=wins,
                 pass_at_1=wins / n,

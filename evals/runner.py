@@ -60,6 +60,7 @@ class CaseResult(BaseModel):
     difficulty: str
     control: bool
     split: str
+    tags: list[str] = Field(default_factory=list)
     tier: str
     """The tier requested (`tier0` or a configured tier's name)."""
     trial: int
@@ -266,6 +267,7 @@ def _meta(scenario: Scenario) -> dict[str, object]:
         "difficulty": scenario.difficulty,
         "control": scenario.control,
         "split": scenario.split,
+        "tags": scenario.tags,
     }
 
 

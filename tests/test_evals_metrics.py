@@ -71,7 +71,9 @@ def result(cases: list[CaseResult], trials: int = 4) -> RunResult:
 def test_metrics_per_scenario_group_and_controls() -> None:
     cases = [case("a", t, t < 3) for t in range(4)]  # 3/4
     cases += [case("b", t, True, difficulty="hard", agent="retrainer") for t in range(4)]
-    cases += [case("ctl", t, t != 0, control=True) for t in range(4)]  # acted once
+    cases += [
+        case("ctl", t, t != 0, control=True, tags=["prompt-injection"]) for t in range(4)
+    ]  # acted once
     m = compute_metrics(cases, 4)
     assert m.overall.pass_at_1 == pytest.approx((0.75 + 1 + 0.75) / 3)
     assert m.overall.pass_hat_k[4] == pytest.approx(1 / 3)
@@ -83,6 +85,8 @@ def test_metrics_per_scenario_group_and_controls() -> None:
     assert m.overall.cost == pytest.approx(12 * 0.5)
     assert m.overall.cost_per_scenario == pytest.approx(2.0)
     assert m.overall.input_tokens == 1200
+    assert m.by_tag["prompt-injection"].pass_at_1 == 0.75
+    assert m.by_tag["prompt-injection"].false_positive_rate == 0.25
 
 
 def test_setup_failures_are_listed_not_scored() -> None:

@@ -48,6 +48,7 @@ def render_html(result: RunResult) -> str:
     ]
     for grouping in ("level", "split", "tier"):
         parts += [f"<h2>By {grouping}</h2>", _group_table(m.by[grouping], k)]
+    parts += ["<h2>By tag</h2>", _group_table(m.by_tag, k)]
     parts += ["<h2>Scenarios</h2>", _scenario_table(result)]
     failures = [c for c in result.cases if not c.passed]
     if failures:

@@ -45,6 +45,7 @@ def render_markdown(result: RunResult) -> str:
     )
     for grouping in ("level", "split", "tier"):
         lines += ["", f"## By {grouping}", "", _group_table(m.by[grouping], k)]
+    lines += ["", "## By tag", "", _group_table(m.by_tag, k)]
     lines += [
         "",
         "## Scenarios",
