@@ -75,12 +75,18 @@ def scan_compliance(
 
 
 def evaluate(
-    facts: PlatformFacts, policies: list[Policy], *, only: set[str] | None = None
+    facts: PlatformFacts,
+    policies: list[Policy],
+    *,
+    only: set[str] | None = None,
+    scopes: set[Scope] | None = None,
 ) -> ComplianceReport:
-    """Run policies over already-read facts."""
+    """Run policies (of `scopes`, default all) over the facts, on `only` these subjects."""
     report = ComplianceReport(at=facts.now, policies=policies)
     for policy in policies:
-        for name, subject in subjects(policy, facts):
+        if scopes is not None and policy.scope not in scopes:
+            continue
+        for name, subject in subjects(policy, facts, only):
             if only is not None and name not in only:
                 continue
             report.findings.append(_run(policy, name, subject, facts))
@@ -105,13 +111,20 @@ def _run(policy: Policy, name: str, subject: Any, facts: PlatformFacts) -> Findi
     return Finding(**base, status="pass")
 
 
-def subjects(policy: Policy, facts: PlatformFacts) -> list[tuple[str, Any]]:
-    """(name, subject) pairs the policy applies to."""
+def subjects(
+    policy: Policy, facts: PlatformFacts, only: set[str] | None = None
+) -> list[tuple[str, Any]]:
+    """(name, subject) pairs the policy applies to (a hint `only` saves listing all models)."""
     match policy.scope:
         case Scope.MODEL:
+            models = (
+                facts.models.values()
+                if only is None
+                else [m for m in map(facts.model, sorted(only)) if m is not None]
+            )
             pairs: list[tuple[str, Any]] = [
                 (m.name, m)
-                for m in facts.models.values()
+                for m in models
                 if _selected(
                     policy, env=m.env.value, ai_act_risk=m.ai_act_risk.value, owner=m.owner
                 )

@@ -21,7 +21,7 @@ from tools.policy import tags
 from tools.policy.action import ActionKind, GateDecision, ProposedAction, Verdict
 from tools.policy.evaluate import evaluate
 from tools.policy.facts import PlatformFacts
-from tools.policy.spec import Policy, Severity, load_policies
+from tools.policy.spec import Policy, Scope, Severity, load_policies
 from tools.registry import CHAMPION, ModelRegistry
 
 ALWAYS_HUMAN = {Environment.PROD}
@@ -81,13 +81,18 @@ class ComplianceGate:
         return namespace.env
 
     def _open_findings(self, action: ProposedAction, review: "_Review") -> None:
-        subjects = {s for s in (action.model, action.namespace) if s}
-        if action.namespace and action.deployment:
-            subjects.add(f"{action.namespace}/{action.deployment}")
+        subjects: dict[str, Scope] = {}
+        if action.model:
+            subjects[action.model] = Scope.MODEL
+        if action.namespace:
+            subjects[action.namespace] = Scope.NAMESPACE
+            if action.deployment:
+                subjects[f"{action.namespace}/{action.deployment}"] = Scope.DEPLOYMENT
         if not subjects:
             return
-        facts = PlatformFacts.read(self.registry, self.cluster, self.now)
-        for finding in evaluate(facts, self.policies, only=subjects).failures():
+        facts = PlatformFacts(self.registry, self.cluster, self.now)
+        report = evaluate(facts, self.policies, only=set(subjects), scopes=set(subjects.values()))
+        for finding in report.failures():
             if finding.severity is Severity.CRITICAL:
                 review.ask(
                     f"{finding.subject} fails {finding.policy_id} ({finding.title}): "

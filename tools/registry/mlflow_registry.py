@@ -116,13 +116,16 @@ class MlflowRegistry:
             versions = sorted(found, key=lambda mv: int(mv.version))
             return [to_model_version(mv, self._run_metrics(mv.run_id)) for mv in versions]
 
-    def all_versions(self) -> list[ModelVersion]:
-        """Every version of every model, tags and lineage only (metrics left empty): cheap."""
+    def all_versions(self, model: str | None = None) -> list[ModelVersion]:
+        """Every version (of one model, or all), tags and lineage only: metrics left empty."""
         found: list[ModelVersion] = []
         token = None
-        with self._errors():
+        where = f"name = '{_quote(model)}'" if model is not None else None
+        with self._errors(model=model):
             while True:
-                page = self._client.search_model_versions(max_results=10000, page_token=token)
+                page = self._client.search_model_versions(
+                    where, max_results=10000, page_token=token
+                )
                 found.extend(to_model_version(mv, {}) for mv in page)
                 token = page.token
                 if not token:

@@ -35,8 +35,8 @@ class ModelRegistry(Protocol):
         """All versions of a model, oldest first."""
         ...
 
-    def all_versions(self) -> list[ModelVersion]:
-        """Every version of every model with tags and lineage; metrics are left empty."""
+    def all_versions(self, model: str | None = None) -> list[ModelVersion]:
+        """Every version (of one model, or all) with tags and lineage; metrics left empty."""
         ...
 
     def get_alias(self, name: str, alias: str) -> ModelVersion:

@@ -63,7 +63,7 @@ def prod_serves_champion(
     dep: Deployment, facts: PlatformFacts, params: dict[str, Any]
 ) -> list[str]:
     """A prod server serves its model's @champion, validated in test, with a recorded approval."""
-    model = facts.models.get(dep.model)
+    model = facts.model(dep.model)
     if model is None:
         return [f"serves {dep.model}, which is not in the registry"]
     champion = model.aliases.get("champion")
