@@ -1,7 +1,6 @@
 """`lotsen eval run|compare|list` end to end: tier 0, and an LLM tier over the scripted server."""
 
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -11,22 +10,9 @@ from evals.doubles import Reply, ScriptedOpenAIServer, ServerProfile
 from evals.faults import Promote, TelemetryFault
 from evals.runner import EmptyRunError, run_suite
 from evals.scenario import SCENARIO_DIR, load_scenario
-from lotsen.cli.main import main
+from tests.support.cli import run_lotsen as lotsen
 
-Run = tuple[int, str, str]
 SCENARIOS = ("drift-covariate-churn-01", "rollback-bad-promotion-01", "seasonal-noise-control-01")
-
-
-def lotsen(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, *args: str) -> Run:
-    """Run the real entry point in-process; return (exit code, stdout, stderr)."""
-    monkeypatch.setattr(sys, "argv", ["lotsen", *args])
-    code = 0
-    try:
-        main()
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture(scope="module")
