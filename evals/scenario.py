@@ -9,7 +9,6 @@ reported with its path, the line of the offending field and the reason.
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from agents.compliance.action import ProposedAction
@@ -17,6 +16,7 @@ from evals.actions import Action
 from evals.faults import Fault
 from evals.oracles import Oracle
 from tools.errors import ConfigError
+from tools.yamlfile import line_of, read_yaml
 
 AgentName = Literal["monitor", "retrainer", "compliance", "capacity", "assistant"]
 Level = Literal["detection", "diagnosis", "mitigation"]
@@ -107,18 +107,7 @@ def load_scenario(path: Path) -> Scenario:
     Raises:
         ScenarioError: unreadable YAML, or a field that fails validation (with its line).
     """
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ScenarioError(f"{path}: cannot read ({exc.strerror})") from None
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark is not None else ""
-        reason = getattr(exc, "problem", None) or str(exc)
-        raise ScenarioError(f"{path}{where}: invalid YAML: {reason}") from None
+    data, node = read_yaml(path, ScenarioError)
     if not isinstance(data, dict):
         raise ScenarioError(f"{path}:1: a scenario is a mapping (id, agent, level, ...)")
     try:
@@ -126,12 +115,11 @@ def load_scenario(path: Path) -> Scenario:
     except ValidationError as exc:
         first = exc.errors()[0]
         loc = _without_tags(first["loc"])
-        line = _line_of(node, loc)
         field = ".".join(str(p) for p in loc) or "(top level)"
-        raise ScenarioError(f"{path}:{line}: {field}: {first['msg']}") from None
+        raise ScenarioError(f"{path}:{line_of(node, loc)}: {field}: {first['msg']}") from None
     if scenario.id != path.stem:
         raise ScenarioError(
-            f"{path}:{_line_of(node, ['id'])}: id: {scenario.id!r} must match the file name"
+            f"{path}:{line_of(node, ['id'])}: id: {scenario.id!r} must match the file name"
         )
     return scenario
 
@@ -143,28 +131,6 @@ def _without_tags(loc: tuple[Any, ...]) -> list[Any]:
         for i, part in enumerate(loc)
         if not (i >= 2 and isinstance(part, str) and isinstance(loc[i - 1], int))
     ]
-
-
-def _line_of(node: yaml.Node | None, loc: list[Any]) -> int:
-    """The 1-based line of the deepest YAML node on the error's path."""
-    line = 1
-    for part in loc:
-        if node is None:
-            break
-        line = node.start_mark.line + 1
-        child: yaml.Node | None = None
-        if isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                if key.value == part:
-                    child = value
-                    line = key.start_mark.line + 1
-                    break
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
-            if part < len(node.value):
-                child = node.value[part]
-                line = child.start_mark.line + 1
-        node = child
-    return line
 
 
 def scenario_paths(targets: list[Path] | None = None) -> list[Path]:

@@ -100,7 +100,7 @@ def test_a_good_file_loads(tmp_path: Path) -> None:
             "{do: report_incident, kind: covariate_drift, modles: [churn-0004]}",
             ":11: reference_solution.0.modles: Extra inputs are not permitted",
         ),
-        ("faults:\n", "faults:\n  - [\n", ":8: invalid YAML"),
+        ("faults:\n", "faults:\n  - [\n", ":8: not valid YAML"),
         ("id: bad-01", "id: other-01", ":1: id: 'other-01' must match the file name"),
     ],
 )

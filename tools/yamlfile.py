@@ -11,6 +11,25 @@ from tools.errors import ConfigError
 M = TypeVar("M", bound=BaseModel)
 
 
+def read_yaml(path: Path, error: type[ConfigError] = ConfigError) -> tuple[Any, yaml.Node | None]:
+    """Parse a YAML file; return its data and its node tree (for line numbers).
+
+    Raises:
+        ConfigError: (or `error`) the file is unreadable or not YAML, with file and line.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise error(f"cannot read {path}: {exc.strerror or exc}") from exc
+    try:
+        return yaml.safe_load(text), yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise error(f"{where}: not valid YAML: {problem}") from exc
+
+
 def load_yaml_model(path: Path, model: type[M]) -> M:
     """Parse `path` and validate it as `model`.
 
@@ -18,18 +37,7 @@ def load_yaml_model(path: Path, model: type[M]) -> M:
         ConfigError: the file is missing, is not YAML, or does not match the model; the
             message reads `file:line: field: reason`.
     """
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from exc
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(f"{where}: not valid YAML: {problem}") from exc
+    data, node = read_yaml(path)
     try:
         return model.model_validate(data if data is not None else {})
     except ValidationError as exc:
@@ -46,12 +54,18 @@ def _describe(path: Path, node: yaml.Node | None, exc: ValidationError) -> str:
     return "; ".join(problems) + (f" (and {more} more)" if more > 0 else "")
 
 
-def line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int:
-    """1-based line of the deepest node along `loc` (a pydantic error location)."""
+def line_of(node: yaml.Node | None, loc: tuple[Any, ...] | list[Any]) -> int:
+    """1-based line of the deepest node along `loc` (a pydantic error location).
+
+    Parts with no node of their own (the tag pydantic adds for a tagged-union member) are
+    skipped.
+    """
     line = node.start_mark.line + 1 if node is not None else 1
     for part in loc:
         child = _child(node, part)
         if child is None:
+            if isinstance(part, str) and isinstance(node, yaml.MappingNode):
+                continue
             break
         node, line = child, child.start_mark.line + 1
     return line
