@@ -1,18 +1,16 @@
 """`lotsen ask` and `lotsen chat` on a world on disk (no TTY, stdin lines)."""
 
-import io
 import json
-import shutil
-import sys
 from pathlib import Path
 
 import pytest
 
 from evals.doubles import Reply, ScriptedOpenAIServer, ServerProfile
 from lotsen.assistant import ask, open_assistant
-from lotsen.cli.main import main
 from lotsen.settings import Settings
 from lotsen.world import build_world, configure_mlflow_env
+from tests.support.cli import copy_data_dir
+from tests.support.cli import run_lotsen as lotsen
 from tools.cluster.sim import SimCluster
 from tools.fleet.spec import FleetSpec
 
@@ -27,25 +25,8 @@ def seeded(tmp_path_factory: pytest.TempPathFactory, small_fleet: FleetSpec) -> 
 
 @pytest.fixture
 def data(seeded: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    copy = tmp_path / "data"
-    shutil.copytree(seeded, copy, symlinks=True)
-    monkeypatch.setenv("LOTSEN_DATA_DIR", str(copy))
     monkeypatch.delenv("LOTSEN_LLM_TIERS", raising=False)
-    return copy
-
-
-def lotsen(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, *args: str, stdin: str = ""
-) -> tuple[int, str, str]:
-    monkeypatch.setattr(sys, "argv", ["lotsen", *args])
-    monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
-    code = 0
-    try:
-        main()
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
+    return copy_data_dir(seeded, tmp_path, monkeypatch)
 
 
 def replicas(data: Path) -> list[tuple[str, int]]:
