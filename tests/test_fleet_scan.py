@@ -21,7 +21,9 @@ EXPECTED_KIND = {
 }
 
 
-def run(seed: int, faults: bool) -> tuple[list[Incident], list[InjectedFault]]:
+def run(
+    seed: int, faults: bool, rows: int = 5000, windows: int = 2
+) -> tuple[list[Incident], list[InjectedFault]]:
     fleet = generate_fleet(80, seed)
     models = [
         SimModel(
@@ -37,6 +39,9 @@ def run(seed: int, faults: bool) -> tuple[list[Incident], list[InjectedFault]]:
         seed=seed,
         start=datetime(2026, 11, 1, tzinfo=UTC),
         faults=demo_faults(models, list(fleet.pipelines)) if faults else [],
+        reference_rows=rows,
+        window_rows=rows,
+        windows=windows,
     )
     store = TelemetryStore(":memory:")
     truth = simulate(spec, models, list(fleet.pipelines), store)
@@ -67,3 +72,18 @@ def test_every_injected_fault_is_one_incident_and_nothing_else(seed: int) -> Non
 def test_a_fleet_without_faults_raises_no_incident() -> None:
     incidents, truth = run(11, faults=False)
     assert truth == [] and incidents == []
+
+
+@pytest.mark.parametrize("seed", [5, 23])
+def test_small_windows_of_seasonal_noise_raise_no_incident(seed: int) -> None:
+    """800-row windows use p-value tests (KS, chi-squared): ~1,500 tests per scan must not
+    turn sampling noise into incidents (two-sample chi-squared, scan-wide FDR)."""
+    incidents, _ = run(seed, faults=False, rows=800, windows=14)
+    assert incidents == []
+
+
+@pytest.mark.parametrize("seed", [3, 21])
+def test_small_windows_still_catch_every_injected_fault(seed: int) -> None:
+    incidents, truth = run(seed, faults=True, rows=800, windows=14)
+    found = sorted((i.kind, tuple(i.models)) for i in incidents)
+    assert found == sorted((expected_kind(f), tuple(f.models)) for f in truth)

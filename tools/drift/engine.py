@@ -37,6 +37,9 @@ class DriftConfig:
     metric_rise_rel: float = 0.15
     """Lower-is-better metrics (rmse, mape): relative rise of at least this much."""
     latency_ratio: float = 1.5
+    fdr_q: float = 0.01
+    """False-discovery rate of the p-value tests across one scan (Benjamini-Hochberg):
+    an incident needs a p-value that survives it (Lotsen's addition to Evidently)."""
 
 
 @dataclass
@@ -157,6 +160,8 @@ def scan(
         np.bincount(f.model_index, weights=results.drifted, minlength=n_models) > 0
     )
     flagged = broken | drifting | perf_drop | (latency >= config.latency_ratio)
+    p_rows = np.isin(results.test, [TESTS.index("ks"), TESTS.index("chi_square")])
+    p_cutoff = stats.fdr_cutoff(results.score[p_rows & ~broken[f.model_index]], config.fdr_q)
     rows_of = _rows_by_model(f.model_index, n_models)
     out = []
     for i in (int(x) for x in np.flatnonzero(flagged | detail)):
@@ -181,6 +186,7 @@ def scan(
                 performance_drop=bool(perf_drop[i]),
                 latency_ratio=float(latency[i]),
                 latency_regression=bool(latency[i] >= config.latency_ratio),
+                p_cutoff=p_cutoff,
                 features=[]
                 if broken[i] and not detail
                 else [_feature_signal(f, results, r) for r in keep],

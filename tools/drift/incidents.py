@@ -35,6 +35,9 @@ scan's drifted-models table). Tens of thousands of tests per scan at Evidently's
 otherwise raise a few false incidents from sampling noise and seasonality alone."""
 
 
+P_TESTS = ("ks", "chi_square")
+
+
 class Incident(BaseModel):
     """One problem, however many models it touches."""
 
@@ -171,13 +174,16 @@ def _incident(
 
 
 def _material(s: ModelSignals) -> bool:
-    """Drift clearly beyond noise: dataset drift, or a feature well past its threshold."""
+    """Drift clearly beyond noise: dataset drift, or a feature well past its threshold.
+
+    p-value tests must also pass the scan's false-discovery-rate cutoff (`s.p_cutoff`).
+    """
     if s.dataset_drift:
         return True
     for f in s.features:
         if not f.drifted:
             continue
-        if f.test in ("ks", "chi_square") and f.score <= f.threshold / MATERIAL_RATIO**4:
+        if f.test in P_TESTS and f.score <= min(f.threshold / MATERIAL_RATIO**4, s.p_cutoff):
             return True
         if f.test in ("wasserstein", "jensen_shannon") and f.score >= f.threshold * MATERIAL_RATIO:
             return True

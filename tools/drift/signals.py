@@ -58,6 +58,8 @@ class ModelSignals(BaseModel):
     latency_regression: bool = False
     features: list[FeatureSignal] = Field(default_factory=list)
     """Per-feature detail (all features for a detailed scan, else only drifted ones)."""
+    p_cutoff: float = 1.0
+    """The scan's false-discovery-rate cutoff for p-value tests (1.0 = none)."""
 
     @property
     def anomalous(self) -> bool:
