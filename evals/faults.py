@@ -11,31 +11,17 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tools.telemetry.faults import BreakMode
+from tools.telemetry.faults import FaultSpec
 
 
 class _Fault(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class TelemetryFault(_Fault):
-    """A fault in the newest telemetry window (the simulator's `FaultSpec`)."""
+class TelemetryFault(FaultSpec):
+    """A fault in the newest telemetry window: exactly the simulator's `FaultSpec`."""
 
-    kind: Literal[
-        "covariate_shift",
-        "concept_drift",
-        "pipeline_break",
-        "gradual_drift",
-        "latency_regression",
-        "bad_deploy",
-    ]
-    model: str | None = None
-    pipeline: str | None = None
-    features: list[str] = Field(default_factory=list)
-    sigma: float = 2.0
-    performance_drop: float = 0.0
-    mode: BreakMode | None = None
-    factor: float = 2.5
+    model_config = ConfigDict(extra="forbid")
 
 
 class Promote(_Fault):
