@@ -165,6 +165,9 @@ def _execute(planned: PlannedAction, cluster: Cluster) -> str:
             return f"{dep.namespace}/{dep.name} now on {dep.gpu.slot_label()}"
         case ActionKind.MOVE:
             for m in planned.moves:
+                cluster.move_replica(
+                    m.namespace, m.name, m.replica, m.to_node, m.to_gpu, dry_run=True
+                )
                 cluster.move_replica(m.namespace, m.name, m.replica, m.to_node, m.to_gpu)
             return f"moved {len(planned.moves)} replica(s)"
         case ActionKind.SUBMIT_JOB:
