@@ -12,12 +12,13 @@ from pydantic import BaseModel
 from agents.assistant.context import AssistantContext, AssistantToolContext, FleetView
 from agents.assistant.query import parse
 from agents.assistant.tools import ASSISTANT_TOOLS
-from agents.compliance.action import ActionKind, ProposedAction
+from agents.compliance.action import ProposedAction
 from agents.llm.call import LlmContext
 from agents.llm.tool_loop import LoopResult, run_tool_loop
 from prompts import RenderedPrompt, render_prompt
 from tools.catalog import ALL_TOOLS
 from tools.domain import Environment
+from tools.policy.tool_gate import proposal_for
 from tools.runtime import RunLimits, ToolRunner, ToolSpec
 
 AGENT = "assistant"
@@ -44,37 +45,6 @@ class ProposalGate:
             "that needs the compliance gate and, for prod or high-risk models, a human "
             "approval. Tell the user it is proposed, not done."
         )
-
-
-def proposal_for(tool: str, args: BaseModel, proposer: str) -> ProposedAction | None:
-    """The `ProposedAction` a mutating catalogue tool call stands for."""
-    a = args.model_dump(mode="json")
-    if tool == "set_model_alias":
-        return ProposedAction(
-            kind=ActionKind.SET_ALIAS,
-            proposer=proposer,
-            model=a["name"],
-            alias=a["alias"],
-            version=a["version"],
-            detail=f"point {a['name']}@{a['alias']} at v{a['version']}",
-        )
-    if tool == "scale_deployment":
-        return ProposedAction(
-            kind=ActionKind.SCALE,
-            proposer=proposer,
-            namespace=a["namespace"],
-            deployment=a["name"],
-            detail=f"scale {a['namespace']}/{a['name']} to {a['replicas']} replica(s)",
-        )
-    if tool == "submit_retrain_job":
-        return ProposedAction(
-            kind=ActionKind.RETRAIN,
-            proposer=proposer,
-            model=a["model"],
-            namespace=a["namespace"],
-            detail=f"retrain {a['model']} in {a['namespace']}",
-        )
-    return None
 
 
 def assistant_prompt() -> RenderedPrompt:

@@ -16,11 +16,36 @@ from tools.policy.action import ActionKind, ProposedAction
 from tools.policy.gate import ComplianceGate
 from tools.runtime.spec import ToolSpec
 
-_KINDS = {
-    "set_model_alias": ActionKind.SET_ALIAS,
-    "scale_deployment": ActionKind.SCALE,
-    "submit_retrain_job": ActionKind.SUBMIT_JOB,
-}
+
+def proposal_for(tool: str, args: BaseModel, proposer: str) -> ProposedAction | None:
+    """The `ProposedAction` a mutating catalogue tool call stands for (None: unknown tool)."""
+    a = args.model_dump(mode="json")
+    if tool == "set_model_alias":
+        return ProposedAction(
+            kind=ActionKind.SET_ALIAS,
+            proposer=proposer,
+            model=a["name"],
+            alias=a["alias"],
+            version=a["version"],
+            detail=f"point {a['name']}@{a['alias']} at v{a['version']}",
+        )
+    if tool == "scale_deployment":
+        return ProposedAction(
+            kind=ActionKind.SCALE,
+            proposer=proposer,
+            namespace=a["namespace"],
+            deployment=a["name"],
+            detail=f"scale {a['namespace']}/{a['name']} to {a['replicas']} replica(s)",
+        )
+    if tool == "submit_retrain_job":
+        return ProposedAction(
+            kind=ActionKind.RETRAIN,
+            proposer=proposer,
+            model=a["model"],
+            namespace=a["namespace"],
+            detail=f"retrain {a['model']} in {a['namespace']}",
+        )
+    return None
 
 
 @dataclass
@@ -32,20 +57,9 @@ class ComplianceToolGate:
 
     def review(self, spec: ToolSpec, args: BaseModel) -> str | None:
         """None to run the call; otherwise why it does not run."""
-        kind = _KINDS.get(spec.name)
-        if kind is None:
+        action = proposal_for(spec.name, args, self.proposer)
+        if action is None:
             return f"{spec.name} has no compliance mapping; it is never run from a tool call"
-        fields = args.model_dump()
-        action = ProposedAction(
-            kind=kind,
-            proposer=self.proposer,
-            model=fields.get("model") or (fields.get("name") if "alias" in fields else None),
-            namespace=fields.get("namespace"),
-            deployment=fields.get("name") if "namespace" in fields else None,
-            version=fields.get("version"),
-            alias=fields.get("alias"),
-            detail=f"tool call {spec.name}",
-        )
         env = self._env(action)
         if env is not None and env not in spec.environments:
             allowed = ", ".join(sorted(e.value for e in spec.environments))
