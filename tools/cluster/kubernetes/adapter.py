@@ -14,6 +14,7 @@ from typing import Any
 from tools.cluster.kubernetes import conventions as c
 from tools.cluster.kubernetes.convert import (
     NamespaceSecurity,
+    env_of,
     to_deployment,
     to_job,
     to_namespace,
@@ -119,7 +120,9 @@ class KubernetesCluster:
 
     def deployments(self, namespace: str | None = None) -> list[Deployment]:
         """Deployments labelled as Lotsen model servers."""
-        envs = {ns.name: ns.env for ns in self.namespaces()}
+        with self._api():
+            spaces: list[Any] = self._core.list_namespace(_request_timeout=TIMEOUT).items
+        envs = {obj.metadata.name: env_of(obj.metadata.labels, "env") for obj in spaces}
         if namespace is not None and namespace not in envs:
             raise NotFoundError(f"unknown namespace {namespace!r}")
         with self._api():
@@ -136,7 +139,9 @@ class KubernetesCluster:
 
     def deployment(self, namespace: str, name: str) -> Deployment:
         """One model deployment."""
-        env = self.namespace(namespace).env
+        with self._api(f"namespace {namespace!r}"):
+            space: Any = self._core.read_namespace(namespace, _request_timeout=TIMEOUT)
+        env = env_of(space.metadata.labels, "env")
         with self._api(f"deployment {namespace}/{name}"):
             obj = self._apps.read_namespaced_deployment(name, namespace, _request_timeout=TIMEOUT)
             pods = self._running_pods()
