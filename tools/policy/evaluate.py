@@ -70,7 +70,7 @@ def scan_compliance(
     A check that throws becomes an `error` finding for that policy and subject; the scan
     goes on. `only` restricts the scan to these subjects (e.g. one model).
     """
-    facts = PlatformFacts.read(registry, cluster, now)
+    facts = PlatformFacts(registry, cluster, now)
     return evaluate(facts, policies if policies is not None else load_policies(), only=only)
 
 

@@ -48,13 +48,6 @@ class PlatformFacts:
         self._versions: dict[tuple[str, int], ModelVersion] = {}
         self._models_read: set[str] = set()
 
-    @classmethod
-    def read(
-        cls, registry: ModelRegistry, cluster: Cluster, now: datetime | None = None
-    ) -> "PlatformFacts":
-        """Facts of this registry and cluster, read lazily."""
-        return cls(registry, cluster, now)
-
     @cached_property
     def models(self) -> dict[str, RegisteredModel]:
         """Registered models by name."""
