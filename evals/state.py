@@ -18,6 +18,7 @@ from lotsen.world import WorldFiles
 from memory.audit import AuditLog
 from memory.remediation import RemediationStore
 from tools.cluster.sim import SimCluster
+from tools.registry.alias_history import AliasHistory
 
 
 class AliasMove(BaseModel):
@@ -268,14 +269,12 @@ def _registry(path: Path) -> dict[str, Any]:
 def _alias_moves(path: Path) -> list[AliasMove]:
     if not path.exists():
         return []
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    history = AliasHistory(path)
     try:
-        columns = [r[1] for r in conn.execute("PRAGMA table_info(alias_changes)")]
-        if not columns:
-            return []
-        rows = conn.execute(
-            "SELECT model, alias, old_version, new_version, actor FROM alias_changes ORDER BY seq"
-        ).fetchall()
+        changes = history.changes()
     finally:
-        conn.close()
-    return [AliasMove(model=m, alias=a, old=o, new=n, actor=actor) for m, a, o, n, actor in rows]
+        history.close()
+    return [
+        AliasMove(model=c.model, alias=c.alias, old=c.old_version, new=c.new_version, actor=c.actor)
+        for c in changes
+    ]
