@@ -7,8 +7,7 @@ from agents.compliance.gate import ComplianceGate
 from lotsen.settings import Settings
 from lotsen.world import current_world, open_cluster, open_registry
 from tools.cluster.protocol import Cluster
-from tools.policy.evaluate import ComplianceReport, evaluate
-from tools.policy.facts import PlatformFacts
+from tools.policy.evaluate import ComplianceReport, scan_compliance
 from tools.policy.spec import Policy, load_policies
 from tools.registry.mlflow_registry import MlflowRegistry
 
@@ -39,13 +38,7 @@ def scan(settings: Settings, about: str | None = None) -> ComplianceReport:
     """
     rules = policies(settings)
     with open_platform(settings) as (registry, cluster):
-        facts = PlatformFacts(registry, cluster)
-        only = None
-        if about is not None:
-            only = {about} | {
-                f"{d.namespace}/{d.name}" for d in facts.deployments if d.model == about
-            }
-        return evaluate(facts, rules, only=only)
+        return scan_compliance(registry, cluster, policies=rules, about=about)
 
 
 def gate(settings: Settings, registry: MlflowRegistry, cluster: Cluster) -> ComplianceGate:

@@ -74,7 +74,10 @@ def test_llm_tier_reaches_the_compliance_reviewer(world: World, small_fleet: Fle
     model = ScriptedChatModel(
         [
             call_tool("compliance_findings", {"policy_id": "AIA-01"}),
-            call_tool("review_promotion", {"model": gap, "version": plan.champion}),
+            call_tool(
+                "review_action",
+                {"kind": "set_alias", "model": gap, "version": plan.champion, "alias": "champion"},
+            ),
             say(f"{gap} fails AIA-01 and its promotion needs a human."),
         ]
     )
@@ -90,7 +93,7 @@ def test_llm_tier_reaches_the_compliance_reviewer(world: World, small_fleet: Fle
     assert reply.tier == "small" and reply.entities == [gap]
     assert [(c.name, c.status) for c in reply.tool_calls] == [
         ("compliance_findings", "ok"),
-        ("review_promotion", "ok"),
+        ("review_action", "ok"),
     ]
     findings = str(model.calls[1].messages[-1].content)
     assert gap in findings and "AIA-01" in findings

@@ -62,7 +62,13 @@ class AssistantToolContext(ToolContext):
     @classmethod
     def of(cls, ctx: AssistantContext) -> "AssistantToolContext":
         """The tool context for `ctx`."""
-        return cls(registry=ctx.registry, cluster=ctx.cluster, capacity=ctx.capacity, assistant=ctx)
+        return cls(
+            registry=ctx.registry,
+            cluster=ctx.cluster,
+            capacity=ctx.capacity,
+            policies=None if ctx.policies is None else list(ctx.policies),
+            assistant=ctx,
+        )
 
     @property
     def world(self) -> AssistantContext:

@@ -4,12 +4,8 @@ from pydantic import BaseModel, Field
 
 from agents.assistant import facts, ops_facts
 from agents.assistant.context import AssistantToolContext, FleetView
-from agents.assistant.gatecheck import review
 from agents.assistant.intent import as_json
-from agents.compliance.action import ActionKind, ProposedAction
-from agents.compliance.scan import scan_compliance
 from tools.domain import Environment
-from tools.registry import CHAMPION
 from tools.runtime import ToolResult, ToolSpec, tool
 
 
@@ -89,73 +85,7 @@ def pending_approvals(tool_ctx: AssistantToolContext, args: NoArgs) -> ToolResul
     return ToolResult.ok(as_json(found))
 
 
-class ComplianceArgs(BaseModel):
-    """Filters for compliance_findings."""
-
-    subject: str | None = Field(
-        default=None, description="A model or namespace name; the whole platform if omitted."
-    )
-    policy_id: str | None = Field(default=None, description="Only this policy, e.g. AIA-01.")
-
-
-@tool()
-def compliance_findings(tool_ctx: AssistantToolContext, args: ComplianceArgs) -> ToolResult:
-    """List failing compliance checks (policy id, severity, subject, message), worst first."""
-    ctx = tool_ctx.world
-    view = FleetView(ctx)
-    only = None
-    if args.subject is not None:
-        only = {args.subject} | {
-            f"{d.namespace}/{d.name}" for d in view.deployments if d.model == args.subject
-        }
-    policies = None if ctx.policies is None else list(ctx.policies)
-    report = scan_compliance(ctx.registry, ctx.cluster, policies=policies, only=only)
-    failing = [
-        {
-            "policy_id": f.policy_id,
-            "severity": f.severity.value,
-            "subject": f.subject,
-            "status": f.status,
-            "message": f.message,
-        }
-        for f in report.failures()
-        if args.policy_id in (None, f.policy_id)
-    ]
-    if failing:
-        return ToolResult.ok(as_json(failing))
-    return ToolResult.empty(f"no failing check among {len(report.findings)} checked")
-
-
-class PromotionArgs(BaseModel):
-    """A promotion to review."""
-
-    model: str = Field(description="Registered model name.")
-    version: int = Field(ge=1, description="Version that would become champion.")
-
-
-@tool()
-def review_promotion(tool_ctx: AssistantToolContext, args: PromotionArgs) -> ToolResult:
-    """Ask the compliance gate whether promoting a version to champion is allowed.
-
-    Answers allow, needs_approval or deny with the policies behind it. A review only:
-    nothing is promoted.
-    """
-    ctx = tool_ctx.world
-    action = ProposedAction(
-        kind=ActionKind.SET_ALIAS,
-        proposer=ctx.user,
-        model=args.model,
-        alias=CHAMPION,
-        version=args.version,
-        detail=f"promote {args.model} v{args.version} to champion",
-    )
-    [verdict] = review(ctx, [action])
-    return ToolResult.ok(as_json(verdict))
-
-
 ASSISTANT_TOOLS: tuple[ToolSpec, ...] = (
-    compliance_findings,
-    review_promotion,
     pipeline_models,
     idle_deployments,
     recent_changes,

@@ -15,7 +15,9 @@ class FindingsArgs(BaseModel):
     """Which compliance findings to return."""
 
     subject: str | None = Field(
-        default=None, description="Only this model, namespace, namespace/deployment or pool."
+        default=None,
+        description="Only this model (with its deployments), namespace, namespace/deployment "
+        "or pool; the whole platform if omitted.",
     )
     policy_id: str | None = Field(default=None, description="Only this policy, e.g. AIA-04.")
     include_passes: bool = Field(default=False, description="Also return passed checks.")
@@ -28,7 +30,7 @@ def compliance_findings(ctx: ToolContext, args: FindingsArgs) -> ToolResult:
         ctx.registry,
         ctx.cluster,
         policies=ctx.policies if ctx.policies is not None else load_policies(),
-        only={args.subject} if args.subject else None,
+        about=args.subject,
     )
     found = report.findings if args.include_passes else report.failures()
     rows = [
@@ -36,6 +38,8 @@ def compliance_findings(ctx: ToolContext, args: FindingsArgs) -> ToolResult:
         for f in found
         if args.policy_id is None or f.policy_id == args.policy_id
     ]
+    if not rows:
+        return ToolResult.empty(f"no failing check among {len(report.findings)} checked")
     return ToolResult.ok(rows)
 
 

@@ -64,13 +64,18 @@ def scan_compliance(
     policies: list[Policy] | None = None,
     *,
     only: set[str] | None = None,
+    about: str | None = None,
 ) -> ComplianceReport:
     """Check every policy against the current registry and cluster state.
 
     A check that throws becomes an `error` finding for that policy and subject; the scan
-    goes on. `only` restricts the scan to these subjects (e.g. one model).
+    goes on. `only` restricts the scan to these subjects; `about` to one subject and, for a
+    model, its deployments.
     """
     facts = PlatformFacts(registry, cluster, now)
+    if about is not None:
+        only = (only or set()) | {about}
+        only |= {f"{d.namespace}/{d.name}" for d in facts.deployments if d.model == about}
     return evaluate(facts, policies if policies is not None else load_policies(), only=only)
 
 
