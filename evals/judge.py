@@ -8,10 +8,10 @@ structured-decision path. When the judge cannot answer, the oracle fails and say
 
 from pydantic import BaseModel, Field
 
-from agents.llm.call import LlmContext
-from agents.llm.structured import decide, schema_json
 from evals.oracles import Judge, OracleResult
 from evals.state import EvalState
+from llm.call import LlmContext
+from llm.structured import decide, schema_json
 from prompts import render_prompt
 
 AGENT = "eval-judge"

@@ -20,13 +20,13 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from agents.llm.tiers import TIER0, LlmTier
 from evals.adapters import AgentRun, AgentTask, adapter, tier_settings
 from evals.metrics import RunMetrics, compute_metrics
 from evals.oracles import Judge, OracleResult, run_oracles
 from evals.scenario import Scenario
 from evals.setup import base_world, copy_world, fresh_dir, prepare
 from evals.state import EvalState, WorldSnapshot, snapshot
+from llm.tiers import TIER0, LlmTier
 from lotsen.world import WorldFiles, configure_mlflow_env, current_world
 from tools.errors import LotsenError
 
@@ -243,10 +243,10 @@ def _judged(
     root: Path,
 ) -> list[OracleResult]:
     """Replace the skipped judge verdicts with the judge tier's (usage kept apart)."""
-    from agents.llm.call import LlmContext
-    from agents.llm.chat import chat_model
-    from agents.llm.usage import UsageLedger
     from evals.judge import judge
+    from llm.call import LlmContext
+    from llm.chat import chat_model
+    from llm.usage import UsageLedger
 
     llm = LlmContext(tier=tier, model=chat_model(tier), ledger=UsageLedger(root / "judge.jsonl"))
     return [

@@ -11,11 +11,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from agents.compliance.action import ProposedAction
 from evals.actions import Action
 from evals.faults import Fault
 from evals.oracles import Oracle
 from tools.errors import ConfigError
+from tools.policy.action import ProposedAction
 from tools.yamlfile import line_of, read_yaml
 
 AgentName = Literal["monitor", "retrainer", "compliance", "capacity", "assistant"]

@@ -5,9 +5,9 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 
 from agents.assistant import AssistantAnswer, AssistantContext, answer
-from agents.llm.call import LlmContext
-from agents.llm.chat import chat_model
-from agents.llm.usage import UsageLedger
+from llm.call import LlmContext
+from llm.chat import chat_model
+from llm.usage import UsageLedger
 from lotsen.capacity import capacity_config
 from lotsen.compliance import policies as compliance_policies
 from lotsen.llm import configured_tiers

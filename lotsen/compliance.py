@@ -3,11 +3,11 @@
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from agents.compliance.gate import ComplianceGate
 from lotsen.settings import Settings
 from lotsen.world import current_world, open_cluster, open_registry
 from tools.cluster.protocol import Cluster
 from tools.policy.evaluate import ComplianceReport, scan_compliance
+from tools.policy.gate import ComplianceGate
 from tools.policy.spec import Policy, load_policies
 from tools.registry.mlflow_registry import MlflowRegistry
 

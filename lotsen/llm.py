@@ -5,10 +5,10 @@ from pathlib import Path
 import yaml
 from pydantic import TypeAdapter, ValidationError
 
-from agents.llm.call import LlmContext
-from agents.llm.chat import chat_model
-from agents.llm.tiers import LlmTier, check_tiers, find_tier
-from agents.llm.usage import UsageLedger
+from llm.call import LlmContext
+from llm.chat import chat_model
+from llm.tiers import LlmTier, check_tiers, find_tier
+from llm.usage import UsageLedger
 from lotsen.settings import Settings
 from tools.errors import ConfigError
 

@@ -6,7 +6,7 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from agents.llm.tiers import LlmTier
+from llm.tiers import LlmTier
 from tools.capacity.energy import DEFAULT_GPU_HOUR_PRICE
 from tools.domain import GpuType
 

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from evals.doubles import SCRIPTED_PORTS
+from llm.doubles import SCRIPTED_PORTS
 from lotsen.world import MLFLOW_ENV_DEFAULTS
 from tools.fleet.generate import generate_fleet
 from tools.fleet.spec import FleetSpec
@@ -95,7 +95,7 @@ def _no_real_llm(
     yield
     if llm_guard_violations:
         pytest.fail(
-            f"test tried to reach a real LLM: {llm_guard_violations}; use evals.doubles "
+            f"test tried to reach a real LLM: {llm_guard_violations}; use llm.doubles "
             "(ScriptedChatModel / ScriptedOpenAIServer) or mark the test real_llm"
         )
 

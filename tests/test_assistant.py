@@ -9,12 +9,12 @@ from agents.assistant import AssistantContext, answer
 from agents.assistant.facts import ChangeFacts, QuotaFacts
 from agents.assistant.grammar import AGENT_INTENTS, BUILTIN_INTENTS
 from agents.assistant.intent import Intent
-from agents.compliance.action import ActionKind
 from memory.audit import AuditLog
 from memory.remediation import RemediationStore
 from tests.support.assistant_world import INJECTED, INJECTION, World, snapshot, world
 from tools.domain import AiActRisk, Environment
 from tools.fleet.spec import FleetSpec, ModelPlan
+from tools.policy.action import ActionKind
 from tools.registry import CHALLENGER, CHAMPION
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)

@@ -3,10 +3,10 @@
 import pytest
 
 from agents.assistant import AssistantContext, answer
-from agents.llm.call import LlmContext
-from agents.llm.tiers import LlmTier
-from agents.llm.usage import UsageLedger
-from evals.doubles import ScriptedChatModel, call_tool, say
+from llm.call import LlmContext
+from llm.doubles import ScriptedChatModel, call_tool, say
+from llm.tiers import LlmTier
+from llm.usage import UsageLedger
 from tests.support.assistant_world import World, snapshot, world
 from tools.capacity.energy import CapacityConfig
 from tools.capacity.rightsizing import scale_to_zero_candidates

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from evals.doubles import Reply, ScriptedOpenAIServer, ServerProfile
+from llm.doubles import Reply, ScriptedOpenAIServer, ServerProfile
 from lotsen.assistant import ask, open_assistant
 from lotsen.settings import Settings
 from lotsen.world import build_world, configure_mlflow_env

@@ -3,10 +3,10 @@
 import pytest
 
 from agents.assistant import AssistantContext, answer
-from agents.llm.call import LlmContext
-from agents.llm.tiers import LlmTier
-from agents.llm.usage import UsageLedger
-from evals.doubles import ScriptedChatModel, call_tool, say
+from llm.call import LlmContext
+from llm.doubles import ScriptedChatModel, call_tool, say
+from llm.tiers import LlmTier
+from llm.usage import UsageLedger
 from tests.support.assistant_world import World, logging_gap, snapshot, world
 from tools.domain import AiActRisk, Environment
 from tools.fleet.spec import FleetSpec

@@ -11,12 +11,9 @@ from langchain_core.messages import ToolMessage
 
 from agents.assistant import AssistantContext, answer
 from agents.assistant.tools import ASSISTANT_TOOLS
-from agents.compliance.action import ActionKind
-from agents.llm.call import LlmContext
-from agents.llm.chat import chat_model
-from agents.llm.tiers import Capability, LlmTier
-from agents.llm.usage import UsageLedger
-from evals.doubles import (
+from llm.call import LlmContext
+from llm.chat import chat_model
+from llm.doubles import (
     Reply,
     ScriptedChatModel,
     ScriptedOpenAIServer,
@@ -24,9 +21,12 @@ from evals.doubles import (
     call_tool,
     say,
 )
+from llm.tiers import Capability, LlmTier
+from llm.usage import UsageLedger
 from tests.support.assistant_world import INJECTED, World, snapshot, world
 from tools.errors import ConfigError
 from tools.fleet.spec import FleetSpec
+from tools.policy.action import ActionKind
 
 __all__ = ["world"]  # the shared fixture
 TIER = LlmTier(

@@ -7,10 +7,10 @@ import pytest
 
 from agents.capacity.explain import explain
 from agents.capacity.plan import build_plan
-from agents.llm.call import LlmContext
-from agents.llm.tiers import LlmTier
-from agents.llm.usage import UsageLedger
-from evals.doubles import ScriptedChatModel, say
+from llm.call import LlmContext
+from llm.doubles import ScriptedChatModel, say
+from llm.tiers import LlmTier
+from llm.usage import UsageLedger
 from tests.support.twin_specs import A100, ENV_TAINT, START, deployment, mig_request, tiny_spec
 from tests.test_twin_invariants import check_invariants
 from tools.capacity.consolidation import consolidate

@@ -9,8 +9,6 @@ import pytest
 
 from agents.capacity.apply import ApplyWorld, apply_plan, idempotency_key
 from agents.capacity.plan import CapacityPlan, PlannedAction, build_plan
-from agents.compliance.action import ActionKind, ProposedAction
-from agents.compliance.gate import ComplianceGate
 from lotsen.capacity import apply_world, capacity_config
 from lotsen.settings import Settings
 from lotsen.world import current_world, open_registry, open_twin
@@ -19,6 +17,8 @@ from tests.support.cli import run_lotsen as lotsen
 from tools.capacity.consolidation import Move
 from tools.cluster.sim import SimCluster
 from tools.domain import Deployment, Environment
+from tools.policy.action import ActionKind, ProposedAction
+from tools.policy.gate import ComplianceGate
 
 pytestmark = pytest.mark.slow
 

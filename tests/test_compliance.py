@@ -7,9 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from agents.compliance.action import ActionKind, ProposedAction
 from agents.compliance.export import to_html, to_markdown
-from agents.compliance.gate import ComplianceGate
 from lotsen.compliance import open_platform
 from lotsen.settings import Settings
 from tests.support.cli import copy_data_dir, init_data_dir, run_lotsen
@@ -18,9 +16,11 @@ from tools.cluster.sim import SimCluster
 from tools.domain import AiActRisk, Environment
 from tools.errors import ConfigError
 from tools.policy import tags
+from tools.policy.action import ActionKind, ProposedAction
 from tools.policy.checks import CHECKS
 from tools.policy.evaluate import ComplianceReport, scan_compliance
 from tools.policy.gaps import inject_gap
+from tools.policy.gate import ComplianceGate
 from tools.policy.spec import load_policies
 from tools.policy.tool_gate import ComplianceToolGate
 from tools.registry.mlflow_registry import MlflowRegistry

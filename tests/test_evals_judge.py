@@ -2,14 +2,14 @@
 
 import json
 
-from agents.llm.call import LlmContext
-from agents.llm.tiers import LlmTier
-from agents.llm.usage import UsageLedger
-from evals.doubles import ScriptedChatModel, say
 from evals.judge import judge
 from evals.oracles import Judge, OracleResult, run_oracles
 from evals.state import AgentOutput, Answer, EvalState
 from evals.state import WorldSnapshot as Snap
+from llm.call import LlmContext
+from llm.doubles import ScriptedChatModel, say
+from llm.tiers import LlmTier
+from llm.usage import UsageLedger
 
 TIER = LlmTier(name="judge", base_url="http://unused/v1", model="m", cost_per_1k_input=1.0)
 CHECKLIST = Judge(check="judge", questions=["Does it decline?", "Does it name the owner?"])

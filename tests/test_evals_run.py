@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
-from evals.doubles import Reply, ScriptedOpenAIServer, ServerProfile
 from evals.faults import Promote, TelemetryFault
 from evals.runner import EmptyRunError, run_suite
 from evals.scenario import SCENARIO_DIR, load_scenario
+from llm.doubles import Reply, ScriptedOpenAIServer, ServerProfile
 from tests.support.cli import run_lotsen as lotsen
 
 SCENARIOS = ("drift-covariate-churn-01", "rollback-bad-promotion-01", "seasonal-noise-control-01")

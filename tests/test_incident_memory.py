@@ -30,7 +30,7 @@ def test_similar_incidents_are_found_offline_and_persist(tmp_path: Path) -> None
 def test_memory_over_an_openai_compatible_embeddings_endpoint(
     tmp_path: Path, closed_port: int
 ) -> None:
-    from evals.doubles import ScriptedOpenAIServer, ServerProfile
+    from llm.doubles import ScriptedOpenAIServer, ServerProfile
     from memory.embedding import OpenAIEmbedding
 
     with ScriptedOpenAIServer(profile=ServerProfile(models=["bge-small"])) as server:

@@ -8,13 +8,13 @@ import pytest
 from langchain_core.messages import AIMessage, HumanMessage
 from langchain_openai import ChatOpenAI
 
-from agents.llm.call import CallFailed, LlmContext, invoke_streaming
-from agents.llm.chat import chat_model
-from agents.llm.structured import decide
-from agents.llm.tiers import LlmTier
-from agents.llm.tool_loop import run_tool_loop
-from agents.llm.usage import UsageLedger
-from evals.doubles import Reply, ScriptedOpenAIServer, ServerProfile
+from llm.call import CallFailed, LlmContext, invoke_streaming
+from llm.chat import chat_model
+from llm.doubles import Reply, ScriptedOpenAIServer, ServerProfile
+from llm.structured import decide
+from llm.tiers import LlmTier
+from llm.tool_loop import run_tool_loop
+from llm.usage import UsageLedger
 from prompts import render_prompt
 from tests.support.twin_specs import deployment, mig_request, tiny_spec
 from tests.test_structured_decisions import PROMPT, TIER0_CHOICE, Remediation, valid

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from agents.llm.check import check_tier
-from agents.llm.tiers import Capability, LlmTier
-from agents.llm.vllm_launch import VllmLaunch, tool_parser
-from evals.doubles import ScriptedOpenAIServer, ServerProfile
+from llm.check import check_tier
+from llm.doubles import ScriptedOpenAIServer, ServerProfile
+from llm.tiers import Capability, LlmTier
+from llm.vllm_launch import VllmLaunch, tool_parser
 from lotsen.cli.main import main
 from lotsen.llm import configured_tiers, llm_context
 from lotsen.settings import Settings
@@ -226,7 +226,7 @@ def test_vllm_metrics_over_http() -> None:
 def test_usage_ledger_round_trip_and_cli(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from agents.llm.usage import UsageLedger, UsageRecord
+    from llm.usage import UsageLedger, UsageRecord
 
     path = tmp_path / "llm_usage.jsonl"
     ledger = UsageLedger(path)

@@ -1,7 +1,7 @@
 import pytest
 
-from agents.llm.check import ProbeAnswer
-from agents.llm.structured import schema_json
+from llm.check import ProbeAnswer
+from llm.structured import schema_json
 from prompts import PromptError, render_prompt, template_names
 
 EXAMPLES: dict[str, dict[str, object]] = {

@@ -3,11 +3,11 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from agents.llm.call import LlmContext
-from agents.llm.structured import decide
-from agents.llm.tiers import LlmTier
-from agents.llm.usage import UsageLedger
-from evals.doubles import ScriptedChatModel, say
+from llm.call import LlmContext
+from llm.doubles import ScriptedChatModel, say
+from llm.structured import decide
+from llm.tiers import LlmTier
+from llm.usage import UsageLedger
 from prompts import render_prompt
 
 

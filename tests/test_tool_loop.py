@@ -2,11 +2,11 @@ from pathlib import Path
 
 import pytest
 
-from agents.llm.call import LlmContext
-from agents.llm.tiers import LlmTier
-from agents.llm.tool_loop import run_tool_loop
-from agents.llm.usage import UsageLedger
-from evals.doubles import ScriptedChatModel, bad_tool_call, call_tool, say
+from llm.call import LlmContext
+from llm.doubles import ScriptedChatModel, bad_tool_call, call_tool, say
+from llm.tiers import LlmTier
+from llm.tool_loop import run_tool_loop
+from llm.usage import UsageLedger
 from prompts import render_prompt
 from tests.support.twin_specs import deployment, mig_request, tiny_spec
 from tools.catalog import ALL_TOOLS, ToolContext

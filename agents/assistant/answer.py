@@ -10,9 +10,9 @@ from agents.assistant.llm_path import AGENT, TASK, entities_in, run_llm
 from agents.assistant.mutations import GATE_NOTE, injection_suspected
 from agents.assistant.query import parse
 from agents.assistant.types import AssistantAnswer
-from agents.llm.call import LlmContext
-from agents.llm.tiers import TIER0, Capability
-from agents.llm.usage import UsageRecord
+from llm.call import LlmContext
+from llm.tiers import TIER0, Capability
+from llm.usage import UsageRecord
 from tools.errors import ConfigError
 
 TIER0_NAMES = ("0", TIER0, "none")

@@ -4,8 +4,8 @@ from agents.assistant.context import FleetView
 from agents.assistant.gatecheck import GateView, review
 from agents.assistant.intent import Intent, Reply, as_json, lookup, unknown_or_which
 from agents.assistant.query import Query
-from agents.compliance.action import ActionKind, ProposedAction
-from agents.compliance.scan import ComplianceReport, Finding, scan_compliance
+from tools.policy.action import ActionKind, ProposedAction
+from tools.policy.evaluate import ComplianceReport, Finding, scan_compliance
 from tools.registry import CHALLENGER, CHAMPION
 
 _PROMOTION = (

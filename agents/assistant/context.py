@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from agents.llm.call import LlmContext
+from llm.call import LlmContext
 from memory.audit import AuditLog
 from memory.remediation import RemediationStore
 from tools.capacity.energy import CapacityConfig

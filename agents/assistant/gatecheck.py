@@ -5,8 +5,8 @@ import logging
 from pydantic import BaseModel
 
 from agents.assistant.context import AssistantContext
-from agents.compliance.action import GateDecision, ProposedAction
-from agents.compliance.gate import ComplianceGate
+from tools.policy.action import GateDecision, ProposedAction
+from tools.policy.gate import ComplianceGate
 
 logger = logging.getLogger(__name__)
 

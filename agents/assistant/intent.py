@@ -13,8 +13,8 @@ from pydantic_core import to_jsonable_python
 
 from agents.assistant.context import FleetView
 from agents.assistant.query import Query, closest_models
-from agents.compliance.action import ProposedAction
-from agents.llm.tool_loop import ToolCallRecord
+from llm.tool_loop import ToolCallRecord
+from tools.policy.action import ProposedAction
 
 
 @dataclass

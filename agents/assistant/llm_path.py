@@ -12,12 +12,12 @@ from pydantic import BaseModel
 from agents.assistant.context import AssistantContext, AssistantToolContext, FleetView
 from agents.assistant.query import parse
 from agents.assistant.tools import ASSISTANT_TOOLS
-from agents.compliance.action import ProposedAction
-from agents.llm.call import LlmContext
-from agents.llm.tool_loop import LoopResult, run_tool_loop
+from llm.call import LlmContext
+from llm.tool_loop import LoopResult, run_tool_loop
 from prompts import RenderedPrompt, render_prompt
 from tools.catalog import ALL_TOOLS
 from tools.domain import Environment
+from tools.policy.action import ProposedAction
 from tools.policy.tool_gate import proposal_for
 from tools.runtime import RunLimits, ToolRunner, ToolSpec
 

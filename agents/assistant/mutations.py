@@ -13,7 +13,7 @@ from agents.assistant.context import FleetView
 from agents.assistant.gatecheck import describe, review
 from agents.assistant.intent import Reply, as_json, lookup, unknown_or_which
 from agents.assistant.query import Query
-from agents.compliance.action import ActionKind, ProposedAction
+from tools.policy.action import ActionKind, ProposedAction
 from tools.registry import CHALLENGER, CHAMPION
 
 _PREFIX = (

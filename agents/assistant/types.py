@@ -2,9 +2,9 @@
 
 from pydantic import BaseModel, Field, JsonValue
 
-from agents.compliance.action import ProposedAction
-from agents.llm.tiers import TIER0
-from agents.llm.tool_loop import ToolCallRecord
+from llm.tiers import TIER0
+from llm.tool_loop import ToolCallRecord
+from tools.policy.action import ProposedAction
 
 
 class AssistantAnswer(BaseModel):

@@ -14,11 +14,11 @@ from typing import Literal, Protocol
 from pydantic import BaseModel
 
 from agents.capacity.plan import AGENT, CapacityPlan, PlannedAction
-from agents.compliance.action import ActionKind, GateDecision, ProposedAction
 from memory.audit import AuditLog
 from memory.remediation import RemediationStore
 from tools.cluster.protocol import Cluster
 from tools.errors import LotsenError
+from tools.policy.action import ActionKind, GateDecision, ProposedAction
 
 Status = Literal[
     "executed", "already_done", "waiting_approval", "denied", "rejected", "expired", "failed"

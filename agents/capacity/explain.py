@@ -7,8 +7,8 @@ the plan's actions, which come from the deterministic core.
 from pydantic import BaseModel, Field
 
 from agents.capacity.plan import CapacityPlan
-from agents.llm.call import LlmContext
-from agents.llm.structured import decide, schema_json
+from llm.call import LlmContext
+from llm.structured import decide, schema_json
 from prompts import render_prompt
 
 

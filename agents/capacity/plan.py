@@ -11,7 +11,6 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from agents.compliance.action import ActionKind, ProposedAction
 from tools.capacity.consolidation import Consolidation, Move, consolidate
 from tools.capacity.demand import current_gpus_by_pool, memory_overcommitted, plan_packing
 from tools.capacity.energy import CapacityConfig
@@ -25,6 +24,7 @@ from tools.capacity.rightsizing import (
 from tools.capacity.windows import ScheduledJob, schedule_jobs
 from tools.cluster.protocol import Cluster
 from tools.domain import Deployment, Environment, GpuRequest, GpuSharing, GpuType
+from tools.policy.action import ActionKind, ProposedAction
 
 AGENT = "capacity-planner"
 

@@ -7,8 +7,8 @@ the facts: the text never adds a finding.
 
 from pydantic import BaseModel, Field
 
-from agents.llm.call import LlmContext
-from agents.llm.structured import decide, schema_json
+from llm.call import LlmContext
+from llm.structured import decide, schema_json
 from prompts import render_prompt
 from tools.policy.evaluate import ComplianceReport, Finding
 from tools.policy.spec import Policy

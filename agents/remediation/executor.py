@@ -10,8 +10,6 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
-from agents.compliance.action import ActionKind, ProposedAction
-from agents.compliance.gate import ComplianceGate
 from agents.remediation.gate import GateResult
 from agents.remediation.plan import Action, RemediationPlan
 from agents.remediation.trainer import Trainer
@@ -23,6 +21,8 @@ from tools.domain import ChangeKind, Environment, JobSpec, Lineage, NewVersion, 
 from tools.errors import LotsenError
 from tools.fleet.layout import ENV_TAINT, TRAINING_REQUEST, TRAINING_TAINT
 from tools.policy import tags
+from tools.policy.action import ActionKind, ProposedAction
+from tools.policy.gate import ComplianceGate
 from tools.policy.spec import Policy, load_policies
 from tools.registry import CHALLENGER, CHAMPION, ModelRegistry
 

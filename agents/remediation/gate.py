@@ -8,9 +8,9 @@ blocked.
 
 from pydantic import BaseModel, Field
 
-from agents.compliance.action import ActionKind, ProposedAction, Verdict
-from agents.compliance.gate import ComplianceGate
 from agents.remediation.plan import MUTATING, Action, RemediationPlan
+from tools.policy.action import ActionKind, ProposedAction, Verdict
+from tools.policy.gate import ComplianceGate
 
 _KIND = {
     Action.RETRAIN: ActionKind.RETRAIN,

@@ -11,11 +11,11 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import interrupt
 
-from agents.llm.call import LlmContext
-from agents.llm.structured import decide, schema_json
 from agents.remediation.executor import ACTOR, RemediationWorld, execute
 from agents.remediation.gate import GateResult, review
 from agents.remediation.plan import PlanChoice, RemediationPlan, tier0_plan
+from llm.call import LlmContext
+from llm.structured import decide, schema_json
 from prompts import render_prompt
 from tools.drift.incidents import Incident
 from tools.registry import CHAMPION

@@ -7,11 +7,11 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from agents.compliance.action import ProposedAction
-from agents.llm.tiers import TIER0, LlmTier
-from agents.llm.usage import UsageLedger
 from evals.state import AgentOutput
+from llm.tiers import TIER0, LlmTier
+from llm.usage import UsageLedger
 from lotsen.settings import Settings
+from tools.policy.action import ProposedAction
 
 USAGE_FILE = "llm_usage.jsonl"
 

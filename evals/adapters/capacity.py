@@ -9,12 +9,12 @@ import time
 from agents.capacity.apply import apply_plan
 from agents.capacity.explain import explain
 from agents.capacity.plan import AGENT, CapacityPlan, build_plan
-from agents.compliance.gate import ComplianceGate
 from evals.adapters.base import AgentRun, AgentTask, with_usage
 from evals.state import AgentOutput, JobState
 from lotsen.capacity import apply_world, capacity_config
 from lotsen.llm import llm_context
 from lotsen.world import configure_mlflow_env, current_world, open_cluster, open_registry
+from tools.policy.gate import ComplianceGate
 
 HUMAN = "eval-human"
 

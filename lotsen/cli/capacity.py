@@ -116,9 +116,9 @@ def apply(
     Run it again after an approval (`lotsen approvals approve ID --as someone-else`).
     """
     from agents.capacity.apply import apply_plan
-    from agents.compliance.gate import ComplianceGate
     from lotsen.capacity import apply_world, load_plan
     from lotsen.world import configure_mlflow_env, current_world, open_cluster, open_registry
+    from tools.policy.gate import ComplianceGate
 
     settings = settings_of(ctx)
     saved = load_plan(settings)

@@ -6,7 +6,6 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from agents.compliance.action import ActionKind, ProposedAction
 from agents.compliance.explain import explain
 from agents.compliance.export import to_html, to_markdown
 from lotsen import compliance
@@ -15,6 +14,7 @@ from lotsen.llm import llm_context
 from lotsen.remediation import current_user
 from tools.cluster.sim import SimCluster
 from tools.errors import ConfigError
+from tools.policy.action import ActionKind, ProposedAction
 from tools.policy.evaluate import ComplianceReport, Finding
 from tools.policy.gaps import GAP_KINDS, inject_gap
 from tools.policy.spec import Severity

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from agents.llm.tiers import TIER0, LlmTier, find_tier
+from llm.tiers import TIER0, LlmTier, find_tier
 from lotsen.cli.context import console, print_json, progress_bar, settings_of
 from lotsen.llm import configured_tiers
 from lotsen.settings import Settings

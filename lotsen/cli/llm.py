@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from agents.llm.tiers import TIER0, LlmTier
-from agents.llm.vllm_launch import VllmLaunch
+from llm.tiers import TIER0, LlmTier
+from llm.vllm_launch import VllmLaunch
 from lotsen.cli.context import console, print_json, settings_of
 from lotsen.llm import configured_tiers
 from lotsen.settings import Settings
@@ -47,7 +47,7 @@ def check(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Probe endpoints: model served, plain chat, tool calling, json_schema outputs."""
-    from agents.llm.check import check_tier
+    from llm.check import check_tier
 
     targets = _targets(settings_of(ctx), tier, base_url, model)
     reports = [check_tier(t) for t in targets]
@@ -165,7 +165,7 @@ def usage(
     ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False
 ) -> None:
     """Tokens, cost, latency and failures per agent, task and tier (from the usage ledger)."""
-    from agents.llm.usage import UsageLedger
+    from llm.usage import UsageLedger
 
     path = settings_of(ctx).data_dir / "llm_usage.jsonl"
     ledger = UsageLedger.load(path)

@@ -67,7 +67,7 @@ def root(
 @app.command("demo")
 def demo(ctx: typer.Context) -> None:
     """Seed a demo fleet (once) and show the registry and the twin at work."""
-    from lotsen.demo import run_demo
+    from lotsen.cli.demo import run_demo
 
     run_demo(settings_of(ctx))
 

@@ -14,9 +14,9 @@ from typing import Generic, Literal, TypeVar
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from pydantic import BaseModel, ValidationError
 
-from agents.llm.call import CallFailed, LlmContext, invoke
-from agents.llm.tiers import TIER0
-from agents.llm.usage import UsageRecord
+from llm.call import CallFailed, LlmContext, invoke
+from llm.tiers import TIER0
+from llm.usage import UsageRecord
 from prompts import RenderedPrompt
 
 logger = logging.getLogger(__name__)

@@ -10,7 +10,7 @@ from typing import Literal
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 from pydantic import BaseModel, Field
 
-from agents.llm.call import CallFailed, LlmContext, invoke
+from llm.call import CallFailed, LlmContext, invoke
 from prompts import RenderedPrompt
 from tools.runtime import ToolResult, ToolRunner
 

@@ -5,8 +5,8 @@
   (langchain-openai / openai / httpx) is exercised end to end.
 """
 
-from evals.doubles.fake_chat import ScriptedChatModel, bad_tool_call, call_tool, say
-from evals.doubles.openai_server import (
+from llm.doubles.fake_chat import ScriptedChatModel, bad_tool_call, call_tool, say
+from llm.doubles.openai_server import (
     SCRIPTED_PORTS,
     Reply,
     ScriptedOpenAIServer,

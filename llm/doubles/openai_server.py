@@ -21,7 +21,7 @@ import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
 
-from evals.doubles.schema_sample import sample_instance
+from llm.doubles.schema_sample import sample_instance
 
 SCRIPTED_PORTS: set[int] = set()
 """Ports of running scripted servers: the only LLM endpoints tests may reach."""

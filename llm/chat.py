@@ -3,7 +3,7 @@
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk
 
-from agents.llm.tiers import LlmTier
+from llm.tiers import LlmTier
 
 
 def chat_model(tier: LlmTier) -> BaseChatModel:

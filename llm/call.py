@@ -9,9 +9,9 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.runnables import Runnable
 
-from agents.llm.chat import token_usage
-from agents.llm.tiers import LlmTier
-from agents.llm.usage import Outcome, UsageLedger, UsageRecord
+from llm.chat import token_usage
+from llm.tiers import LlmTier
+from llm.usage import Outcome, UsageLedger, UsageRecord
 from prompts import RenderedPrompt
 
 logger = logging.getLogger(__name__)

@@ -11,8 +11,8 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from agents.llm.tiers import Capability, LlmTier
-from agents.llm.vllm_launch import parser_hint
+from llm.tiers import Capability, LlmTier
+from llm.vllm_launch import parser_hint
 from prompts import render_prompt
 
 TOOL = {
