@@ -20,7 +20,9 @@ from pydantic import BaseModel, Field
 from tools.state_db import open_state_db
 
 GENESIS = "0" * 64
-_DDL = """
+_MIGRATIONS = (
+    # 1: the chain
+    """
 CREATE TABLE audit (
     seq INTEGER PRIMARY KEY, at TEXT NOT NULL, kind TEXT NOT NULL, actor TEXT NOT NULL,
     model TEXT, incident TEXT, idempotency_key TEXT UNIQUE, data TEXT NOT NULL,
@@ -31,7 +33,8 @@ CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
 BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
 BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
-"""
+""",
+)
 
 
 class AuditRecord(BaseModel):
@@ -77,7 +80,7 @@ class AuditLog:
 
     def __init__(self, path: Path, clock: Callable[[], datetime] = _utcnow) -> None:
         """Open or create the log."""
-        self._conn = open_state_db(path, "lotsen.audit", 1, _DDL)
+        self._conn = open_state_db(path, "lotsen.audit", _MIGRATIONS)
         self._conn.row_factory = sqlite3.Row
         self._clock = clock
 

@@ -6,10 +6,13 @@ from tools.domain import FeaturePipeline
 from tools.errors import NotFoundError
 from tools.state_db import open_state_db
 
-_DDL = """
+_MIGRATIONS = (
+    # 1: pipelines and seeding
+    """
 CREATE TABLE pipelines (name TEXT PRIMARY KEY, doc TEXT NOT NULL);
 CREATE TABLE seeding (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-"""
+""",
+)
 
 
 class FleetCatalog:
@@ -17,7 +20,7 @@ class FleetCatalog:
 
     def __init__(self, path: Path) -> None:
         """Open or create the catalogue file at `path`."""
-        self._conn = open_state_db(path, "lotsen.fleet", 1, _DDL)
+        self._conn = open_state_db(path, "lotsen.fleet", _MIGRATIONS)
 
     def add_pipelines(self, pipelines: list[FeaturePipeline]) -> None:
         """Store pipelines (replacing same-named ones)."""

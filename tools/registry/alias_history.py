@@ -8,7 +8,9 @@ from pathlib import Path
 from tools.domain import AliasChange
 from tools.state_db import open_state_db
 
-_DDL = """
+_MIGRATIONS = (
+    # 1: the history
+    """
 CREATE TABLE alias_changes (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     at TEXT NOT NULL,
@@ -17,15 +19,21 @@ CREATE TABLE alias_changes (
     old_version INTEGER,
     new_version INTEGER,
     actor TEXT NOT NULL,
-    reason TEXT NOT NULL,
-    idempotency_key TEXT UNIQUE
+    reason TEXT NOT NULL
 );
 CREATE INDEX alias_changes_model ON alias_changes (model, seq);
 CREATE TRIGGER alias_changes_no_update BEFORE UPDATE ON alias_changes
 BEGIN SELECT RAISE(ABORT, 'alias history is append-only'); END;
 CREATE TRIGGER alias_changes_no_delete BEFORE DELETE ON alias_changes
 BEGIN SELECT RAISE(ABORT, 'alias history is append-only'); END;
-"""
+""",
+    # 2: idempotent moves (SQLite cannot add a UNIQUE column, so a unique index instead;
+    # files created as version 2 before migrations existed have the column constraint)
+    """
+ALTER TABLE alias_changes ADD COLUMN idempotency_key TEXT;
+CREATE UNIQUE INDEX alias_changes_idempotency_key ON alias_changes (idempotency_key);
+""",
+)
 
 
 def _utcnow() -> datetime:
@@ -37,7 +45,7 @@ class AliasHistory:
 
     def __init__(self, path: Path, clock: Callable[[], datetime] = _utcnow) -> None:
         """Open or create the history in the SQLite file at `path`."""
-        self._conn = open_state_db(path, "lotsen.alias_history", 2, _DDL)
+        self._conn = open_state_db(path, "lotsen.alias_history", _MIGRATIONS)
         self._clock = clock
 
     def record(

@@ -5,6 +5,9 @@ per feature (binned at ingest) and one row of window facts (volume, freshness, s
 realised performance, latency, traffic). A fleet scan reads it all back as arrays.
 """
 
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -13,32 +16,39 @@ import duckdb
 from pydantic import BaseModel
 
 from tools.errors import NotFoundError, StateError
+from tools.state_db import migrate
 from tools.telemetry.binning import FeatureReference, FeatureWindow
 
-_DDL = """
-CREATE TABLE IF NOT EXISTS lotsen_meta (key VARCHAR PRIMARY KEY, value VARCHAR);
-CREATE TABLE IF NOT EXISTS models (
+SCHEMA = "lotsen.telemetry"
+_MIGRATIONS = (
+    # 1: models, reference and window histograms, window facts, injected faults
+    """
+CREATE TABLE models (
     model VARCHAR PRIMARY KEY, version INTEGER, pipeline VARCHAR, metric VARCHAR,
     reference_metric DOUBLE, higher_is_better BOOLEAN, baseline_latency_ms DOUBLE,
     deployed_at TIMESTAMPTZ, expected_rows BIGINT, window_hours DOUBLE);
-CREATE TABLE IF NOT EXISTS reference (
+CREATE TABLE reference (
     model VARCHAR, version INTEGER, feature VARCHAR, kind VARCHAR, edges DOUBLE[],
     categories VARCHAR[], counts DOUBLE[], sums DOUBLE[], n BIGINT, nulls BIGINT,
     mean DOUBLE, std DOUBLE, n_unique BIGINT, importance DOUBLE,
     PRIMARY KEY (model, version, feature));
-CREATE TABLE IF NOT EXISTS window_bins (
+CREATE TABLE window_bins (
     model VARCHAR, window_start TIMESTAMPTZ, feature VARCHAR, counts DOUBLE[], sums DOUBLE[],
     n BIGINT, nulls BIGINT, invalid BIGINT, missing BOOLEAN, type_mismatch BOOLEAN,
     PRIMARY KEY (model, window_start, feature));
-CREATE TABLE IF NOT EXISTS windows (
+CREATE TABLE windows (
     model VARCHAR, window_start TIMESTAMPTZ, rows BIGINT, freshness_lag_h DOUBLE,
     schema_fingerprint VARCHAR, metric_value DOUBLE, labelled_rows BIGINT,
     latency_p95_ms DOUBLE, requests_per_s DOUBLE, PRIMARY KEY (model, window_start));
-CREATE TABLE IF NOT EXISTS injected_faults (
+CREATE TABLE injected_faults (
     id INTEGER, kind VARCHAR, target VARCHAR, models VARCHAR[], features VARCHAR[],
     window_start TIMESTAMPTZ, detail VARCHAR);
-"""
-SCHEMA = "lotsen.telemetry/1"
+""",
+)
+_UNVERSIONED = "lotsen.telemetry/1"
+"""What files written before numbered migrations carry as their schema (= version 1)."""
+
+logger = logging.getLogger(__name__)
 
 
 class ModelMeta(BaseModel):
@@ -125,18 +135,7 @@ class TelemetryStore:
 
     def __init__(self, path: Path | str) -> None:
         """Open or create the store."""
-        try:
-            self.db = duckdb.connect(str(path))
-            self.db.execute(_DDL)
-            found = self._one("SELECT value FROM lotsen_meta WHERE key = 'schema'")
-        except duckdb.Error as exc:
-            raise StateError(
-                f"{path} is not a usable telemetry database ({exc}); move it away"
-            ) from exc
-        if found is None:
-            self.db.execute("INSERT INTO lotsen_meta VALUES ('schema', ?)", [SCHEMA])
-        elif found[0] != SCHEMA:
-            raise StateError(f"{path} holds {found[0]!r}, expected {SCHEMA!r}")
+        self.db = _open(path)
 
     def put_model(
         self, meta: ModelMeta, references: list[FeatureReference], importance: dict[str, float]
@@ -243,3 +242,64 @@ class TelemetryStore:
     def close(self) -> None:
         """Close the database."""
         self.db.close()
+
+
+@dataclass(frozen=True)
+class DuckDBBackend:
+    """`StateBackend` over a DuckDB connection, so telemetry files migrate like the rest."""
+
+    conn: duckdb.DuckDBPyConnection
+    errors: tuple[type[Exception], ...] = (duckdb.Error,)
+
+    def begin(self) -> None:
+        """Open a transaction (DuckDB files have one writing process at a time)."""
+        self.conn.execute("BEGIN TRANSACTION")
+
+    def execute(self, sql: str, params: Sequence[str] = ()) -> list[tuple[Any, ...]]:
+        """Run one statement and return its rows."""
+        return self.conn.execute(sql, list(params)).fetchall()
+
+    def script(self, sql: str) -> None:
+        """Run several statements inside the open transaction."""
+        self.conn.execute(sql)
+
+
+def _open(path: Path | str) -> duckdb.DuckDBPyConnection:
+    """Connect to the store file and bring it to the current schema version."""
+    try:
+        conn = duckdb.connect(str(path))
+    except duckdb.Error as exc:
+        raise _unusable(path, exc) from exc
+    try:
+        backend = DuckDBBackend(conn)
+        _adopt_unversioned(backend, path)
+        migrate(backend, path, SCHEMA, _MIGRATIONS)
+    except duckdb.Error as exc:
+        conn.close()
+        raise _unusable(path, exc) from exc
+    except StateError:
+        conn.close()
+        raise
+    return conn
+
+
+def _unusable(path: Path | str, exc: duckdb.Error) -> StateError:
+    return StateError(f"{path} is not a usable telemetry database ({exc}); move it away")
+
+
+def _adopt_unversioned(db: DuckDBBackend, path: Path | str) -> None:
+    """Record a file from before numbered migrations as what it is: version 1."""
+    tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    if "lotsen_meta" not in tables:
+        return
+    if dict(db.execute("SELECT key, value FROM lotsen_meta")) != {"schema": _UNVERSIONED}:
+        return
+    db.begin()
+    try:
+        db.execute("UPDATE lotsen_meta SET value = ? WHERE key = 'schema'", (SCHEMA,))
+        db.execute("INSERT INTO lotsen_meta VALUES ('version', '1')")
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    logger.info("%s: recorded %s as %s schema version 1", path, _UNVERSIONED, SCHEMA)

@@ -16,9 +16,9 @@ from tools.errors import NotFoundError
 from tools.state_db import open_state_db
 
 SCHEMA = "lotsen.cluster"
-SCHEMA_VERSION = 1
-
-_DDL = """
+_MIGRATIONS = (
+    # 1: the twin
+    """
 CREATE TABLE pools (name TEXT PRIMARY KEY, doc TEXT NOT NULL);
 CREATE TABLE nodes (
     name TEXT PRIMARY KEY, pool TEXT NOT NULL, env TEXT NOT NULL, doc TEXT NOT NULL
@@ -34,7 +34,8 @@ CREATE TABLE jobs (
 );
 CREATE TABLE faults (id INTEGER PRIMARY KEY AUTOINCREMENT, doc TEXT NOT NULL);
 CREATE TABLE twin (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-"""
+""",
+)
 
 
 class Tx:
@@ -226,7 +227,7 @@ class TwinStore:
     def __init__(self, path: Path) -> None:
         """Open or create the twin file at `path`."""
         self.path = path
-        self._conn = open_state_db(path, SCHEMA, SCHEMA_VERSION, _DDL)
+        self._conn = open_state_db(path, SCHEMA, _MIGRATIONS)
 
     @contextmanager
     def transaction(self, *, dry_run: bool = False) -> Iterator[Tx]:
