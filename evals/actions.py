@@ -14,13 +14,12 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from evals.state import AgentOutput, Answer, ReportedFinding, ReportedIncident
-from lotsen.world import WorldFiles
-from memory.audit import AuditLog
-from memory.remediation import RemediationStore
+from memory.approvals import NewRequest
 from tools.cluster.sim import SimCluster
 from tools.domain import JobSpec, NewVersion
 from tools.fleet.layout import ENV_TAINT, TRAINING_REQUEST, TRAINING_TAINT
-from tools.registry import CHALLENGER, CHAMPION, AliasHistory, MlflowRegistry, sqlite_uri
+from tools.registry import CHALLENGER, CHAMPION
+from world.world import World
 
 ACTOR = "eval-reference"
 
@@ -167,20 +166,14 @@ Action = Annotated[
 
 
 class _World:
-    def __init__(self, files: WorldFiles, models_hit: Callable[[str], list[str]]) -> None:
-        self.files = files
-        self.models_hit = models_hit
-        self.registry = MlflowRegistry(
-            sqlite_uri(files.mlflow_db), AliasHistory(files.alias_history_db), files.artifacts
-        )
-        self.twin = SimCluster(files.cluster_db)
-        self.store = RemediationStore(files.remediation_db)
-        self.audit = AuditLog(files.audit_db)
+    """The reference solution's hands on the world (the same World every agent gets)."""
 
-    def close(self) -> None:
-        self.twin.close()
-        self.store.close()
-        self.audit.close()
+    def __init__(self, world: World, models_hit: Callable[[str], list[str]]) -> None:
+        cluster = world.cluster
+        assert isinstance(cluster, SimCluster), "reference solutions run on the twin"
+        self.registry, self.twin = world.registry, cluster
+        self.store, self.approvals, self.audit = world.runs, world.approvals, world.audit
+        self.models_hit = models_hit
 
     def record(self, action: str, model: str | None, result: str) -> None:
         self.audit.append(
@@ -189,7 +182,7 @@ class _World:
 
 
 def apply_actions(
-    actions: list[Action], files: WorldFiles, models_hit: Callable[[str], list[str]]
+    actions: list[Action], world: World, models_hit: Callable[[str], list[str]]
 ) -> AgentOutput:
     """Apply actions to the world; return the report-type ones as agent output.
 
@@ -197,12 +190,9 @@ def apply_actions(
     a pipeline but no models).
     """
     output = AgentOutput()
-    world = _World(files, models_hit)
-    try:
-        for number, action in enumerate(actions):
-            _apply(action, world, output, number)
-    finally:
-        world.close()
+    hands = _World(world, models_hit)
+    for number, action in enumerate(actions):
+        _apply(action, hands, output, number)
     return output
 
 
@@ -228,18 +218,25 @@ def _apply(action: Action, w: _World, out: AgentOutput, n: int) -> None:  # noqa
         case Watch():
             w.store.watch(f"ref-{n}", action.models, now, 1.0)
         case RequestApproval():
-            request = w.store.request_approval(
-                f"ref-{n}",
-                f"ref-{n}",
-                action.action,
-                action.models,
-                ["ref"],
-                ACTOR,
+            request = w.approvals.submit(
+                NewRequest(
+                    key=f"ref-{n}",
+                    agent="remediation",
+                    action=action.action,
+                    actions=[],
+                    models=action.models,
+                    reasons=["ref"],
+                    verdict="needs_approval",
+                    proposer=ACTOR,
+                    incident_id=f"ref-{n}",
+                ),
                 now,
                 timedelta(days=3650),
             )
             if action.decided != "pending":
-                w.store.decide(request.id, "eval-human", action.decided == "approved", now, None)
+                w.approvals.decide(
+                    request.id, "eval-human", action.decided == "approved", now, None
+                )
         case SubmitJob():
             if action.start_after_hours:
                 w.twin.advance(timedelta(hours=action.start_after_hours))

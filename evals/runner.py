@@ -27,8 +27,8 @@ from evals.scenario import Scenario
 from evals.setup import base_world, copy_world, fresh_dir, prepare
 from evals.state import EvalState, WorldSnapshot, snapshot
 from llm.tiers import TIER0, LlmTier
-from lotsen.world import WorldFiles, configure_mlflow_env, current_world
 from tools.errors import LotsenError
+from world.layout import configure_mlflow_env
 
 logger = logging.getLogger(__name__)
 SCHEMA = "lotsen.evals/1"
@@ -178,7 +178,7 @@ def scenario_cases(
     root = fresh_dir(workdir, f"{scenario.id}-{tier_name}")
     try:
         prepared = prepare(scenario, cache_dir, root / "prepared")
-        initial = snapshot(_files(prepared.data_dir))
+        initial = snapshot(prepared.data_dir)
     except Exception as exc:  # a broken scenario is a failed case, not a crashed run
         logger.warning("scenario %s failed to set up: %s", scenario.id, exc)
         return [_failed(scenario, tier_name, 0, f"setup: {_describe(exc)}", run=None)]
@@ -219,7 +219,7 @@ def _trial(
         crashed = AgentRun(latency_s=time.perf_counter() - start)
         return _failed(scenario, tier_name, trial, _describe(exc), run=crashed)
     try:
-        state = EvalState(initial=initial, final=snapshot(_files(data)), output=run.output)
+        state = EvalState(initial=initial, final=snapshot(data), output=run.output)
         verdicts = run_oracles(scenario.expect, state)
         if judge_tier is not None:
             verdicts = _judged(scenario, state, verdicts, judge_tier, root)
@@ -253,10 +253,6 @@ def _judged(
         judge(oracle, state, scenario.ask, llm) if isinstance(oracle, Judge) else verdict
         for oracle, verdict in zip(scenario.expect, verdicts, strict=True)
     ]
-
-
-def _files(data_dir: Path) -> WorldFiles:
-    return WorldFiles(current_world(tier_settings(data_dir, None)).root.resolve())
 
 
 def _meta(scenario: Scenario) -> dict[str, object]:

@@ -15,7 +15,7 @@ from evals.oracles import OracleResult, run_oracles
 from evals.scenario import Scenario
 from evals.setup import copy_world, fresh_dir, ground_truth, prepare
 from evals.state import AgentOutput, EvalState, WorldSnapshot, snapshot
-from lotsen.world import WorldFiles, current_world
+from world.world import World
 
 
 class SelfCheck(BaseModel):
@@ -45,7 +45,7 @@ def self_check(scenario: Scenario, cache_dir: Path, workdir: Path) -> SelfCheck:
     """Check one scenario's oracles against its reference solution and against inaction."""
     root = fresh_dir(workdir, scenario.id)
     prepared = prepare(scenario, cache_dir, root / "prepared", light=True)
-    initial = snapshot(_files(prepared.data_dir))
+    initial = snapshot(prepared.data_dir)
     nothing = EvalState(initial=initial, final=initial, output=AgentOutput())
     try:
         return SelfCheck(
@@ -73,13 +73,7 @@ def _apply(
     target: Path,
 ) -> list[OracleResult]:
     settings = copy_world(prepared, target)
-    files = _files(settings.data_dir)
-    output = apply_actions(actions, files, ground_truth(prepared).models_hit)
-    state = EvalState(initial=initial, final=snapshot(files), output=output)
+    with World(settings) as world:
+        output = apply_actions(actions, world, ground_truth(prepared).models_hit)
+    state = EvalState(initial=initial, final=snapshot(settings.data_dir), output=output)
     return run_oracles(scenario.expect, state)
-
-
-def _files(data_dir: Path) -> WorldFiles:
-    from lotsen.settings import Settings
-
-    return WorldFiles(current_world(Settings(data_dir=data_dir)).root.resolve())

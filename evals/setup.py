@@ -33,9 +33,6 @@ from evals.faults import (
     TelemetryFault,
 )
 from evals.scenario import Scenario
-from lotsen.monitoring import fleet_models
-from lotsen.settings import Settings
-from lotsen.world import WorldFiles, build_world, configure_mlflow_env, current_world
 from tools.cluster.sim import SimCluster
 from tools.domain import ChangeKind, ChangePlan, JobSpec, Lineage, NewVersion
 from tools.domain import Fault as ClusterFault
@@ -45,6 +42,11 @@ from tools.registry import CHAMPION, AliasHistory, MlflowRegistry, sqlite_uri
 from tools.telemetry.faults import FaultSpec
 from tools.telemetry.simulate import SimulationSpec, simulate
 from tools.telemetry.store import InjectedFault, TelemetryStore
+from world.layout import WorldFiles, configure_mlflow_env, current_world
+from world.monitoring import fleet_models
+from world.seeding import build_world
+from world.settings import Settings
+from world.world import World
 
 CACHE_VERSION = 1
 """Bump when seeding changes in a way the cache key does not capture."""
@@ -174,10 +176,9 @@ def _registry_fault(fault: Fault, files: WorldFiles) -> None:
 def _simulate(scenario: Scenario, settings: Settings, files: WorldFiles, light: bool) -> None:
     assert scenario.telemetry is not None
     windows, rows = (1, 200) if light else (scenario.telemetry.windows, scenario.telemetry.rows)
-    models, pipelines = fleet_models(settings)
-    twin = SimCluster(files.cluster_db)
-    now = twin.now()
-    twin.close()
+    with World(settings) as world:
+        models, pipelines = fleet_models(world)
+        now = world.clock()
     spec = SimulationSpec(
         seed=scenario.seed,
         start=now - timedelta(days=windows),

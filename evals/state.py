@@ -14,11 +14,10 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from lotsen.world import WorldFiles
-from memory.audit import AuditLog
-from memory.remediation import RemediationStore
 from tools.cluster.sim import SimCluster
 from tools.registry.alias_history import AliasHistory
+from world.settings import Settings
+from world.world import World
 
 
 class AliasMove(BaseModel):
@@ -150,82 +149,82 @@ class EvalState(BaseModel):
     output: AgentOutput
 
 
-def snapshot(files: WorldFiles) -> WorldSnapshot:
-    """Read a world's state (the world directory, not the data dir)."""
+def snapshot(data_dir: Path) -> WorldSnapshot:
+    """Read the state of the world in a data dir (a world of its own, closed afterwards)."""
+    with World(Settings(data_dir=data_dir, cluster="sim", mlflow_uri=None)) as world:
+        return _snapshot(world)
+
+
+def _snapshot(world: World) -> WorldSnapshot:
+    files = world.files
     registry = _registry(files.mlflow_db)
-    twin = SimCluster(files.cluster_db)
-    store = RemediationStore(files.remediation_db)
-    audit = AuditLog(files.audit_db)
-    try:
-        now = twin.now()
-        deployments = {
-            f"{d.namespace}/{d.name}": DeploymentState(
-                model=d.model,
-                version=d.model_version,
-                replicas=d.replicas,
-                gpu="/".join(
-                    x for x in (d.gpu.gpu_type.value, d.gpu.sharing.value, d.gpu.mig_profile) if x
-                ),
-            )
-            for d in twin.deployments()
-        }
-        jobs = [
-            JobState(
-                id=j.id,
-                key=j.spec.idempotency_key,
-                kind=j.spec.kind,
-                namespace=j.spec.namespace,
-                model=j.spec.model,
-                status=j.status.value,
-                submitted_at=j.submitted_at,
-                started_at=j.started_at,
-                not_before=j.spec.not_before,
-            )
-            for j in twin.jobs()
-        ]
-        quotas = {ns.name: ns.gpu_quota for ns in twin.namespaces()}
-        approvals = [
-            ApprovalState(
-                id=a.id,
-                action=a.action,
-                models=a.models,
-                status=a.status,
-                proposer=a.proposer,
-                decided_by=a.decided_by,
-            )
-            for a in store.approvals(now)
-        ]
-        incidents = [{**d, "models": json.loads(str(d["models"]))} for d in store.data_incidents()]
-        records = audit.records()
-        entries = [
-            AuditEntry(
-                kind=r.kind,
-                actor=r.actor,
-                model=r.model,
-                incident=r.incident,
-                action=_str_or_none(r.data.get("action")),
-                tier=_str_or_none(r.data.get("tier")),
-            )
-            for r in records
-        ]
-        return WorldSnapshot(
-            now=now,
-            deployments=deployments,
-            jobs=jobs,
-            quotas=quotas,
-            data_incidents=incidents,
-            watched=store.watched(),
-            quarantined=sorted({m for m, _ in store.quarantined()}),
-            approvals=approvals,
-            audit=entries,
-            audit_ok=audit.verify().ok,
-            alias_moves=_alias_moves(files.alias_history_db),
-            **registry,
+    twin, store, audit = world.cluster, world.runs, world.audit
+    assert isinstance(twin, SimCluster), "eval worlds run on the twin"
+    now = twin.now()
+    deployments = {
+        f"{d.namespace}/{d.name}": DeploymentState(
+            model=d.model,
+            version=d.model_version,
+            replicas=d.replicas,
+            gpu="/".join(
+                x for x in (d.gpu.gpu_type.value, d.gpu.sharing.value, d.gpu.mig_profile) if x
+            ),
         )
-    finally:
-        twin.close()
-        store.close()
-        audit.close()
+        for d in twin.deployments()
+    }
+    jobs = [
+        JobState(
+            id=j.id,
+            key=j.spec.idempotency_key,
+            kind=j.spec.kind,
+            namespace=j.spec.namespace,
+            model=j.spec.model,
+            status=j.status.value,
+            submitted_at=j.submitted_at,
+            started_at=j.started_at,
+            not_before=j.spec.not_before,
+        )
+        for j in twin.jobs()
+    ]
+    quotas = {ns.name: ns.gpu_quota for ns in twin.namespaces()}
+    approvals = [
+        ApprovalState(
+            id=a.id,
+            action=a.action,
+            models=a.models,
+            status=a.status,
+            proposer=a.proposer,
+            decided_by=a.decided_by,
+        )
+        for a in world.approvals.requests(now)
+    ]
+    incidents = [{**d, "models": json.loads(str(d["models"]))} for d in store.data_incidents()]
+    records = audit.records()
+    entries = [
+        AuditEntry(
+            kind=r.kind,
+            actor=r.actor,
+            model=r.model,
+            incident=r.incident,
+            action=_str_or_none(r.data.get("action")),
+            tier=_str_or_none(r.data.get("tier")),
+        )
+        for r in records
+    ]
+    return WorldSnapshot(
+        now=now,
+        deployments=deployments,
+        jobs=jobs,
+        quotas=quotas,
+        data_incidents=incidents,
+        watched=store.watched(),
+        quarantined=sorted({m for m, _ in store.quarantined()}),
+        approvals=approvals,
+        audit=entries,
+        audit_ok=audit.verify().ok,
+        alias_moves=_alias_moves(files.alias_history_db),
+        **registry,
+    )
 
 
 def _str_or_none(value: object) -> str | None:

@@ -1,20 +1,23 @@
-"""What the remediation workflow remembers: runs, approval requests, data incidents, watches."""
+"""What the remediation workflow remembers: runs, data incidents, quarantine, watches.
+
+Approval requests live in the one approval queue (memory/approvals.py).
+"""
 
 import json
 import sqlite3
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from tools.errors import ConflictError, NotFoundError
+from tools.errors import NotFoundError
 from tools.state_db import open_state_db
 
 RunStatus = Literal["running", "waiting_approval", "done", "rejected", "failed", "expired"]
-ApprovalStatus = Literal["pending", "approved", "rejected", "expired"]
 
-_DDL = """
+_MIGRATIONS = (
+    """
 CREATE TABLE runs (thread_id TEXT PRIMARY KEY, incident_id TEXT NOT NULL, kind TEXT NOT NULL,
                    status TEXT NOT NULL, proposer TEXT NOT NULL, updated_at TEXT NOT NULL,
                    summary TEXT);
@@ -29,7 +32,11 @@ CREATE TABLE quarantine (model TEXT NOT NULL, window_start TEXT NOT NULL, incide
                          PRIMARY KEY (model, window_start));
 CREATE TABLE watchlist (model TEXT PRIMARY KEY, incident_id TEXT NOT NULL, since TEXT NOT NULL,
                         scan_every_hours REAL NOT NULL);
-"""
+""",
+    # 2: approval requests moved to the one approval queue (memory/approvals.py); the old
+    # rows stay readable until the queue has adopted them.
+    "ALTER TABLE approvals RENAME TO legacy_approvals;",
+)
 
 
 class Run(BaseModel):
@@ -44,30 +51,12 @@ class Run(BaseModel):
     summary: str | None = None
 
 
-class ApprovalRequest(BaseModel):
-    """A plan waiting for a human."""
-
-    id: str
-    thread_id: str
-    incident_id: str
-    action: str
-    models: list[str]
-    reasons: list[str]
-    proposer: str
-    created_at: datetime
-    expires_at: datetime
-    status: ApprovalStatus
-    decided_by: str | None = None
-    decided_at: datetime | None = None
-    note: str | None = None
-
-
 class RemediationStore:
     """SQLite state of remediation runs and their side records."""
 
     def __init__(self, path: Path) -> None:
         """Open or create the store."""
-        self._conn = open_state_db(path, "lotsen.remediation", 1, _DDL)
+        self._conn = open_state_db(path, "lotsen.remediation", _MIGRATIONS)
         self._conn.row_factory = sqlite3.Row
 
     # runs
@@ -106,98 +95,10 @@ class RemediationStore:
             (status, now.isoformat(), summary, thread_id),
         )
 
-    # approvals
-    def request_approval(
-        self,
-        thread_id: str,
-        incident_id: str,
-        action: str,
-        models: list[str],
-        reasons: list[str],
-        proposer: str,
-        now: datetime,
-        ttl: timedelta,
-    ) -> ApprovalRequest:
-        """Create the thread's approval request once; return it."""
-        request_id = "apr-" + thread_id.rsplit("-", 1)[-1][:10]
-        self._conn.execute(
-            "INSERT OR IGNORE INTO approvals VALUES "
-            "(?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', NULL, NULL, NULL)",
-            (
-                request_id,
-                thread_id,
-                incident_id,
-                action,
-                json.dumps(models),
-                json.dumps(reasons),
-                proposer,
-                now.isoformat(),
-                (now + ttl).isoformat(),
-            ),
-        )
-        return self.approval(request_id)
-
-    def approval(self, request_id: str) -> ApprovalRequest:
-        """One approval request."""
-        row = self._conn.execute("SELECT * FROM approvals WHERE id = ?", (request_id,)).fetchone()
-        if row is None:
-            raise NotFoundError(
-                f"unknown approval request {request_id!r}; `lotsen approvals list` shows them"
-            )
-        data = dict(row)
-        data["models"], data["reasons"] = json.loads(data["models"]), json.loads(data["reasons"])
-        return ApprovalRequest.model_validate(data)
-
-    def approvals(
-        self, now: datetime, status: ApprovalStatus | None = None
-    ) -> list[ApprovalRequest]:
-        """Approval requests (pending ones past their expiry are marked expired first)."""
-        self._conn.execute(
-            "UPDATE approvals SET status = 'expired' WHERE status = 'pending' AND expires_at < ?",
-            (now.isoformat(),),
-        )
-        ids = [
-            r[0]
-            for r in self._conn.execute(
-                "SELECT id FROM approvals"
-                + (" WHERE status = ?" if status else "")
-                + " ORDER BY created_at",
-                (status,) if status else (),
-            )
-        ]
-        return [self.approval(i) for i in ids]
-
-    def decide(
-        self, request_id: str, approver: str, approved: bool, now: datetime, note: str | None
-    ) -> ApprovalRequest:
-        """Record a decision, enforcing four eyes and expiry.
-
-        Raises:
-            NotFoundError: unknown request.
-            ConflictError: already decided, expired, or the approver proposed the change.
-        """
-        request = self.approval(request_id)
-        if request.status != "pending":
-            raise ConflictError(f"approval {request_id} is already {request.status}")
-        if now > request.expires_at:
-            self._conn.execute(
-                "UPDATE approvals SET status = 'expired' WHERE id = ?", (request_id,)
-            )
-            raise ConflictError(
-                f"approval {request_id} expired at {request.expires_at:%Y-%m-%d %H:%M}; "
-                "run `lotsen remediate --auto` again to propose it anew"
-            )
-        if approver == request.proposer:
-            raise ConflictError(
-                f"four-eyes rule: {approver} proposed this change and cannot approve it; "
-                "ask someone else"
-            )
-        self._conn.execute(
-            "UPDATE approvals SET status = ?, decided_by = ?, decided_at = ?, note = ? "
-            "WHERE id = ?",
-            ("approved" if approved else "rejected", approver, now.isoformat(), note, request_id),
-        )
-        return self.approval(request_id)
+    def legacy_approvals(self) -> list[dict[str, Any]]:
+        """Approval requests of the schema-1 layout, for the approval queue to adopt."""
+        rows = self._conn.execute("SELECT * FROM legacy_approvals ORDER BY created_at").fetchall()
+        return [dict(r) for r in rows]
 
     # side records (idempotent)
     def open_data_incident(

@@ -11,10 +11,10 @@ import httpx
 import pytest
 
 from llm.doubles import SCRIPTED_PORTS
-from lotsen.world import MLFLOW_ENV_DEFAULTS
 from tools.fleet.generate import generate_fleet
 from tools.fleet.spec import FleetSpec
 from tools.registry import AliasHistory, MlflowRegistry, sqlite_uri
+from world.layout import MLFLOW_ENV_DEFAULTS
 
 _LOOPBACK = ("127.", "::1", "localhost")
 

@@ -9,6 +9,7 @@ from agents.assistant import AssistantContext, answer
 from agents.assistant.facts import ChangeFacts, QuotaFacts
 from agents.assistant.grammar import AGENT_INTENTS, BUILTIN_INTENTS
 from agents.assistant.intent import Intent
+from memory.approvals import ApprovalQueue, NewRequest
 from memory.audit import AuditLog
 from memory.remediation import RemediationStore
 from tests.support.assistant_world import INJECTED, INJECTION, World, snapshot, world
@@ -176,21 +177,41 @@ def test_incidents_and_approvals_from_the_remediation_store(
     pipeline = small_fleet.pipelines[0]
     models = [p.model.name for p in small_fleet.models if p.model.pipeline == pipeline.name]
     store.open_data_incident("inc-1", pipeline.name, models, pipeline.owner, "null spike", NOW)
-    store.request_approval(
-        "run-abcdef12345", "inc-2", "rollback", models[:1], ["prod"], "bot", NOW, timedelta(hours=1)
+    queue = ApprovalQueue(tmp_path / "approvals.db")
+    request = queue.submit(
+        NewRequest(
+            key="remediation:rem-abcdef12345",
+            agent="remediation",
+            action="rollback",
+            actions=[],
+            models=models[:1],
+            reasons=["prod"],
+            verdict="needs_approval",
+            proposer="bot",
+            incident_id="inc-2",
+        ),
+        NOW,
+        timedelta(hours=1),
     )
-    ctx = AssistantContext(world.registry, world.cluster, store=store, clock=lambda: NOW)
+    ctx = AssistantContext(
+        world.registry, world.cluster, store=store, approvals=queue, clock=lambda: NOW
+    )
     incidents = answer("Are there open data incidents?", ctx)
     assert incidents.intent == "incidents" and incidents.facts["count"] == 1
     assert set(incidents.entities) == {pipeline.name, *models}
     approvals = answer("Which approvals are pending?", ctx)
     assert approvals.intent == "approvals" and approvals.facts["count"] == 1
-    assert approvals.entities == models[:1] and "apr-abcdef1234" in approvals.text
+    assert approvals.entities == models[:1] and request.id in approvals.text
     later = AssistantContext(
-        world.registry, world.cluster, store=store, clock=lambda: NOW + timedelta(hours=2)
+        world.registry,
+        world.cluster,
+        store=store,
+        approvals=queue,
+        clock=lambda: NOW + timedelta(hours=2),
     )
     assert answer("Which approvals are pending?", later).facts["count"] == 0
     store.close()
+    queue.close()
 
 
 def test_no_remediation_state_is_an_answer_not_an_error(ctx: AssistantContext) -> None:

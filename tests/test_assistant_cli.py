@@ -6,13 +6,15 @@ from pathlib import Path
 import pytest
 
 from llm.doubles import Reply, ScriptedOpenAIServer, ServerProfile
-from lotsen.assistant import ask, open_assistant
-from lotsen.settings import Settings
-from lotsen.world import build_world, configure_mlflow_env
 from tests.support.cli import copy_data_dir
 from tests.support.cli import run_lotsen as lotsen
 from tools.cluster.sim import SimCluster
 from tools.fleet.spec import FleetSpec
+from world.assistant import ask, assistant_port
+from world.layout import configure_mlflow_env
+from world.seeding import build_world
+from world.settings import Settings
+from world.world import World
 
 
 @pytest.fixture(scope="module")
@@ -133,11 +135,19 @@ def test_ask_on_an_llm_tier_records_usage(
 
 
 def test_open_assistant_reads_the_world_without_creating_state(data: Path) -> None:
-    settings = Settings(data_dir=data)
-    with open_assistant(settings, user="dave") as ctx:
-        assert (ctx.store, ctx.audit, ctx.llms, ctx.user) == (None, None, (), "dave")
+    with World(Settings(data_dir=data)) as world:
+        ctx = assistant_port(world, user="dave")
+        assert (ctx.store, ctx.audit, ctx.approvals, ctx.llms, ctx.user) == (
+            None,
+            None,
+            None,
+            (),
+            "dave",
+        )
         assert ctx.pipelines
     assert not (data / "world" / "remediation.db").exists()
+    assert not (data / "state" / "audit.db").exists()
+    assert not (data / "state" / "approvals.db").exists()
 
 
 def test_chat_fails_fast_on_an_unknown_tier(
@@ -149,5 +159,6 @@ def test_chat_fails_fast_on_an_unknown_tier(
 
 def test_ask_helper_for_evals(data: Path, small_fleet: FleetSpec) -> None:
     plan = small_fleet.models[0]
-    reply = ask(Settings(data_dir=data), f"Who owns {plan.model.name}?", tier="0")
+    with World(Settings(data_dir=data)) as world:
+        reply = ask(world, f"Who owns {plan.model.name}?", tier="0")
     assert (reply.intent, reply.entities[0]) == ("owner", plan.model.name)

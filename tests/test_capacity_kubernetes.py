@@ -5,13 +5,13 @@ from datetime import UTC, datetime
 
 import pytest
 
-from lotsen.kube import kubernetes_cluster
-from lotsen.settings import Settings
 from tests.support.k8s_objects import platform
 from tests.support.k8s_stub import KubeState, serve_kube
 from tools.cluster.kubernetes import KubernetesCluster
 from tools.domain import GpuRequest, GpuSharing, GpuType
 from tools.errors import ConfigError
+from world.kube import kubernetes_cluster
+from world.settings import Settings
 
 SMALLER = GpuRequest(gpu_type=GpuType.H100, sharing=GpuSharing.MIG, mig_profile="2g.20gb")
 

@@ -2,23 +2,21 @@
 
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from agents.capacity.apply import ApplyWorld, apply_plan, idempotency_key
 from agents.capacity.plan import CapacityPlan, PlannedAction, build_plan
-from lotsen.capacity import apply_world, capacity_config
-from lotsen.settings import Settings
-from lotsen.world import current_world, open_registry, open_twin
 from tests.support.cli import copy_data_dir, init_data_dir
 from tests.support.cli import run_lotsen as lotsen
 from tools.capacity.consolidation import Move
 from tools.cluster.sim import SimCluster
 from tools.domain import Deployment, Environment
 from tools.policy.action import ActionKind, ProposedAction
-from tools.policy.gate import ComplianceGate
+from world.capacity import apply_port
+from world.settings import Settings
+from world.world import World
 
 pytestmark = pytest.mark.slow
 
@@ -72,12 +70,11 @@ def test_user_mistakes_are_one_line(
 
 
 @pytest.fixture
-def world(data: Path) -> Iterator[tuple[Settings, SimCluster, ApplyWorld, ComplianceGate]]:
-    settings = Settings(data_dir=data)
-    twin = open_twin(settings)
-    gate = ComplianceGate(open_registry(settings, current_world(settings)), twin)
-    with apply_world(settings, twin) as w:
-        yield settings, twin, w, gate
+def world(data: Path) -> Iterator[tuple[World, SimCluster, ApplyWorld]]:
+    with World(Settings(data_dir=data)) as opened:
+        twin = opened.cluster
+        assert isinstance(twin, SimCluster)
+        yield opened, twin, apply_port(opened)
 
 
 def _prod_move(twin: SimCluster) -> tuple[Deployment, Move]:
@@ -102,11 +99,11 @@ def _prod_move(twin: SimCluster) -> tuple[Deployment, Move]:
 
 
 def test_a_prod_move_waits_for_four_eyes_then_runs_once(
-    world: tuple[Settings, SimCluster, ApplyWorld, ComplianceGate],
+    world: tuple[World, SimCluster, ApplyWorld],
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    settings, twin, w, gate = world
+    opened, twin, w = world
     dep, move = _prod_move(twin)
     action = PlannedAction(
         n=1,
@@ -122,31 +119,31 @@ def test_a_prod_move_waits_for_four_eyes_then_runs_once(
                               namespace=dep.namespace, deployment=dep.name, detail="x"),
         replicas=0,
     )  # fmt: skip
-    plan = build_plan(twin, capacity_config(settings)).model_copy(
-        update={"actions": [action, denied]}
-    )
+    plan = build_plan(twin, opened.capacity).model_copy(update={"actions": [action, denied]})
     before = twin.deployment(dep.namespace, dep.name)
 
-    first = apply_plan(plan, gate, w)
+    first = apply_plan(plan, w)
     assert [o.status for o in first] == ["waiting_approval", "denied"]
     assert twin.deployment(dep.namespace, dep.name) == before  # nothing ran
     assert w.audit.find(idempotency_key(plan, action)) is None
-    again = apply_plan(plan, gate, w)
+    again = apply_plan(plan, w)
     assert again[0].approval_id == first[0].approval_id
-    assert len(w.store.approvals(datetime.now(UTC), "pending")) == 1
+    assert len(w.approvals.requests(w.clock(), "pending")) == 1
 
     request_id = first[0].approval_id
     assert request_id is not None
     code, _, err = lotsen(capsys, monkeypatch, "approvals", "approve", request_id, "--as", "dave")
     assert code == 2 and "four-eyes rule" in err
-    assert apply_plan(plan, gate, w)[0].status == "waiting_approval"
-    code, _, _ = lotsen(capsys, monkeypatch, "approvals", "approve", request_id, "--as", "erin")
-    assert code == 0 and w.store.approval(request_id).decided_by == "erin"
-    done = apply_plan(plan, gate, w)
-    assert [o.status for o in done] == ["executed", "denied"]
+    assert apply_plan(plan, w)[0].status == "waiting_approval"
+    # approving executes the exact approved action at once, without LangGraph
+    code, out, _ = lotsen(capsys, monkeypatch, "approvals", "approve", request_id, "--as", "erin")
+    assert code == 0 and "executed" in out
+    request = w.approvals.get(request_id)
+    assert request.decided_by == "erin" and request.executed_at is not None
     moved = twin.deployment(dep.namespace, dep.name)
     assert (move.to_node, move.to_gpu) in {(p.node, p.gpu_index) for p in moved.placements}
-    assert apply_plan(plan, gate, w)[0].status == "already_done"
+    done = apply_plan(plan, w)
+    assert [o.status for o in done] == ["already_done", "denied"]
     actions = [r for r in w.audit.records() if r.kind == "action"]
     assert len(actions) == 1 and actions[0].data["approver"] == "erin"
     assert w.audit.verify().ok

@@ -192,7 +192,7 @@ def test_remediate_approvals_and_audit_from_the_cli(
         assert code == 2 and "four-eyes rule" in err
     code, out, _ = lotsen(capsys, monkeypatch, "audit", "verify")
     assert code == 0 and "audit log intact" in out
-    conn = sqlite3.connect(data / "world" / "audit.db")
+    conn = sqlite3.connect(data / "state" / "audit.db")
     conn.executescript(
         "DROP TRIGGER audit_no_update; UPDATE audit SET actor = 'mallory' WHERE seq = 1;"
     )

@@ -8,8 +8,6 @@ from pathlib import Path
 import pytest
 
 from agents.compliance.export import to_html, to_markdown
-from lotsen.compliance import open_platform
-from lotsen.settings import Settings
 from tests.support.cli import copy_data_dir, init_data_dir, run_lotsen
 from tools.catalog import ALL_TOOLS, READ_ONLY_TOOLS, ToolContext
 from tools.cluster.sim import SimCluster
@@ -25,6 +23,8 @@ from tools.policy.spec import load_policies
 from tools.policy.tool_gate import ComplianceToolGate
 from tools.registry.mlflow_registry import MlflowRegistry
 from tools.runtime import ToolRunner
+from world.settings import Settings
+from world.world import World
 
 HIGH_RISK_PROD = "fraud-0004"
 """In the 30-model seed-3 fleet: prod, high-risk, several versions, no challenger."""
@@ -39,9 +39,10 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def platform(seeded: Path, tmp_path: Path) -> Iterator[tuple[MlflowRegistry, SimCluster]]:
     copy = tmp_path / "data"
     shutil.copytree(seeded, copy, symlinks=True)
-    with open_platform(Settings(data_dir=copy)) as (registry, cluster):
+    with World(Settings(data_dir=copy)) as world:
+        cluster = world.cluster
         assert isinstance(cluster, SimCluster)
-        yield registry, cluster
+        yield world.registry, cluster
 
 
 def failures(report: ComplianceReport) -> set[tuple[str, str]]:

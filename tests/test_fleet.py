@@ -2,8 +2,6 @@ from pathlib import Path
 
 import pytest
 
-from lotsen.settings import Settings
-from lotsen.world import build_world, current_world, open_registry, open_twin
 from tools.cluster.sim import SimCluster
 from tools.domain import AiActRisk, Environment
 from tools.errors import ConfigError, ConflictError, NotFoundError
@@ -13,6 +11,10 @@ from tools.fleet.seed import SEED_ACTOR, seed_fleet
 from tools.fleet.spec import FleetSpec
 from tools.fleet.status import fleet_status
 from tools.registry import CHAMPION, MlflowRegistry
+from world.layout import current_world
+from world.seeding import build_world
+from world.settings import Settings
+from world.world import World
 
 
 class Crash(Exception):
@@ -129,6 +131,8 @@ def test_world_swap_is_atomic(tmp_path: Path, small_fleet: FleetSpec) -> None:
     bigger = generate_fleet(30, seed=9)
     with pytest.raises(Crash):
         build_world(settings, bigger, force=True, progress=crash_after(3))
-    registry = open_registry(settings, current_world(settings))
+    world = World(settings)
+    registry = world.registry
     assert len(registry.list_models()) == 24  # the old world is untouched
-    assert len(open_twin(settings).deployments()) == 24
+    assert len(world.cluster.deployments()) == 24
+    world.close()

@@ -4,14 +4,14 @@ from collections.abc import Iterator
 import pytest
 from pydantic import SecretStr
 
-from lotsen.kube import kubernetes_cluster
-from lotsen.settings import Settings
 from tests.support.k8s_objects import platform
 from tests.support.k8s_stub import KubeState, serve_kube
 from tools.cluster.kubernetes import KubernetesCluster
 from tools.cluster.protocol import Cluster
 from tools.domain import Environment, GpuRequest, GpuSharing, GpuType, JobSpec, JobStatus
 from tools.errors import BackendUnavailableError, ConfigError, NotFoundError
+from world.kube import kubernetes_cluster
+from world.settings import Settings
 
 
 @pytest.fixture

@@ -11,10 +11,10 @@ from llm.doubles import ScriptedOpenAIServer, ServerProfile
 from llm.tiers import Capability, LlmTier
 from llm.vllm_launch import VllmLaunch, tool_parser
 from lotsen.cli.main import main
-from lotsen.llm import configured_tiers, llm_context
-from lotsen.settings import Settings
 from tools.errors import ConfigError
 from tools.vllm_metrics import parse_vllm_metrics, read_vllm_metrics
+from world.llm import configured_tiers, llm_context
+from world.settings import Settings
 
 
 def results(

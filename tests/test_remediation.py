@@ -7,15 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from agents.remediation.runner import decide_approval, remediate, resume
-from lotsen.monitoring import scan_fleet, simulate_telemetry
-from lotsen.remediation import Workflow, open_workflow
-from lotsen.settings import Settings
-from lotsen.world import build_world
+from agents.remediation.runner import RunOutcome, continue_with, remediate, resume
 from tools.drift.incidents import Incident
 from tools.errors import ConflictError, NotFoundError, StateError
 from tools.fleet.generate import generate_fleet
 from tools.registry import CHALLENGER, CHAMPION
+from world.monitoring import scan_fleet, simulate_telemetry
+from world.remediation import Workflow, open_workflow
+from world.seeding import build_world
+from world.settings import Settings
+from world.world import World
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +24,8 @@ def seeded_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
     data = tmp_path_factory.mktemp("remediation") / "data"
     settings = Settings(data_dir=data)
     build_world(settings, generate_fleet(160, seed=5), force=False)
-    simulate_telemetry(settings, seed=5, windows=2, rows=3000, faults=True)
+    with World(settings) as world:
+        simulate_telemetry(world, seed=5, windows=2, rows=3000, faults=True)
     return data
 
 
@@ -35,8 +37,14 @@ def settings(seeded_world: Path, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def wf(settings: Settings) -> Iterator[Workflow]:
-    with open_workflow(settings, "bob") as workflow:
+def world(settings: Settings) -> Iterator[World]:
+    with World(settings) as opened:
+        yield opened
+
+
+@pytest.fixture
+def wf(world: World) -> Iterator[Workflow]:
+    with open_workflow(world, "bob") as workflow:
         yield workflow
 
 
@@ -44,8 +52,8 @@ def by_kind(incidents: list[Incident]) -> dict[str, Incident]:
     return {i.kind: i for i in incidents}
 
 
-def run_all(settings: Settings, wf: Workflow) -> dict[str, Incident]:
-    incidents = scan_fleet(settings).incidents
+def run_all(world: World, wf: Workflow) -> dict[str, Incident]:
+    incidents = scan_fleet(world).incidents
     remediate(incidents, wf.world, wf.graph, wf.proposer)
     return by_kind(incidents)
 
@@ -56,14 +64,24 @@ def champions(wf: Workflow) -> dict[str, int]:
 
 def approval_for(wf: Workflow, incident: Incident) -> str:
     return next(
-        a.id for a in wf.world.store.approvals(wf.world.clock()) if a.incident_id == incident.id
+        a.id for a in wf.world.approvals.requests(wf.world.clock()) if a.incident_id == incident.id
     )
 
 
-def test_every_row_of_the_decision_table(settings: Settings, wf: Workflow) -> None:
+def decide_approval(
+    request_id: str, approver: str, approved: bool, note: str | None, wf: Workflow
+) -> RunOutcome:
+    """What `lotsen approvals approve|reject` does for a remediation request."""
+    request = wf.world.approvals.decide(request_id, approver, approved, wf.world.clock(), note)
+    decision = request.decision()
+    assert decision is not None
+    return continue_with(decision, request.handle, wf.world, wf.graph)
+
+
+def test_every_row_of_the_decision_table(world: World, wf: Workflow) -> None:
     registry, store = wf.world.registry, wf.world.store
     start = champions(wf)
-    kinds = run_all(settings, wf)
+    kinds = run_all(world, wf)
     assert set(kinds) == {
         "data_quality",
         "covariate_drift",
@@ -86,60 +104,60 @@ def test_every_row_of_the_decision_table(settings: Settings, wf: Workflow) -> No
     model = retrain.models[0]
     champion_before = start[model]
     if retrain.id in waiting:
-        decide_approval(approval_for(wf, retrain), "alice", True, "looks right", wf.world, wf.graph)
+        decide_approval(approval_for(wf, retrain), "alice", True, "looks right", wf)
     after = registry.get_model(model)
     assert after.aliases[CHAMPION] == after.aliases[CHALLENGER] > champion_before
     assert len(wf.world.cluster.jobs()) == 1
     # concept drift: retrain only after review
     concept = kinds["concept_drift"]
     assert concept.id in waiting
-    decide_approval(approval_for(wf, concept), "alice", True, None, wf.world, wf.graph)
+    decide_approval(approval_for(wf, concept), "alice", True, None, wf)
     assert registry.get_model(concept.models[0]).aliases.get(CHALLENGER) is not None
     # bad deploy / latency after deploy: roll back to the previous version
     for kind in ("bad_deploy", "latency_regression"):
         incident = kinds[kind]
         name = incident.models[0]
         if incident.id in waiting:
-            decide_approval(approval_for(wf, incident), "carol", True, None, wf.world, wf.graph)
+            decide_approval(approval_for(wf, incident), "carol", True, None, wf)
         assert registry.get_model(name).aliases[CHAMPION] < start[name]
     assert wf.world.audit.verify().ok
 
 
-def test_reject_and_four_eyes_and_expiry(settings: Settings, wf: Workflow) -> None:
-    kinds = run_all(settings, wf)
+def test_reject_and_four_eyes_and_expiry(world: World, wf: Workflow) -> None:
+    kinds = run_all(world, wf)
     concept = kinds["concept_drift"]
     request = approval_for(wf, concept)
     with pytest.raises(ConflictError, match="four-eyes rule: bob proposed this change"):
-        decide_approval(request, "bob", True, None, wf.world, wf.graph)
-    outcome = decide_approval(request, "alice", False, "not now", wf.world, wf.graph)
+        decide_approval(request, "bob", True, None, wf)
+    outcome = decide_approval(request, "alice", False, "not now", wf)
     assert outcome.status == "rejected"
     assert wf.world.registry.get_model(concept.models[0]).aliases.get(CHALLENGER) is None
     with pytest.raises(ConflictError, match="already rejected"):
-        decide_approval(request, "carol", True, None, wf.world, wf.graph)
+        decide_approval(request, "carol", True, None, wf)
     with pytest.raises(NotFoundError, match="unknown approval request 'apr-nope'"):
-        decide_approval("apr-nope", "alice", True, None, wf.world, wf.graph)
+        decide_approval("apr-nope", "alice", True, None, wf)
     retrain = kinds["drift_with_performance_drop"]
     wf.world.clock = lambda: datetime.now(UTC) + timedelta(days=2)
     with pytest.raises(ConflictError, match="expired"):
-        decide_approval(approval_for_any(wf, retrain), "alice", True, None, wf.world, wf.graph)
+        decide_approval(approval_for_any(wf, retrain), "alice", True, None, wf)
     kinds_audit = [r.kind for r in wf.world.audit.records(incident=concept.id)]
     assert "rejected" in kinds_audit and "action" not in kinds_audit
 
 
 def approval_for_any(wf: Workflow, incident: Incident) -> str:
     return next(
-        a.id for a in wf.world.store.approvals(datetime.now(UTC)) if a.incident_id == incident.id
+        a.id for a in wf.world.approvals.requests(datetime.now(UTC)) if a.incident_id == incident.id
     )
 
 
-def test_running_twice_repeats_nothing(settings: Settings, wf: Workflow) -> None:
-    run_all(settings, wf)
+def test_running_twice_repeats_nothing(world: World, wf: Workflow) -> None:
+    run_all(world, wf)
     audit_before = len(wf.world.audit.records())
     versions_before = {
         m.name: len(wf.world.registry.list_versions(m.name))
         for m in wf.world.registry.list_models()
     }
-    run_all(settings, wf)
+    run_all(world, wf)
     assert resume(wf.world, wf.graph) == []
     assert len(wf.world.audit.records()) == audit_before
     assert {
@@ -152,8 +170,9 @@ def test_corrupt_checkpoint_is_a_clear_error(settings: Settings) -> None:
     checkpoints = settings.data_dir / "world" / "checkpoints.db"
     checkpoints.write_bytes(b"garbage" * 500)
     with (
+        World(settings) as world,
         pytest.raises(StateError, match="not a usable checkpoint database"),
-        open_workflow(settings, "bob"),
+        open_workflow(world, "bob"),
     ):
         pass
 
@@ -177,13 +196,16 @@ def test_postgres_checkpointer_survives_a_new_process_connection(settings: Setti
 
     with postgres_server() as url:
         pg = settings.model_copy(update={"checkpoint_url": SecretStr(url)})
-        with open_workflow(pg, "bob") as first:
-            kinds = run_all(pg, first)
+        with World(pg) as world, open_workflow(world, "bob") as first:
+            kinds = run_all(world, first)
             concept = kinds["concept_drift"]
             request = approval_for(first, concept)
         assert not (settings.data_dir / "world" / "checkpoints.db").exists()
-        with open_workflow(pg, "alice") as second:  # new connection: state comes from PostgreSQL
-            done = decide_approval(request, "alice", True, None, second.world, second.graph)
+        with (
+            World(pg) as world,
+            open_workflow(world, "alice") as second,
+        ):  # new connection: state comes from PostgreSQL
+            done = decide_approval(request, "alice", True, None, second)
             assert done.status == "done"
             assert (
                 second.world.registry.get_model(concept.models[0]).aliases.get(CHALLENGER)
@@ -198,16 +220,15 @@ def test_unreachable_checkpoint_database(settings: Settings, closed_port: int) -
         update={"checkpoint_url": SecretStr(f"postgresql://x@127.0.0.1:{closed_port}/db")}
     )
     with (
+        World(bad) as world,
         pytest.raises(Exception, match="cannot reach the checkpoint database"),
-        open_workflow(bad, "bob"),
+        open_workflow(world, "bob"),
     ):
         pass
 
 
-def test_finished_incidents_become_memory_for_the_next_decision(
-    settings: Settings, wf: Workflow
-) -> None:
-    kinds = run_all(settings, wf)
+def test_finished_incidents_become_memory_for_the_next_decision(world: World, wf: Workflow) -> None:
+    kinds = run_all(world, wf)
     upstream = kinds["data_quality"]
     memory = wf.world.memory
     assert memory is not None
@@ -217,9 +238,7 @@ def test_finished_incidents_become_memory_for_the_next_decision(
     assert any(s.startswith("runbook:") for s in decision.data["similar"])
 
 
-def test_an_error_mid_action_is_recorded_and_the_rest_goes_on(
-    settings: Settings, wf: Workflow
-) -> None:
+def test_an_error_mid_action_is_recorded_and_the_rest_goes_on(world: World, wf: Workflow) -> None:
     from agents.remediation.executor import execute
     from agents.remediation.gate import GateResult
     from agents.remediation.plan import Action, RemediationPlan

@@ -31,23 +31,27 @@ def gpu(view: FleetView, query: Query) -> Reply:
 
 
 def idle(view: FleetView, query: Query) -> Reply:
-    """Deployments with no traffic for N days."""
+    """Idle deployments: replicas but no request for N days (default: scale-to-zero days)."""
     f = facts.idle_deployments(view, query.days, query.env)
     lines = [
-        f"- {d.namespace}/{d.name}: {d.replicas} replica(s), last request "
-        + (f"{d.idle_days:g} days ago" if d.idle_days is not None else "never")
+        f"- {d.namespace}/{d.name}: {d.replicas} replica(s), last request {d.idle_days:g} days ago"
         for d in f.deployments
     ]
     scope = f" in {f.env.value}" if f.env else ""
+    verdict = (
+        "scale-to-zero candidates"
+        if f.days >= f.scale_to_zero_days
+        else f"scale to zero waits for {f.scale_to_zero_days:g} days"
+    )
     return Reply(
-        text=f"{f.count} deployment(s){scope} had no traffic for {f.days} days or more "
-        f"(cluster clock {f.at:%Y-%m-%d %H:%M}); scale-to-zero candidates:\n" + "\n".join(lines)
+        text=f"{f.count} deployment(s){scope} with replicas had no traffic for {f.days:g} days "
+        f"or more (cluster clock {f.at:%Y-%m-%d %H:%M}); {verdict}:\n" + "\n".join(lines)
         if f.deployments
-        else f"No deployment{scope} has been idle for {f.days} days.",
+        else f"No deployment{scope} has been idle for {f.days:g} days.",
         entities=sorted({e for d in f.deployments for e in (d.name, d.namespace)}),
         facts={"idle": as_json(f)},
         lookups=[
-            lookup("list_deployments", "ok" if f.deployments else "no_data", idle_days=f.days)
+            lookup("idle_deployments", "ok" if f.deployments else "no_data", days=f.days, env=f.env)
         ],
     )
 

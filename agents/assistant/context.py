@@ -7,6 +7,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from llm.call import LlmContext
+from memory.approvals import ApprovalQueue
 from memory.audit import AuditLog
 from memory.remediation import RemediationStore
 from tools.capacity.energy import CapacityConfig
@@ -42,7 +43,7 @@ class AssistantContext:
     user: str = "assistant"
     """Recorded as the proposer of any action the assistant proposes."""
     clock: Callable[[], datetime] = _utcnow
-    """Wall clock (approval expiry, "recently" for registry and audit records)."""
+    """The world's clock (approval expiry, "recently"); default: the wall clock."""
     capacity: CapacityConfig = field(default_factory=CapacityConfig)
     """Prices, carbon curve and thresholds of the capacity planner."""
     policies: Sequence[Policy] | None = None
@@ -51,6 +52,12 @@ class AssistantContext:
     """More tier-0 intents (e.g. of a new agent), tried before the built-in ones."""
     extra_tools: Sequence[ToolSpec] = field(default_factory=tuple)
     """More read-only tools offered to the LLM tier (mutating ones only become proposals)."""
+    approvals: ApprovalQueue | None = None
+    """The approval queue, for "why is apr-... waiting" (None: none recorded)."""
+
+    def tools(self) -> "AssistantToolContext":
+        """The tool context over this assistant context (its gate, its clock)."""
+        return AssistantToolContext.of(self)
 
 
 @dataclass(frozen=True)
@@ -67,6 +74,7 @@ class AssistantToolContext(ToolContext):
             cluster=ctx.cluster,
             capacity=ctx.capacity,
             policies=None if ctx.policies is None else list(ctx.policies),
+            clock=ctx.clock,
             assistant=ctx,
         )
 

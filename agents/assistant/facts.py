@@ -9,7 +9,9 @@ from datetime import datetime, timedelta
 from pydantic import BaseModel, Field
 
 from agents.assistant.context import FleetView
+from tools.capacity.idle import DAY, idle_for, is_idle
 from tools.domain import AiActRisk, AliasChange, Environment
+from tools.domain.ownership import pipeline_owner
 from tools.registry import CHALLENGER, CHAMPION
 
 
@@ -90,22 +92,24 @@ class GpuFacts(BaseModel):
 
 
 class IdleDeployment(BaseModel):
-    """A deployment with no traffic for a while."""
+    """An idle deployment (`tools.capacity.idle.is_idle`): replicas, no recent request."""
 
     namespace: str
     name: str
     model: str
     env: Environment
     replicas: int
-    last_request_at: datetime | None
-    idle_days: float | None
-    """None when it never had a request."""
+    last_request_at: datetime
+    idle_days: float
+    """Days since its last request (known: an unknown last request is never idle)."""
 
 
 class IdleFacts(BaseModel):
     """Deployments idle for at least `days` days (by the cluster clock)."""
 
-    days: int
+    days: float
+    scale_to_zero_days: float
+    """The configured scale-to-zero threshold (`days` unless the question named a span)."""
     env: Environment | None
     at: datetime
     deployments: list[IdleDeployment]
@@ -155,13 +159,12 @@ class ChangeFacts(BaseModel):
 def owner_of(view: FleetView, model: str) -> OwnerFacts:
     """The model's owning team, pipeline and where it is deployed."""
     m = view.models[model]
-    pipeline = view.pipelines.get(m.pipeline)
     return OwnerFacts(
         model=model,
         owner=m.owner,
         env=m.env,
         pipeline=m.pipeline,
-        pipeline_owner=pipeline.owner if pipeline else None,
+        pipeline_owner=pipeline_owner(m.pipeline, view.ctx.pipelines),
         namespaces=sorted({d.namespace for d in view.deployments if d.model == model}),
     )
 
@@ -169,9 +172,11 @@ def owner_of(view: FleetView, model: str) -> OwnerFacts:
 def pipeline_models(view: FleetView, pipeline: str) -> PipelineFacts:
     """Models whose features come from `pipeline`."""
     models = sorted(m.name for m in view.models.values() if m.pipeline == pipeline)
-    spec = view.pipelines.get(pipeline)
     return PipelineFacts(
-        pipeline=pipeline, owner=spec.owner if spec else None, models=models, count=len(models)
+        pipeline=pipeline,
+        owner=pipeline_owner(pipeline, view.ctx.pipelines),
+        models=models,
+        count=len(models),
     )
 
 
@@ -235,33 +240,30 @@ def gpu_capacity(view: FleetView, env: Environment | None, pools: list[str]) -> 
     )
 
 
-def idle_deployments(view: FleetView, days: int | None, env: Environment | None) -> IdleFacts:
-    """Deployments without a request for `days` days (default: the planner's idle threshold)."""
-    threshold = timedelta(days=days if days is not None else view.ctx.capacity.idle_days)
+def idle_deployments(view: FleetView, days: float | None, env: Environment | None) -> IdleFacts:
+    """Idle deployments (`is_idle`) for `days` days (default: the scale-to-zero threshold)."""
+    threshold = view.ctx.capacity.idle_days
+    span = threshold if days is None else days
     now = view.ctx.cluster.now()
-    idle = [
-        IdleDeployment(
-            namespace=d.namespace,
-            name=d.name,
-            model=d.model,
-            env=d.env,
-            replicas=d.replicas,
-            last_request_at=d.last_request_at,
-            idle_days=None
-            if d.last_request_at is None
-            else round((now - d.last_request_at).total_seconds() / 86400, 1),
-        )
-        for d in view.deployments
-        if (env is None or d.env is env)
-        and (d.last_request_at is None or now - d.last_request_at >= threshold)
-    ]
+    idle = []
+    for d in view.deployments:
+        quiet = idle_for(d, now)
+        if (env is None or d.env is env) and is_idle(d, now, span):
+            assert quiet is not None and d.last_request_at is not None
+            idle.append(
+                IdleDeployment(
+                    namespace=d.namespace,
+                    name=d.name,
+                    model=d.model,
+                    env=d.env,
+                    replicas=d.replicas,
+                    last_request_at=d.last_request_at,
+                    idle_days=round(quiet / DAY, 1),
+                )
+            )
     idle.sort(key=lambda d: (d.namespace, d.name))
     return IdleFacts(
-        days=round(threshold / timedelta(days=1)),
-        env=env,
-        at=now,
-        deployments=idle,
-        count=len(idle),
+        days=span, scale_to_zero_days=threshold, env=env, at=now, deployments=idle, count=len(idle)
     )
 
 

@@ -6,7 +6,6 @@ from pydantic import BaseModel
 
 from agents.assistant.context import AssistantContext
 from tools.policy.action import GateDecision, ProposedAction
-from tools.policy.gate import ComplianceGate
 
 logger = logging.getLogger(__name__)
 
@@ -25,11 +24,7 @@ def review(ctx: AssistantContext, proposals: list[ProposedAction]) -> list[GateV
     """The gate's verdict on each proposal; a gate failure is reported, never raised."""
     if not proposals:
         return []
-    gate = (
-        ComplianceGate(ctx.registry, ctx.cluster)
-        if ctx.policies is None
-        else ComplianceGate(ctx.registry, ctx.cluster, list(ctx.policies))
-    )
+    gate = ctx.tools().gate()
     views = []
     for action in proposals:
         try:

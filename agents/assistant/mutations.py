@@ -14,7 +14,7 @@ from agents.assistant.gatecheck import describe, review
 from agents.assistant.intent import Reply, as_json, lookup, unknown_or_which
 from agents.assistant.query import Query
 from tools.policy.action import ActionKind, ProposedAction
-from tools.registry import CHALLENGER, CHAMPION
+from tools.registry import CHALLENGER, CHAMPION, rollback_target
 
 _PREFIX = (
     r"(?:^|[.!?;:,]\s*|\b(?:please|pls|and|then|now|you|we|i|to|must|should|can|could|would|"
@@ -151,12 +151,17 @@ def _proposal(
             kind=kind, proposer=user, model=model, version=version, alias=alias, detail=detail
         ), f"Proposed, not executed: {detail}."
     if kind is ActionKind.ROLLBACK:
-        previous = _previous_champion(view, model)
-        if previous is None:
+        target = rollback_target(view.ctx.registry, model, m.aliases.get(CHAMPION))
+        if target is None:
             return None, f"{model}: there is no earlier champion to roll back to."
-        detail = f"roll {model}@champion back from v{m.aliases.get(CHAMPION)} to v{previous}"
+        detail = f"roll {model}@champion back {target.describe()}"
         return ProposedAction(
-            kind=kind, proposer=user, model=model, version=previous, alias=CHAMPION, detail=detail
+            kind=kind,
+            proposer=user,
+            model=model,
+            version=target.version,
+            alias=CHAMPION,
+            detail=detail,
         ), f"Proposed, not executed: {detail}."
     deployments = [d for d in view.deployments if d.model == model]
     if kind is ActionKind.SCALE:
@@ -174,6 +179,7 @@ def _proposal(
             model=model,
             namespace=d.namespace,
             deployment=d.name,
+            replicas=replicas,
             detail=detail,
         ), f"Proposed, not executed: {detail}."
     namespace = deployments[0].namespace if deployments else None
@@ -181,12 +187,3 @@ def _proposal(
     return ProposedAction(
         kind=kind, proposer=user, model=model, namespace=namespace, detail=detail
     ), f"Proposed, not executed: {detail}."
-
-
-def _previous_champion(view: FleetView, model: str) -> int | None:
-    """The version a rollback goes to: the newest one before the champion (as remediation)."""
-    current = view.models[model].aliases.get(CHAMPION)
-    if current is None:
-        return None
-    earlier = [v.version for v in view.ctx.registry.list_versions(model) if v.version < current]
-    return max(earlier) if earlier else None

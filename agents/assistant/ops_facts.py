@@ -50,9 +50,9 @@ def open_data_incidents(view: FleetView) -> list[DataIncident] | None:
 
 
 def pending_approvals(view: FleetView) -> list[PendingApproval] | None:
-    """Approval requests still pending; None when no remediation state is available."""
-    store = view.ctx.store
-    if store is None:
+    """Approval requests still pending; None when no approval queue is available."""
+    queue = view.ctx.approvals
+    if queue is None:
         return None
     return [
         PendingApproval(
@@ -63,5 +63,5 @@ def pending_approvals(view: FleetView) -> list[PendingApproval] | None:
             proposer=a.proposer,
             expires_at=a.expires_at,
         )
-        for a in store.approvals(view.ctx.clock(), "pending")
+        for a in queue.requests(view.ctx.clock(), "pending")
     ]

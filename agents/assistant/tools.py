@@ -30,15 +30,22 @@ def pipeline_models(tool_ctx: AssistantToolContext, args: PipelineArgs) -> ToolR
 class IdleArgs(BaseModel):
     """Filters for idle_deployments."""
 
-    days: int = Field(
-        default=7, ge=0, le=365, description="No request for at least this many days."
+    days: int | None = Field(
+        default=None,
+        ge=0,
+        le=365,
+        description="No request for at least this many days (default: the configured "
+        "scale-to-zero threshold).",
     )
     env: Environment | None = Field(default=None, description="Only this environment.")
 
 
 @tool()
 def idle_deployments(tool_ctx: AssistantToolContext, args: IdleArgs) -> ToolResult:
-    """List deployments with no traffic for N days (scale-to-zero candidates)."""
+    """List idle deployments: replicas but no request for N days (scale-to-zero candidates).
+
+    A deployment whose last request is unknown is not listed (not provably idle).
+    """
     ctx = tool_ctx.world
     found = facts.idle_deployments(FleetView(ctx), args.days, args.env)
     return ToolResult.ok(as_json(found)) if found.count else ToolResult.empty("nothing is idle")

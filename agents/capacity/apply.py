@@ -2,7 +2,8 @@
 
 For each action: already done (audited under its idempotency key) -> skip; gate says deny ->
 never run, reported; needs_approval -> an approval request (four eyes, `lotsen approvals
-approve ID --as someone-else`), run on a later `apply` once approved; allow -> run. Every
+approve ID --as someone-else`), run at once when approved there (or on a later `apply`);
+allow -> run. Every
 executed action is audited once under `capacity:<plan id>:<n>`.
 """
 
@@ -14,8 +15,8 @@ from typing import Literal, Protocol
 from pydantic import BaseModel
 
 from agents.capacity.plan import AGENT, CapacityPlan, PlannedAction
+from memory.approvals import ApprovalQueue, ApprovalRequest, NewRequest
 from memory.audit import AuditLog
-from memory.remediation import RemediationStore
 from tools.cluster.protocol import Cluster
 from tools.errors import LotsenError
 from tools.policy.action import ActionKind, GateDecision, ProposedAction
@@ -35,13 +36,22 @@ class Gate(Protocol):
 
 @dataclass
 class ApplyWorld:
-    """What applying acts on."""
+    """The capacity planner's port on the world: what applying may act on."""
 
     cluster: Cluster
     audit: AuditLog
-    store: RemediationStore
+    approvals: ApprovalQueue
+    gate: Gate
+    """The world's compliance gate (its policies, its clock)."""
     clock: Callable[[], datetime]
     approval_ttl: timedelta = timedelta(hours=24)
+
+
+class ApprovedAction(BaseModel):
+    """The resume handle of a capacity approval request: the exact planned action."""
+
+    plan_id: str
+    planned: PlannedAction
 
 
 class ActionOutcome(BaseModel):
@@ -56,30 +66,45 @@ class ActionOutcome(BaseModel):
 
 
 def idempotency_key(plan: CapacityPlan, action: PlannedAction) -> str:
-    """The key an executed action is audited under."""
-    return f"capacity:{plan.id}:{action.n}"
+    """The key an executed action is audited (and queued for approval) under."""
+    return _key(plan.id, action)
 
 
-def thread_id(plan: CapacityPlan, action: PlannedAction) -> str:
-    """The approval thread (its last `-` part is the unique approval id suffix)."""
-    return f"capacity-{plan.id}x{action.n:03d}"
-
-
-def apply_plan(plan: CapacityPlan, gate: Gate, world: ApplyWorld) -> list[ActionOutcome]:
+def apply_plan(plan: CapacityPlan, world: ApplyWorld) -> list[ActionOutcome]:
     """Run every action the gate allows or a human approved; request approval for the rest."""
-    return [_apply_one(plan, a, gate, world) for a in plan.actions]
+    return [_apply_one(plan, a, world) for a in plan.actions]
 
 
-def _apply_one(
-    plan: CapacityPlan, planned: PlannedAction, gate: Gate, world: ApplyWorld
-) -> ActionOutcome:
+def execute_approved(request: ApprovalRequest, world: ApplyWorld) -> ActionOutcome:
+    """Execute the exact action a human approved (once; a repeat reports it as done)."""
+    handle = ApprovedAction.model_validate_json(request.handle)
+    planned = handle.planned
+    out = ActionOutcome(
+        n=planned.n,
+        kind=planned.action.kind.value,
+        target=_target(planned),
+        status=request.status if request.status != "approved" else "failed",
+        approval_id=request.id,
+    )
+    if request.status != "approved":
+        return out
+    if world.audit.find(_key(handle.plan_id, planned)) is not None:
+        return out.model_copy(update={"status": "already_done", "detail": "executed before"})
+    return _run(handle.plan_id, planned, world, out, request.decided_by)
+
+
+def _key(plan_id: str, planned: PlannedAction) -> str:
+    return f"capacity:{plan_id}:{planned.n}"
+
+
+def _apply_one(plan: CapacityPlan, planned: PlannedAction, world: ApplyWorld) -> ActionOutcome:
     action = planned.action
     key = idempotency_key(plan, planned)
     target = _target(planned)
     out = ActionOutcome(n=planned.n, kind=action.kind.value, target=target, status="failed")
     if world.audit.find(key) is not None:
         return out.model_copy(update={"status": "already_done", "detail": "executed before"})
-    decision = gate.review(action)
+    decision = world.gate.review(action)
     world.audit.append(
         "gate",
         actor="compliance-gate",
@@ -92,13 +117,19 @@ def _apply_one(
     if decision.verdict == "deny":
         return out.model_copy(update={"status": "denied", "detail": "; ".join(decision.reasons)})
     if decision.verdict == "needs_approval":
-        request = world.store.request_approval(
-            thread_id(plan, planned),
-            f"capacity-{plan.id}",
-            f"capacity {action.kind.value}",
-            [action.model or target],
-            [*decision.reasons, f"{target}: {action.detail}"],
-            action.proposer,
+        request = world.approvals.submit(
+            NewRequest(
+                key=key,
+                agent="capacity",
+                action=f"capacity {action.kind.value}",
+                actions=[action],
+                models=[action.model or target],
+                reasons=[*decision.reasons, f"{target}: {action.detail}"],
+                verdict=decision.verdict,
+                proposer=action.proposer,
+                incident_id=f"capacity-{plan.id}",
+                handle=ApprovedAction(plan_id=plan.id, planned=planned).model_dump_json(),
+            ),
             world.clock(),
             world.approval_ttl,
         )
@@ -121,6 +152,18 @@ def _apply_one(
         if request.status != "approved":
             return out.model_copy(update={"status": request.status, "approval_id": request.id})
         approver = request.decided_by
+    return _run(plan.id, planned, world, out, approver)
+
+
+def _run(
+    plan_id: str,
+    planned: PlannedAction,
+    world: ApplyWorld,
+    out: ActionOutcome,
+    approver: str | None,
+) -> ActionOutcome:
+    """Execute one action (dry-run first) and audit it under its idempotency key."""
+    action, target = planned.action, _target(planned)
     try:
         result = _execute(planned, world.cluster)
     except LotsenError as exc:
@@ -128,7 +171,7 @@ def _apply_one(
             "action_failed",
             actor=AGENT,
             model=action.model,
-            incident=f"capacity-{plan.id}",
+            incident=f"capacity-{plan_id}",
             data={"action": action.detail, "error": str(exc)},
         )
         return out.model_copy(update={"status": "failed", "detail": str(exc)})
@@ -136,8 +179,8 @@ def _apply_one(
         "action",
         actor=AGENT,
         model=action.model,
-        incident=f"capacity-{plan.id}",
-        idempotency_key=key,
+        incident=f"capacity-{plan_id}",
+        idempotency_key=_key(plan_id, planned),
         data={
             "action": action.kind.value,
             "target": target,

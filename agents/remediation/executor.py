@@ -6,25 +6,26 @@ an interrupted node) never retrains, promotes or rolls back twice.
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from pydantic import BaseModel
 
 from agents.remediation.gate import GateResult
 from agents.remediation.plan import Action, RemediationPlan
 from agents.remediation.trainer import Trainer
+from memory.approvals import ApprovalQueue, Decision
 from memory.audit import AuditLog
 from memory.incident_memory import IncidentMemory
 from memory.remediation import RemediationStore
 from tools.cluster.protocol import Cluster
 from tools.domain import ChangeKind, Environment, JobSpec, Lineage, NewVersion, RegisteredModel
+from tools.domain.ownership import serving_namespace, training_namespace
 from tools.errors import LotsenError
 from tools.fleet.layout import ENV_TAINT, TRAINING_REQUEST, TRAINING_TAINT
 from tools.policy import tags
 from tools.policy.action import ActionKind, ProposedAction
 from tools.policy.gate import ComplianceGate
-from tools.policy.spec import Policy, load_policies
-from tools.registry import CHALLENGER, CHAMPION, ModelRegistry
+from tools.registry import CHALLENGER, CHAMPION, ModelRegistry, rollback_target
 
 ACTOR = "lotsen-remediation"
 KEY_TAG = "lotsen.idempotency_key"
@@ -35,24 +36,28 @@ WATCH_EVERY_HOURS = 1.0
 
 @dataclass
 class RemediationWorld:
-    """What the workflow acts on."""
+    """The workflow's port on the world: what it may read and change."""
 
     registry: ModelRegistry
     cluster: Cluster
     audit: AuditLog
     store: RemediationStore
+    """Runs, data incidents, quarantine, watch list."""
+    approvals: ApprovalQueue
+    """The one approval queue (shared with every agent)."""
     trainer: Trainer
     clock: Callable[[], datetime]
+    """The world's clock (virtual on the twin)."""
+    gate: Callable[[], ComplianceGate]
+    """The world's gate factory: one policy source, the world's clock."""
     memory: IncidentMemory | None = None
     """Past incidents and runbooks, retrieved as evidence (optional)."""
-    policies: list[Policy] | None = None
-    """Compliance policies (default: the shipped ones)."""
+    approval_ttl: timedelta = timedelta(hours=24)
+    """How long an approval request stays open."""
 
     def compliance_gate(self) -> ComplianceGate:
         """The compliance gate over this world, at the world's clock."""
-        if self.policies is None:
-            self.policies = load_policies()
-        return ComplianceGate(self.registry, self.cluster, self.policies, now=self.clock())
+        return self.gate()
 
 
 class ActionResult(BaseModel):
@@ -72,7 +77,7 @@ def execute(
     pipeline: str | None,
     window: datetime,
     cause: str,
-    approval: str = "",
+    approval: Decision | None = None,
 ) -> list[ActionResult]:
     """Run the plan's action for each model; failures are recorded, not raised."""
     match plan.action:
@@ -97,7 +102,11 @@ def execute(
 
 
 def _retrain_step(
-    plan: RemediationPlan, gate: GateResult, model: str, world: RemediationWorld, approval: str
+    plan: RemediationPlan,
+    gate: GateResult,
+    model: str,
+    world: RemediationWorld,
+    approval: Decision | None,
 ) -> Callable[[], str]:
     return lambda: _retrain(plan, gate, model, world, approval)
 
@@ -148,14 +157,18 @@ def _guarded(
 
 
 def _retrain(
-    plan: RemediationPlan, gate: GateResult, model: str, world: RemediationWorld, approval: str
+    plan: RemediationPlan,
+    gate: GateResult,
+    model: str,
+    world: RemediationWorld,
+    approval: Decision | None,
 ) -> str:
     key = f"{plan.incident_id}:{model}:retrain"
     registered = world.registry.get_model(model)
     champion = registered.aliases.get(CHAMPION)
     job = world.cluster.submit_job(
         JobSpec(
-            namespace=f"{registered.owner}-test",
+            namespace=training_namespace(registered),
             model=model,
             gpu=TRAINING_REQUEST,
             duration_s=3600,
@@ -187,7 +200,10 @@ def _retrain(
         outcome = f"challenger v{version} wins but the gate refuses its promotion: {refusal}"
     else:
         world.registry.set_version_tag(
-            model, version, tags.APPROVAL, approval or "gate: no policy requires a human"
+            model,
+            version,
+            tags.APPROVAL,
+            approval.tag() if approval else "gate: no policy requires a human",
         )
         world.registry.set_alias(
             model,
@@ -197,7 +213,7 @@ def _retrain(
             reason=f"won the gate for {plan.incident_id}",
             idempotency_key=f"{key}:promote",
         )
-        _serve(world, model, version, registered.owner, registered.env.value)
+        _serve(world, registered, version)
         outcome = (
             f"challenger v{version} ({result['challenger']:.3f}) beat champion v{champion} "
             f"({result['champion']:.3f}); promoted to champion"
@@ -248,7 +264,7 @@ def _promotion_refused(
     model: str,
     version: int,
     gate: GateResult,
-    approval: str,
+    approval: Decision | None,
 ) -> str:
     """Why the compliance gate refuses to promote, or "" (a human approval covers asks)."""
     decision = world.compliance_gate().review(
@@ -273,28 +289,26 @@ def _rollback(
 ) -> str:
     if champion is None:
         raise LotsenError(f"{model} had no champion when the plan was made; nothing to roll back")
-    earlier = [v.version for v in world.registry.list_versions(model) if v.version < champion]
-    if not earlier:
+    target = rollback_target(world.registry, model, champion)
+    if target is None:
         raise LotsenError(f"{model} has no version before v{champion} to roll back to")
-    target = max(earlier)
     world.registry.set_alias(
         model,
         CHAMPION,
-        target,
+        target.version,
         actor=ACTOR,
         reason=f"rollback for {plan.incident_id}",
         idempotency_key=f"{plan.incident_id}:{model}:rollback",
     )
-    registered = world.registry.get_model(model)
-    _serve(world, model, target, registered.owner, registered.env.value)
-    summary = f"champion rolled back v{champion} -> v{target}"
+    _serve(world, world.registry.get_model(model), target.version)
+    summary = f"champion rolled back {target.describe()}"
     _done(world, plan, model, "rollback", summary)
     return summary
 
 
-def _serve(world: RemediationWorld, model: str, version: int, owner: str, env: str) -> None:
+def _serve(world: RemediationWorld, registered: RegisteredModel, version: int) -> None:
     """Point the model's deployment at the version (dry-run first), if it has one."""
-    namespace = f"{owner}-{env}"
+    namespace, model = serving_namespace(registered), registered.name
     try:
         world.cluster.deployment(namespace, model)
     except LotsenError:

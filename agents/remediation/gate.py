@@ -29,6 +29,21 @@ class GateResult(BaseModel):
     """Models whose retrain is a substantial modification: no promotion."""
 
 
+def proposed_actions(plan: RemediationPlan, proposer: str) -> list[ProposedAction]:
+    """The plan as the gate sees it: one action per model (none for watch / data incident)."""
+    if plan.action not in MUTATING:
+        return []
+    return [
+        ProposedAction(
+            kind=_KIND[plan.action],
+            proposer=proposer,
+            model=model,
+            detail=f"{plan.action.value} for {plan.incident_id}",
+        )
+        for model in plan.models
+    ]
+
+
 def review(plan: RemediationPlan, gate: ComplianceGate, proposer: str) -> GateResult:
     """Review every model's action of a plan; the strictest verdict wins."""
     if plan.action not in MUTATING:
@@ -39,15 +54,9 @@ def review(plan: RemediationPlan, gate: ComplianceGate, proposer: str) -> GateRe
     if plan.action is Action.RETRAIN_WITH_REVIEW:
         verdict = "needs_approval"
         reasons.append("concept-drift retrains are reviewed by a human")
-    for model in plan.models:
-        decision = gate.review(
-            ProposedAction(
-                kind=_KIND[plan.action],
-                proposer=proposer,
-                model=model,
-                detail=f"{plan.action.value} for {plan.incident_id}",
-            )
-        )
+    for action in proposed_actions(plan, proposer):
+        model = str(action.model)
+        decision = gate.review(action)
         if _RANK[decision.verdict] > _RANK[verdict]:
             verdict = decision.verdict
         if decision.verdict != "allow":

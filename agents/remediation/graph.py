@@ -4,7 +4,6 @@ One thread per incident, checkpointed after every node, so a crash resumes where
 and an approval can arrive hours later from another process (`interrupt()` / `Command`).
 """
 
-from datetime import timedelta
 from typing import Any, Literal, TypedDict
 
 from langchain_core.runnables import RunnableConfig
@@ -12,10 +11,11 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.types import interrupt
 
 from agents.remediation.executor import ACTOR, RemediationWorld, execute
-from agents.remediation.gate import GateResult, review
-from agents.remediation.plan import PlanChoice, RemediationPlan, tier0_plan
+from agents.remediation.gate import GateResult, proposed_actions, review
+from agents.remediation.plan import PlanChoice, RemediationPlan, approval_key, tier0_plan
 from llm.call import LlmContext
 from llm.structured import decide, schema_json
+from memory.approvals import Decision, NewRequest
 from prompts import render_prompt
 from tools.drift.incidents import Incident
 from tools.registry import CHAMPION
@@ -34,14 +34,10 @@ class RemediationState(TypedDict, total=False):
 
 
 def build_graph(
-    world: RemediationWorld,
-    llm: LlmContext | None,
-    proposer: str,
-    checkpointer: Any,
-    approval_ttl: timedelta = timedelta(hours=24),
+    world: RemediationWorld, llm: LlmContext | None, proposer: str, checkpointer: Any
 ) -> Any:
     """Compile the workflow over a world, an optional LLM tier and a checkpointer."""
-    nodes = _Nodes(world, llm, proposer, approval_ttl)
+    nodes = _Nodes(world, llm, proposer)
     graph = StateGraph(RemediationState)
     graph.add_node("decide", nodes.decide)
     graph.add_node("gate", nodes.gate)
@@ -65,7 +61,7 @@ def _after_gate(state: RemediationState) -> Literal["approval", "execute", "fini
 
 
 def _after_approval(state: RemediationState) -> Literal["execute", "finish"]:
-    return "execute" if state["approval"].get("approved") else "finish"
+    return "execute" if state["approval"]["approved"] else "finish"
 
 
 def _thread(config: RunnableConfig) -> str:
@@ -73,10 +69,8 @@ def _thread(config: RunnableConfig) -> str:
 
 
 class _Nodes:
-    def __init__(
-        self, world: RemediationWorld, llm: LlmContext | None, proposer: str, ttl: timedelta
-    ) -> None:
-        self.world, self.llm, self.proposer, self.ttl = world, llm, proposer, ttl
+    def __init__(self, world: RemediationWorld, llm: LlmContext | None, proposer: str) -> None:
+        self.world, self.llm, self.proposer = world, llm, proposer
 
     def decide(self, state: RemediationState) -> RemediationState:
         incident = Incident.model_validate(state["incident"])
@@ -149,16 +143,23 @@ class _Nodes:
     def approval(self, state: RemediationState, config: RunnableConfig) -> RemediationState:
         plan = RemediationPlan.model_validate(state["plan"])
         gate = GateResult.model_validate(state["gate"])
+        thread = _thread(config)
         now = self.world.clock()
-        request = self.world.store.request_approval(
-            _thread(config),
-            plan.incident_id,
-            plan.action.value,
-            plan.models,
-            gate.reasons,
-            self.proposer,
+        request = self.world.approvals.submit(
+            NewRequest(
+                key=approval_key(thread),
+                agent="remediation",
+                action=plan.action.value,
+                actions=proposed_actions(plan, self.proposer),
+                models=plan.models,
+                reasons=gate.reasons,
+                verdict=gate.verdict,
+                proposer=self.proposer,
+                incident_id=plan.incident_id,
+                handle=thread,
+            ),
             now,
-            self.ttl,
+            self.world.approval_ttl,
         )
         self.world.audit.append(
             "approval_requested",
@@ -167,30 +168,31 @@ class _Nodes:
             idempotency_key=f"{plan.incident_id}:approval_requested",
             data={"approval_id": request.id, "reasons": gate.reasons},
         )
-        self.world.store.set_run(_thread(config), "waiting_approval", now)
-        decision: dict[str, Any] = interrupt(
-            {
-                "approval_id": request.id,
-                "action": plan.action.value,
-                "models": plan.models,
-                "reasons": gate.reasons,
-            }
+        self.world.store.set_run(thread, "waiting_approval", now)
+        decision = Decision.model_validate(
+            interrupt(
+                {
+                    "approval_id": request.id,
+                    "action": plan.action.value,
+                    "models": plan.models,
+                    "reasons": gate.reasons,
+                }
+            )
         )
-        kind = "approved" if decision.get("approved") else "rejected"
         self.world.audit.append(
-            kind,
-            actor=str(decision.get("approver")),
+            "approved" if decision.approved else "rejected",
+            actor=decision.by,
             incident=plan.incident_id,
             idempotency_key=f"{plan.incident_id}:decision_by_human",
             data={
-                "approval_id": request.id,
+                "approval_id": decision.request_id,
                 "proposer": self.proposer,
-                "note": decision.get("note"),
+                "note": decision.note,
             },
         )
-        self.world.store.set_run(_thread(config), "running", self.world.clock())
-        update: RemediationState = {"approval": {**decision, "approval_id": request.id}}
-        if not decision.get("approved"):
+        self.world.store.set_run(thread, "running", self.world.clock())
+        update: RemediationState = {"approval": decision.model_dump(mode="json")}
+        if not decision.approved:
             update["status"] = "rejected"
         return update
 
@@ -204,7 +206,7 @@ class _Nodes:
             pipeline=incident.pipeline,
             window=incident.window_start,
             cause=incident.probable_cause,
-            approval=_approval_note(state.get("approval")),
+            approval=_decision(state.get("approval")),
         )
         status = "done" if all(r.ok for r in results) else "failed"
         return {"results": [r.model_dump() for r in results], "status": status}
@@ -229,11 +231,9 @@ class _Nodes:
         return {"status": status}
 
 
-def _approval_note(approval: dict[str, Any] | None) -> str:
-    """`<request id> by <approver>` of an approved plan, "" when none was needed."""
-    if not approval or not approval.get("approved"):
-        return ""
-    return f"{approval.get('approval_id', '?')} by {approval.get('approver', '?')}"
+def _decision(approval: dict[str, Any] | None) -> Decision | None:
+    """The human decision a plan got, None when none was needed."""
+    return None if approval is None else Decision.model_validate(approval)
 
 
 def _evidence(incident: Incident) -> str:

@@ -87,3 +87,8 @@ def tier0_plan(incident: Incident) -> RemediationPlan:
         reason=reason,
         decided_by="tier0",
     )
+
+
+def approval_key(thread: str) -> str:
+    """The approval queue's idempotency key of a remediation run (its graph thread)."""
+    return f"remediation:{thread}"

@@ -7,8 +7,9 @@ from pydantic import BaseModel
 
 from agents.remediation.executor import ACTOR, RemediationWorld
 from agents.remediation.gate import review
-from agents.remediation.plan import RemediationPlan, tier0_plan
-from memory.remediation import ApprovalRequest, RunStatus
+from agents.remediation.plan import RemediationPlan, approval_key, tier0_plan
+from memory.approvals import Decision
+from memory.remediation import RunStatus
 from tools.drift.incidents import Incident
 
 
@@ -24,7 +25,6 @@ class RunOutcome(BaseModel):
 
 
 THREAD_PREFIX = "rem-"
-"""Remediation threads; approval requests of other agents (e.g. `capacity-...`) have their own."""
 
 
 def thread_id(incident: Incident) -> str:
@@ -61,54 +61,27 @@ def remediate(
 def resume(world: RemediationWorld, graph: Any) -> list[RunOutcome]:
     """Finish runs a crash left half-way (status still `running`)."""
     outcomes = []
+    waiting = {r.thread_id for r in world.store.runs("waiting_approval")}
     for run in world.store.runs("running"):
         if not graph.get_state(_config(run.thread_id)).next:
             continue  # killed before its first step: the next `remediate` starts it afresh
         graph.invoke(None, _config(run.thread_id))
         outcomes.append(outcome(world, graph, run.thread_id))
-    for request in world.store.approvals(world.clock()):
-        if not request.thread_id.startswith(THREAD_PREFIX):
-            continue  # another agent's request: that agent acts on the decision itself
-        run = world.store.run(request.thread_id)
-        if request.status in ("approved", "rejected") and run.status == "waiting_approval":
-            # killed between recording the decision and the workflow taking it: deliver it again
-            decision = {
-                "approved": request.status == "approved",
-                "approver": request.decided_by,
-                "note": request.note,
-            }
-            graph.invoke(Command(resume=decision), _config(request.thread_id))
-            outcomes.append(outcome(world, graph, request.thread_id))
+    for request in world.approvals.requests(world.clock(), agent="remediation"):
+        decision = request.decision()
+        if decision is None or request.handle not in waiting:
+            continue
+        # killed between recording the decision and the workflow taking it: deliver it again
+        outcomes.append(continue_with(decision, request.handle, world, graph))
     return outcomes
 
 
-def decide_approval(
-    request_id: str,
-    approver: str,
-    approved: bool,
-    note: str | None,
-    world: RemediationWorld,
-    graph: Any,
+def continue_with(
+    decision: Decision, thread: str, world: RemediationWorld, graph: Any
 ) -> RunOutcome:
-    """Approve or reject a waiting plan (four eyes, expiry), then let the workflow continue."""
-    request: ApprovalRequest = world.store.decide(
-        request_id, approver, approved, world.clock(), note
-    )
-    if not request.thread_id.startswith(THREAD_PREFIX):
-        return RunOutcome(
-            incident_id=request.incident_id,
-            kind=request.action,
-            action=request.action,
-            status=request.status,
-            summary="decision recorded; the proposing agent acts on it on its next run "
-            "(capacity: `lotsen capacity apply`)",
-            approval_id=request.id,
-        )
-    graph.invoke(
-        Command(resume={"approved": approved, "approver": approver, "note": note}),
-        _config(request.thread_id),
-    )
-    return outcome(world, graph, request.thread_id)
+    """Deliver a human decision to the waiting run, which continues at once."""
+    graph.invoke(Command(resume=decision.model_dump(mode="json")), _config(thread))
+    return outcome(world, graph, thread)
 
 
 def outcome(world: RemediationWorld, graph: Any, thread: str) -> RunOutcome:
@@ -116,16 +89,14 @@ def outcome(world: RemediationWorld, graph: Any, thread: str) -> RunOutcome:
     run = world.store.run(thread)
     values = graph.get_state(_config(thread)).values
     plan = values.get("plan") or {}
-    approval = next(
-        (a.id for a in world.store.approvals(world.clock()) if a.thread_id == thread), None
-    )
+    request = world.approvals.by_key(approval_key(thread))
     return RunOutcome(
         incident_id=run.incident_id,
         kind=run.kind,
         action=plan.get("action", "-"),
         status=run.status,
         summary=run.summary or "",
-        approval_id=approval,
+        approval_id=request.id if request is not None else None,
     )
 
 

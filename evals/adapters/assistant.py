@@ -9,14 +9,16 @@ import time
 from agents.assistant import answer
 from evals.adapters.base import AgentRun, AgentTask, with_usage
 from evals.state import AgentOutput, Answer
-from lotsen.assistant import open_assistant
+from world.assistant import assistant_port
+from world.world import World
 
 
 def run(task: AgentTask) -> AgentRun:
     """Ask the trial's world the scenario's question at the task's tier."""
     start = time.perf_counter()
     assert task.ask is not None, "assistant scenarios carry a question"
-    with open_assistant(task.settings, "lotsen-eval") as ctx:
+    with World(task.settings) as world:
+        ctx = assistant_port(world, "lotsen-eval")
         reply = answer(task.ask, ctx, tier=task.tier.name if task.tier else "0")
     output = AgentOutput(
         answer=Answer(

@@ -10,8 +10,8 @@ from pydantic import BaseModel, Field
 from evals.state import AgentOutput
 from llm.tiers import TIER0, LlmTier
 from llm.usage import UsageLedger
-from lotsen.settings import Settings
 from tools.policy.action import ProposedAction
+from world.settings import Settings
 
 USAGE_FILE = "llm_usage.jsonl"
 

@@ -11,10 +11,9 @@ from agents.capacity.explain import explain
 from agents.capacity.plan import AGENT, CapacityPlan, build_plan
 from evals.adapters.base import AgentRun, AgentTask, with_usage
 from evals.state import AgentOutput, JobState
-from lotsen.capacity import apply_world, capacity_config
-from lotsen.llm import llm_context
-from lotsen.world import configure_mlflow_env, current_world, open_cluster, open_registry
-from tools.policy.gate import ComplianceGate
+from world.approvals import decide
+from world.capacity import apply_port
+from world.world import World
 
 HUMAN = "eval-human"
 
@@ -22,23 +21,15 @@ HUMAN = "eval-human"
 def run(task: AgentTask) -> AgentRun:
     """Plan and apply on the trial's world."""
     start = time.perf_counter()
-    configure_mlflow_env()
-    settings = task.settings
-    cluster = open_cluster(settings)
-    registry = open_registry(settings, current_world(settings))
-    plan = build_plan(cluster, capacity_config(settings), AGENT)
-    plan = explain(plan, llm_context(settings))
-    gate = ComplianceGate(registry, cluster)
-    with apply_world(settings, cluster) as world:
-        outcomes = apply_plan(plan, gate, world)
+    with World(task.settings) as world:
+        plan = build_plan(world.cluster, world.capacity, AGENT)
+        plan = explain(plan, world.llm())
+        outcomes = apply_plan(plan, apply_port(world))
         waiting = [o for o in outcomes if o.status == "waiting_approval" and o.approval_id]
         if waiting and task.human != "none":
             for o in waiting:
                 assert o.approval_id is not None
-                world.store.decide(
-                    o.approval_id, HUMAN, task.human == "approve", world.clock(), None
-                )
-            outcomes = apply_plan(plan, gate, world)
+                decide(world, o.approval_id, HUMAN, task.human == "approve", None)
     output = AgentOutput(plan=plan_numbers(plan), scheduled=scheduled(plan))
     return with_usage(task, output, start, actions=len(plan.actions))
 

@@ -8,15 +8,20 @@ import time
 
 from evals.adapters.base import AgentRun, AgentTask, with_usage
 from evals.state import AgentOutput, ReportedFinding
-from lotsen import compliance
+from world import compliance
+from world.world import World
 
 
 def run(task: AgentTask) -> AgentRun:
     """Scan the trial's world (or review the proposed action)."""
     start = time.perf_counter()
+    with World(task.settings) as world:
+        return _run(task, world, start)
+
+
+def _run(task: AgentTask, world: World, start: float) -> AgentRun:
     if task.propose is not None:
-        with compliance.open_platform(task.settings) as (registry, cluster):
-            decision = compliance.gate(task.settings, registry, cluster).review(task.propose)
+        decision = world.gate().review(task.propose)
         subject = task.propose.model or task.propose.namespace or ""
         output = AgentOutput(
             verdict=decision.verdict,
@@ -26,7 +31,7 @@ def run(task: AgentTask) -> AgentRun:
             ],
         )
         return with_usage(task, output, start, actions=1)
-    report = compliance.scan(task.settings)
+    report = compliance.scan(world)
     output = AgentOutput(
         findings=[
             ReportedFinding(

@@ -4,13 +4,15 @@ import time
 
 from evals.adapters.base import AgentRun, AgentTask, with_usage
 from evals.state import AgentOutput, ReportedIncident
-from lotsen.monitoring import scan_fleet
+from world.monitoring import scan_fleet
+from world.world import World
 
 
 def run(task: AgentTask) -> AgentRun:
     """Scan the trial's world; the incidents are the monitor's output."""
     start = time.perf_counter()
-    report = scan_fleet(task.settings)
+    with World(task.settings) as world:
+        report = scan_fleet(world)
     output = AgentOutput(
         incidents=[
             ReportedIncident(kind=i.kind, models=i.models, features=i.features, pipeline=i.pipeline)

@@ -6,11 +6,13 @@ human is not the proposer), and the workflow continues, as `lotsen approvals` wo
 
 import time
 
-from agents.remediation.runner import decide_approval, remediate
+from agents.remediation.runner import remediate
 from evals.adapters.base import AgentRun, AgentTask, with_usage
 from evals.state import AgentOutput, ReportedIncident
-from lotsen.monitoring import scan_fleet
-from lotsen.remediation import open_workflow
+from world.approvals import decide
+from world.monitoring import scan_fleet
+from world.remediation import open_workflow
+from world.world import World
 
 HUMAN = "eval-human"
 
@@ -18,17 +20,15 @@ HUMAN = "eval-human"
 def run(task: AgentTask) -> AgentRun:
     """Scan and remediate the trial's world."""
     start = time.perf_counter()
-    incidents = scan_fleet(task.settings).incidents
-    actions = 0
-    with open_workflow(task.settings, "lotsen-eval") as wf:
-        outcomes = remediate(incidents, wf.world, wf.graph, wf.proposer)
-        actions += len(outcomes)
+    with World(task.settings) as world:
+        incidents = scan_fleet(world).incidents
+        with open_workflow(world, "lotsen-eval") as wf:
+            outcomes = remediate(incidents, wf.world, wf.graph, wf.proposer)
+        actions = len(outcomes)
         if task.human != "none":
             for o in outcomes:
                 if o.status == "waiting_approval" and o.approval_id is not None:
-                    decide_approval(
-                        o.approval_id, HUMAN, task.human == "approve", None, wf.world, wf.graph
-                    )
+                    decide(world, o.approval_id, HUMAN, task.human == "approve", None)
                     actions += 1
     output = AgentOutput(
         incidents=[

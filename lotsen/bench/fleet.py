@@ -8,7 +8,6 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from lotsen.world import configure_mlflow_env
 from tools.cluster.sim import SimCluster
 from tools.domain import Environment, JobSpec
 from tools.fleet.catalog import FleetCatalog
@@ -17,6 +16,7 @@ from tools.fleet.layout import ENV_TAINT, TRAINING_REQUEST, TRAINING_TAINT
 from tools.fleet.seed import seed_fleet
 from tools.fleet.spec import FleetSpec
 from tools.registry import AliasHistory, MlflowRegistry, sqlite_uri
+from world.layout import configure_mlflow_env
 
 
 class FleetBench(BaseModel):

@@ -17,11 +17,9 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from lotsen.remediation import open_workflow
-from lotsen.settings import Settings
-from lotsen.world import current_world, open_registry, open_twin
-from memory.audit import AuditLog
-from memory.remediation import RemediationStore
+from world.remediation import open_workflow
+from world.settings import Settings
+from world.world import World
 
 
 class WorldState(BaseModel):
@@ -49,28 +47,24 @@ class TrialResult(BaseModel):
 
 def world_state(data_dir: Path) -> WorldState:
     """Snapshot of a world's remediation-relevant state."""
-    settings = Settings(data_dir=data_dir)
-    files = current_world(settings)
-    registry = open_registry(settings, files)
-    models = registry.list_models()
-    store = RemediationStore(files.remediation_db)
-    audit = AuditLog(files.audit_db)
-    state = WorldState(
-        aliases={m.name: dict(m.aliases) for m in models},
-        versions={
-            m.name: len(registry.list_versions(m.name)) for m in models if len(m.aliases) and m.name
-        },
-        jobs=sorted(j.spec.idempotency_key for j in open_twin(settings).jobs()),
-        data_incidents=sorted(str(d["id"]) for d in store.data_incidents()),
-        watched=store.watched(),
-        quarantined=store.quarantined(),
-        runs={r.incident_id: r.status for r in store.runs()},
-        audit_keys=sorted(r.idempotency_key for r in audit.records() if r.idempotency_key),
-        audit_ok=audit.verify().ok,
-    )
-    store.close()
-    audit.close()
-    return state
+    with World(Settings(data_dir=data_dir)) as world:
+        registry, store, audit = world.registry, world.runs, world.audit
+        models = registry.list_models()
+        return WorldState(
+            aliases={m.name: dict(m.aliases) for m in models},
+            versions={
+                m.name: len(registry.list_versions(m.name))
+                for m in models
+                if len(m.aliases) and m.name
+            },
+            jobs=sorted(j.spec.idempotency_key for j in world.cluster.jobs()),
+            data_incidents=sorted(str(d["id"]) for d in store.data_incidents()),
+            watched=store.watched(),
+            quarantined=store.quarantined(),
+            runs={r.incident_id: r.status for r in store.runs()},
+            audit_keys=sorted(r.idempotency_key for r in audit.records() if r.idempotency_key),
+            audit_ok=audit.verify().ok,
+        )
 
 
 def lotsen(data_dir: Path, *args: str) -> "subprocess.Popen[bytes]":

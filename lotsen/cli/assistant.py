@@ -8,9 +8,11 @@ from rich.table import Table
 
 from agents.assistant import AssistantAnswer, AssistantContext, answer
 from agents.assistant.answer import choose_llm
-from lotsen.assistant import ask, open_assistant
-from lotsen.cli.context import console, settings_of
+from lotsen.cli.context import console, world_of
 from tools.errors import LotsenError
+from world.approvals import queue_chat_proposals
+from world.assistant import ask, assistant_port
+from world.world import World
 
 Tier = Annotated[
     str | None,
@@ -31,7 +33,10 @@ def ask_cmd(
     user: AsUser = None,
 ) -> None:
     """Ask the ops assistant one question (read-only; changes come back as proposals)."""
-    show(ask(settings_of(ctx), question, tier=tier, user=user), as_json)
+    world = world_of(ctx)
+    reply = ask(world, question, tier=tier, user=user)
+    show(reply, as_json)
+    _queue(world, reply, world.user(user), quiet=as_json)
 
 
 def chat_cmd(
@@ -39,14 +44,17 @@ def chat_cmd(
 ) -> None:
     """Chat with the ops assistant: one question per line until EOF or `exit`."""
     interactive = sys.stdin.isatty()
-    with open_assistant(settings_of(ctx), user) as assistant:
-        choose_llm(assistant, tier)  # an unknown tier fails before the first question
-        if interactive:
-            console.print("Ask about models, pipelines, GPUs, quotas, incidents; `exit` ends.")
-        _loop(assistant, tier, as_json, interactive)
+    world = world_of(ctx)
+    assistant = assistant_port(world, user)
+    choose_llm(assistant, tier)  # an unknown tier fails before the first question
+    if interactive:
+        console.print("Ask about models, pipelines, GPUs, quotas, incidents; `exit` ends.")
+    _loop(world, assistant, tier, as_json, interactive)
 
 
-def _loop(assistant: AssistantContext, tier: str | None, as_json: bool, prompt: bool) -> None:
+def _loop(
+    world: World, assistant: AssistantContext, tier: str | None, as_json: bool, prompt: bool
+) -> None:
     previous: AssistantAnswer | None = None
     while True:
         if prompt:
@@ -65,6 +73,19 @@ def _loop(assistant: AssistantContext, tier: str | None, as_json: bool, prompt: 
             typer.echo(f"error: {exc}", err=True)
             continue
         show(previous, as_json, compact=True)
+        _queue(world, previous, assistant.user, quiet=as_json)
+
+
+def _queue(world: World, reply: AssistantAnswer, proposer: str, *, quiet: bool) -> None:
+    """Queue the answer's proposals for a second person's approval, and say so."""
+    if not reply.proposals:
+        return
+    for request in queue_chat_proposals(world, reply, proposer):
+        if not quiet:
+            console.print(
+                f"Queued for approval as [bold]{request.id}[/bold] ({request.verdict}): "
+                f"`lotsen approvals approve {request.id} --as someone-else` executes it."
+            )
 
 
 def show(reply: AssistantAnswer, as_json: bool, compact: bool = False) -> None:

@@ -157,17 +157,19 @@ def _kill_trials(count: int) -> list["TrialResult"]:
     import tempfile
 
     from lotsen.bench.killresume import run_trials
-    from lotsen.monitoring import simulate_telemetry
-    from lotsen.settings import Settings
-    from lotsen.world import build_world
     from tools.fleet.generate import generate_fleet
+    from world.monitoring import simulate_telemetry
+    from world.seeding import build_world
+    from world.settings import Settings
+    from world.world import World
 
     with tempfile.TemporaryDirectory() as tmp:
         source = Path(tmp) / "source"
         settings = Settings(data_dir=source)
         with console.status("seeding a 160-model world for the trials ..."):
             build_world(settings, generate_fleet(160, seed=5), force=False)
-            simulate_telemetry(settings, seed=5, windows=2, rows=3000, faults=True)
+            with World(settings) as world:
+                simulate_telemetry(world, seed=5, windows=2, rows=3000, faults=True)
         with console.status(f"running {count} kill/resume trials ..."):
             return run_trials(source, Path(tmp), count, max_delay_s=6.0)
 

@@ -5,7 +5,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from lotsen.cli.context import console, print_json, settings_of
+from lotsen.cli.context import console, print_json, world_of
 from tools.capacity.usage import Usage
 
 app = typer.Typer(help="Capacity planner: allocation vs use, packing, right-sizing, carbon.")
@@ -15,12 +15,10 @@ AsJson = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 @app.command("report")
 def report(ctx: typer.Context, as_json: AsJson = False) -> None:
     """Allocation vs use per pool, namespace and environment: idle GPU-hours, cost, CO2e."""
-    from lotsen.capacity import capacity_config
-    from lotsen.world import open_cluster
     from tools.capacity.usage import capacity_report
 
-    settings = settings_of(ctx)
-    result = capacity_report(open_cluster(settings), capacity_config(settings))
+    world = world_of(ctx)
+    result = capacity_report(world.cluster, world.capacity)
     if as_json:
         print_json(result)
         return
@@ -79,15 +77,12 @@ def plan(
     """
     from agents.capacity.explain import explain as explain_plan
     from agents.capacity.plan import build_plan
-    from lotsen.capacity import capacity_config, save_plan
-    from lotsen.llm import llm_context
-    from lotsen.remediation import current_user
-    from lotsen.world import open_cluster
+    from world.capacity import save_plan
 
-    settings = settings_of(ctx)
-    result = build_plan(open_cluster(settings), capacity_config(settings), current_user(settings))
-    result = explain_plan(result, llm_context(settings) if explain else None)
-    save_plan(settings, result)
+    world = world_of(ctx)
+    result = build_plan(world.cluster, world.capacity, world.user())
+    result = explain_plan(result, world.llm() if explain else None)
+    save_plan(world, result)
     if as_json:
         print_json(result)
         return
@@ -116,12 +111,10 @@ def apply(
     Run it again after an approval (`lotsen approvals approve ID --as someone-else`).
     """
     from agents.capacity.apply import apply_plan
-    from lotsen.capacity import apply_world, load_plan
-    from lotsen.world import configure_mlflow_env, current_world, open_cluster, open_registry
-    from tools.policy.gate import ComplianceGate
+    from world.capacity import apply_port, load_plan
 
-    settings = settings_of(ctx)
-    saved = load_plan(settings)
+    world = world_of(ctx)
+    saved = load_plan(world)
     if user is not None:
         saved = saved.model_copy(
             update={
@@ -131,11 +124,7 @@ def apply(
                 ]
             }
         )
-    configure_mlflow_env()
-    cluster = open_cluster(settings)
-    registry = open_registry(settings, current_world(settings))
-    with apply_world(settings, cluster) as world:
-        outcomes = apply_plan(saved, ComplianceGate(registry, cluster), world)
+    outcomes = apply_plan(saved, apply_port(world))
     if as_json:
         print_json(outcomes)
         return
@@ -148,6 +137,6 @@ def apply(
     console.print(table)
     if any(o.status == "waiting_approval" for o in outcomes):
         console.print(
-            "Waiting actions run on the next `lotsen capacity apply` once approved "
+            "Waiting actions run as soon as someone else approves them "
             "(`lotsen approvals approve ID --as someone-else`)."
         )

@@ -4,9 +4,8 @@ from typing import Annotated
 
 import typer
 
-from lotsen.cli.context import console, print_json, settings_of
+from lotsen.cli.context import console, print_json, world_of
 from lotsen.cli.render import deployments_table, jobs_table, namespaces_table, nodes_table
-from lotsen.world import open_cluster
 from tools.domain import Environment
 
 app = typer.Typer(help="Read the cluster: nodes, namespaces, deployments, jobs.")
@@ -21,14 +20,14 @@ def nodes(
     as_json: JsonFlag = False,
 ) -> None:
     """GPU nodes with their pools, taints and slot use."""
-    found = open_cluster(settings_of(ctx)).nodes(env)
+    found = world_of(ctx).cluster.nodes(env)
     print_json(found) if as_json else console.print(nodes_table(found))
 
 
 @app.command("namespaces")
 def namespaces(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     """Namespaces with owner, environment and GPU quota."""
-    found = open_cluster(settings_of(ctx)).namespaces()
+    found = world_of(ctx).cluster.namespaces()
     print_json(found) if as_json else console.print(namespaces_table(found))
 
 
@@ -39,7 +38,7 @@ def deployments(
     as_json: JsonFlag = False,
 ) -> None:
     """Model deployments: version, GPU profile, replicas, traffic, latency."""
-    found = open_cluster(settings_of(ctx)).deployments(namespace)
+    found = world_of(ctx).cluster.deployments(namespace)
     print_json(found) if as_json else console.print(deployments_table(found))
 
 
@@ -50,5 +49,5 @@ def jobs(
     as_json: JsonFlag = False,
 ) -> None:
     """Jobs (retraining) and where they run or why they wait."""
-    found = open_cluster(settings_of(ctx)).jobs(namespace)
+    found = world_of(ctx).cluster.jobs(namespace)
     print_json(found) if as_json else console.print(jobs_table(found))

@@ -8,16 +8,14 @@ from rich.table import Table
 
 from agents.compliance.explain import explain
 from agents.compliance.export import to_html, to_markdown
-from lotsen import compliance
-from lotsen.cli.context import console, print_json, settings_of
-from lotsen.llm import llm_context
-from lotsen.remediation import current_user
+from lotsen.cli.context import console, print_json, world_of
 from tools.cluster.sim import SimCluster
 from tools.errors import ConfigError
 from tools.policy.action import ActionKind, ProposedAction
 from tools.policy.evaluate import ComplianceReport, Finding
 from tools.policy.gaps import GAP_KINDS, inject_gap
 from tools.policy.spec import Severity
+from world import compliance
 
 app = typer.Typer(help="Compliance reviewer: policies as code, fleet posture, the action gate.")
 
@@ -40,7 +38,7 @@ def scan_cmd(
     ] = None,
 ) -> None:
     """Check every policy on every model, namespace, deployment, pool and GPU."""
-    report = compliance.scan(settings_of(ctx))
+    report = compliance.scan(world_of(ctx))
     written = _write_reports(report, markdown, html)
     if as_json:
         print_json(report)
@@ -110,14 +108,14 @@ def explain_cmd(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Explain which policies apply to SUBJECT, which fail, and how to fix them."""
-    settings = settings_of(ctx)
-    report = compliance.scan(settings, about=subject)
+    world = world_of(ctx)
+    report = compliance.scan(world, about=subject)
     if not report.findings:
         raise ConfigError(
             f"no policy applies to {subject!r}: name a model, namespace, namespace/deployment, "
             "node pool, node/gpuN or environment (`lotsen models list`, `lotsen cluster ...`)"
         )
-    llm = None if tier in {"0", "tier0"} else llm_context(settings, tier)
+    llm = None if tier in {"0", "tier0"} else world.llm(tier)
     result = explain(subject, report, llm)
     if as_json:
         print_json(result)
@@ -135,7 +133,7 @@ def policies_cmd(
     ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")] = False
 ) -> None:
     """List the policies in force (shipped + LOTSEN_POLICY_FILES)."""
-    found = compliance.policies(settings_of(ctx))
+    found = world_of(ctx).policies
     if as_json:
         print_json(found)
         return
@@ -160,17 +158,16 @@ def check_cmd(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Ask the gate what it would say to an action (nothing is executed)."""
-    settings = settings_of(ctx)
+    world = world_of(ctx)
     action = ProposedAction(
         kind=kind,
-        proposer=current_user(settings, user),
+        proposer=world.user(user),
         model=model,
         namespace=namespace,
         version=version,
         alias=alias,
     )
-    with compliance.open_platform(settings) as (registry, cluster):
-        decision = compliance.gate(settings, registry, cluster).review(action)
+    decision = world.gate().review(action)
     if as_json:
         print_json(decision)
         return
@@ -188,8 +185,8 @@ def inject_gap_cmd(
     value: Annotated[str, typer.Option(help="Detail for cluster gaps (label, days, ...).")] = "",
 ) -> None:
     """Create a known compliance gap in the embedded world (demos, drills, evals)."""
-    with compliance.open_platform(settings_of(ctx)) as (registry, cluster):
-        if not isinstance(cluster, SimCluster):
-            raise ConfigError("inject-gap works on the embedded twin only (LOTSEN_CLUSTER=sim)")
-        inject_gap(kind, target, registry, cluster, value)
+    world = world_of(ctx)
+    if not isinstance(world.cluster, SimCluster):
+        raise ConfigError("inject-gap works on the embedded twin only (LOTSEN_CLUSTER=sim)")
+    inject_gap(kind, target, world.registry, world.cluster, value)
     console.print(f"injected {kind} into {target}; `lotsen compliance scan` should now find it")

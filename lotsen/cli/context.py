@@ -8,8 +8,9 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-from lotsen.settings import Settings
 from tools.errors import ConfigError
+from world.settings import Settings
+from world.world import World
 
 console = Console()
 
@@ -29,6 +30,18 @@ def settings_of(ctx: typer.Context) -> Settings:
     settings = ctx.find_root().obj
     assert isinstance(settings, Settings)
     return settings
+
+
+def world_of(ctx: typer.Context) -> World:
+    """The process's one World (opened lazily on first use, closed when the command ends)."""
+    root = ctx.find_root()
+    world = root.meta.get("lotsen.world")
+    if world is None:
+        world = World(settings_of(ctx))
+        root.meta["lotsen.world"] = world
+        root.call_on_close(world.close)
+    assert isinstance(world, World)
+    return world
 
 
 def progress_bar() -> Progress:

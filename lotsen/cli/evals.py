@@ -10,9 +10,9 @@ from rich.table import Table
 
 from llm.tiers import TIER0, LlmTier, find_tier
 from lotsen.cli.context import console, print_json, progress_bar, settings_of
-from lotsen.llm import configured_tiers
-from lotsen.settings import Settings
 from tools.errors import ConfigError
+from world.llm import configured_tiers
+from world.settings import Settings
 
 if TYPE_CHECKING:
     from evals.runner import RunResult

@@ -5,12 +5,14 @@ from typing import Annotated
 
 import typer
 
-from lotsen.cli.context import console, print_json, progress_bar, settings_of
+from lotsen.cli.context import console, print_json, progress_bar, settings_of, world_of
 from lotsen.cli.render import status_tables
-from lotsen.settings import Settings
-from lotsen.world import build_world, current_world, open_cluster, open_registry
 from tools.fleet.generate import generate_fleet
 from tools.fleet.status import FleetStatus, fleet_status
+from world.layout import current_world
+from world.seeding import build_world
+from world.settings import Settings
+from world.world import World
 
 app = typer.Typer(help="Seed and inspect the fleet of models and the cluster they run on.")
 
@@ -20,11 +22,16 @@ def init(
     ctx: typer.Context,
     models: Annotated[int, typer.Option(help="Number of models to create.")] = 200,
     seed: Annotated[int, typer.Option(help="Random seed; same seed, same fleet.")] = 7,
-    force: Annotated[bool, typer.Option(help="Replace an existing fleet.")] = False,
+    force: Annotated[
+        bool, typer.Option(help="Replace an existing fleet (audit, approvals, memory are kept).")
+    ] = False,
+    expire_pending: Annotated[
+        bool, typer.Option(help="With --force: expire pending approval requests.")
+    ] = False,
 ) -> None:
     """Build a realistic fleet in the registry and the cluster twin (atomic)."""
     settings = settings_of(ctx)
-    seconds = seed_world(settings, models, seed, force=force)
+    seconds = seed_world(settings, models, seed, force=force, expire_pending=expire_pending)
     size = sum(
         f.stat().st_size for f in current_world(settings).root.resolve().rglob("*") if f.is_file()
     )
@@ -32,9 +39,16 @@ def init(
         f"Seeded {models} models (seed {seed}) in {seconds:.1f} s; "
         f"world {size / 1e6:.1f} MB in {settings.data_dir}/world"
     )
+    if force:
+        console.print(
+            f"Kept in {settings.data_dir}/state: the audit log, the approval queue and the "
+            "incident memory."
+        )
 
 
-def seed_world(settings: Settings, models: int, seed: int, *, force: bool) -> float:
+def seed_world(
+    settings: Settings, models: int, seed: int, *, force: bool, expire_pending: bool = False
+) -> float:
     """Generate and seed a fleet with a progress bar; return the seconds it took."""
     start = time.perf_counter()
     spec = generate_fleet(models, seed)
@@ -44,6 +58,7 @@ def seed_world(settings: Settings, models: int, seed: int, *, force: bool) -> fl
             settings,
             spec,
             force=force,
+            expire_pending=expire_pending,
             progress=lambda done, total: bar.update(task, completed=done, total=total),
         )
     return time.perf_counter() - start
@@ -55,7 +70,7 @@ def status(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Models per environment, GPU allocation versus use, deployments and jobs."""
-    summary = load_status(settings_of(ctx))
+    summary = load_status(world_of(ctx))
     if as_json:
         print_json(summary)
         return
@@ -63,7 +78,6 @@ def status(
         console.print(table)
 
 
-def load_status(settings: Settings) -> FleetStatus:
-    """Fleet status from the configured registry and cluster."""
-    registry = open_registry(settings, current_world(settings))
-    return fleet_status(registry, open_cluster(settings))
+def load_status(world: World) -> FleetStatus:
+    """Fleet status from the world's registry and cluster."""
+    return fleet_status(world.registry, world.cluster)

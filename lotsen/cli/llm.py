@@ -11,9 +11,9 @@ from rich.table import Table
 from llm.tiers import TIER0, LlmTier
 from llm.vllm_launch import VllmLaunch
 from lotsen.cli.context import console, print_json, settings_of
-from lotsen.llm import configured_tiers
-from lotsen.settings import Settings
 from tools.errors import ConfigError
+from world.llm import configured_tiers
+from world.settings import Settings
 
 app = typer.Typer(help="LLM tiers: list, probe (`check`), launch vLLM (`serve`), metrics.")
 

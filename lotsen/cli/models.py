@@ -5,17 +5,15 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from lotsen.cli.context import console, print_json, settings_of
+from lotsen.cli.context import console, print_json, world_of
 from lotsen.cli.render import models_table
-from lotsen.world import current_world, open_registry
 from tools.registry import MlflowRegistry
 
 app = typer.Typer(help="Read the model registry (versions, aliases, alias history).")
 
 
 def _registry(ctx: typer.Context) -> MlflowRegistry:
-    settings = settings_of(ctx)
-    return open_registry(settings, current_world(settings))
+    return world_of(ctx).registry
 
 
 @app.command("list")

@@ -8,18 +8,17 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from lotsen.cli.context import console, print_json, progress_bar, settings_of
-from lotsen.monitoring import (
+from lotsen.cli.context import console, print_json, progress_bar, world_of
+from tools.drift.signals import ModelSignals
+from tools.errors import NotFoundError
+from world.monitoring import (
     ScanReport,
     ingest_reference,
     ingest_window,
-    open_telemetry,
     scan_fleet,
     simulate_telemetry,
 )
-from lotsen.settings import Settings
-from tools.drift.signals import ModelSignals
-from tools.errors import NotFoundError
+from world.world import World
 
 telemetry_app = typer.Typer(help="Telemetry: simulate the fleet's windows, show injected faults.")
 BARS = " ▁▂▃▄▅▆▇█"
@@ -39,7 +38,7 @@ def simulate_cmd(
     with progress_bar() as bar:
         task = bar.add_task("simulating telemetry", total=None)
         truth = simulate_telemetry(
-            settings_of(ctx),
+            world_of(ctx),
             seed=seed,
             windows=windows,
             rows=rows,
@@ -57,9 +56,7 @@ def faults_cmd(
     ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")] = False
 ) -> None:
     """The injected faults (ground truth for tests and evals)."""
-    store = open_telemetry(settings_of(ctx))
-    found = store.faults()
-    store.close()
+    found = world_of(ctx).telemetry.faults()
     if as_json:
         print_json(found)
         return
@@ -80,10 +77,10 @@ def scan_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Scan the fleet's newest windows: data quality, drift, performance, latency -> incidents."""
-    settings = settings_of(ctx)
-    report = scan_fleet(settings, detail=model is not None)
+    world = world_of(ctx)
+    report = scan_fleet(world, detail=model is not None)
     if model is not None:
-        _model_detail(settings, report.signals, model, feature, as_json)
+        _model_detail(world, report.signals, model, feature, as_json)
         return
     if as_json:
         typer.echo(
@@ -132,7 +129,7 @@ def render_scan(report: ScanReport) -> None:
 
 
 def _model_detail(
-    settings: Settings, signals: list[ModelSignals], model: str, feature: str | None, as_json: bool
+    world: World, signals: list[ModelSignals], model: str, feature: str | None, as_json: bool
 ) -> None:
     found = next((s for s in signals if s.model == model), None)
     if found is None:
@@ -165,19 +162,17 @@ def _model_detail(
         )
     console.print(table)
     if feature is not None:
-        console.print(_histogram(settings, model, feature))
+        console.print(_histogram(world, model, feature))
 
 
-def _histogram(settings: Settings, model: str, feature: str) -> str:
-    store = open_telemetry(settings)
-    rows = store.db.execute(
+def _histogram(world: World, model: str, feature: str) -> str:
+    rows = world.telemetry.db.execute(
         "SELECT r.counts, w.counts FROM reference r JOIN models m USING (model) "
         "JOIN window_bins w ON w.model = r.model AND w.feature = r.feature "
         "WHERE r.model = ? AND r.feature = ? AND r.version = m.version "
         "ORDER BY w.window_start DESC LIMIT 1",
         [model, feature],
     ).fetchall()
-    store.close()
     if not rows:
         raise NotFoundError(f"model {model!r} has no feature {feature!r} in its telemetry")
     lines = [f"{feature}: slots low-out | bins | high-out (or categories | other)"]
@@ -203,7 +198,7 @@ def reference_cmd(
 ) -> None:
     """Compute a model's reference histograms from real rows (once per model version)."""
     count = ingest_reference(
-        settings_of(ctx),
+        world_of(ctx),
         model,
         path,
         metric=metric,
@@ -230,7 +225,7 @@ def ingest_cmd(
     """Bin a window of real rows against the model's reference (then `lotsen scan`)."""
     start = window_start if window_start.tzinfo else window_start.replace(tzinfo=UTC)
     count = ingest_window(
-        settings_of(ctx),
+        world_of(ctx),
         model,
         path,
         window_start=start,

@@ -5,18 +5,11 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from agents.remediation.runner import (
-    RunOutcome,
-    decide_approval,
-    plan_only,
-    remediate,
-    resume,
-)
-from lotsen.cli.context import console, print_json, settings_of
-from lotsen.monitoring import scan_fleet
-from lotsen.remediation import current_user, open_workflow
-from lotsen.world import current_world, open_registry
-from memory.audit import AuditLog
+from agents.remediation.runner import RunOutcome, plan_only, remediate, resume
+from lotsen.cli.context import console, print_json, world_of
+from world.approvals import decide
+from world.monitoring import scan_fleet
+from world.remediation import open_workflow
 
 approvals_app = typer.Typer(help="Plans waiting for a human: list, approve, reject (four eyes).")
 audit_app = typer.Typer(help="The tamper-evident audit log: verify, show.")
@@ -37,12 +30,12 @@ def remediate_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Scan the fleet and remediate each incident (without --auto: show the plans only)."""
-    settings = settings_of(ctx)
-    with open_workflow(settings, user) as wf:
+    world = world_of(ctx)
+    with open_workflow(world, user) as wf:
         if resume_runs:
             show_outcomes(resume(wf.world, wf.graph), as_json, "Resumed runs")
             return
-        incidents = scan_fleet(settings).incidents
+        incidents = scan_fleet(world).incidents
         if not auto:
             table = Table(title=f"{len(incidents)} incident(s): planned actions (nothing executed)")
             for column in ("incident", "kind", "models", "action", "gate"):
@@ -89,18 +82,28 @@ def approvals_list(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Approval requests (pending by default)."""
-    with open_workflow(settings_of(ctx)) as wf:
-        found = wf.world.store.approvals(wf.world.clock(), None if show_all else "pending")
+    world = world_of(ctx)
+    found = world.approvals.requests(world.clock(), None if show_all else "pending")
     if as_json:
         print_json(found)
         return
     table = Table(title=f"{len(found)} approval request(s)")
-    for column in ("id", "action", "models", "why a human", "proposer", "expires", "status"):
+    for column in (
+        "id",
+        "agent",
+        "action",
+        "models",
+        "why a human",
+        "proposer",
+        "expires",
+        "status",
+    ):
         table.add_column(column)
     for a in found:
         models = ", ".join(a.models[:3]) + (f" +{len(a.models) - 3}" if len(a.models) > 3 else "")
         table.add_row(
             a.id,
+            a.agent,
             a.action,
             models,
             "; ".join(a.reasons),
@@ -114,11 +117,13 @@ def approvals_list(
 def _decide(
     ctx: typer.Context, request_id: str, user: str | None, approved: bool, note: str | None
 ) -> None:
-    settings = settings_of(ctx)
-    approver = current_user(settings, user)
-    with open_workflow(settings, approver) as wf:
-        result = decide_approval(request_id, approver, approved, note, wf.world, wf.graph)
-    show_outcomes([result], False, "Approved" if approved else "Rejected")
+    world = world_of(ctx)
+    result = decide(world, request_id, world.user(user), approved, note)
+    table = Table(title="Approved" if approved else "Rejected")
+    for column in ("request", "agent", "action", "status", "result"):
+        table.add_column(column)
+    table.add_row(result.approval_id, result.agent, result.action, result.status, result.summary)
+    console.print(table)
 
 
 @approvals_app.command("approve")
@@ -128,7 +133,7 @@ def approve(
     user: AsUser = None,
     note: Annotated[str | None, typer.Option(help="Why.")] = None,
 ) -> None:
-    """Approve a plan; the workflow continues at once."""
+    """Approve a request; the proposing agent carries it out at once."""
     _decide(ctx, request_id, user, True, note)
 
 
@@ -139,16 +144,14 @@ def reject(
     user: AsUser = None,
     note: Annotated[str | None, typer.Option(help="Why.")] = None,
 ) -> None:
-    """Reject a plan: recorded, nothing is done."""
+    """Reject a request: recorded, nothing is done."""
     _decide(ctx, request_id, user, False, note)
 
 
 @audit_app.command("verify")
 def audit_verify(ctx: typer.Context) -> None:
     """Check the hash chain; exit 1 and name the first bad record if it was tampered with."""
-    log = AuditLog(current_world(settings_of(ctx)).audit_db)
-    result = log.verify()
-    log.close()
+    result = world_of(ctx).audit.verify()
     if result.ok:
         console.print(f"audit log intact: {result.records} records, head {result.head[:16]}")
         return
@@ -166,12 +169,9 @@ def auditshow_outcomes(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Audit records, oldest first."""
-    settings = settings_of(ctx)
-    files = current_world(settings)
-    log = AuditLog(files.audit_db)
-    records = log.records(model=model, incident=incident)
-    log.close()
-    moves = open_registry(settings, files).alias_history(model) if model else []
+    world = world_of(ctx)
+    records = world.audit.records(model=model, incident=incident)
+    moves = world.registry.alias_history(model) if model else []
     if as_json:
         print_json([*records, *moves])
         return

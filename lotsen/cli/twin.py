@@ -6,9 +6,8 @@ from typing import Annotated
 
 import typer
 
-from lotsen.cli.context import console, print_json, settings_of
+from lotsen.cli.context import console, print_json, settings_of, world_of
 from lotsen.cli.render import jobs_table
-from lotsen.world import open_twin
 from tools.cluster.sim import SimCluster
 from tools.domain import GpuRequest, GpuSharing, GpuType, JobSpec
 from tools.errors import ConfigError
@@ -22,7 +21,9 @@ def _twin(ctx: typer.Context) -> SimCluster:
     settings = settings_of(ctx)
     if settings.cluster != "sim":
         raise ConfigError("`lotsen twin` drives the embedded twin only; unset LOTSEN_CLUSTER")
-    return open_twin(settings)
+    cluster = world_of(ctx).cluster
+    assert isinstance(cluster, SimCluster)
+    return cluster
 
 
 @app.command("advance")

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from lotsen.world import configure_mlflow_env
 from tools.cluster.sim import SimCluster
 from tools.domain import AiActRisk, Environment, Lineage, NewModel, NewVersion
 from tools.fleet.catalog import FleetCatalog
@@ -16,6 +15,7 @@ from tools.fleet.seed import seed_fleet
 from tools.fleet.spec import FleetSpec
 from tools.policy import tags
 from tools.registry import CHAMPION, AliasHistory, MlflowRegistry, sqlite_uri
+from world.layout import configure_mlflow_env
 
 INJECTED = "injected-0999"
 INJECTION = (

@@ -127,7 +127,8 @@ class CapacityConfig(BaseModel):
     """Price of one whole GPU-hour per GPU type."""
     carbon: CarbonCurve = Field(default_factory=CarbonCurve)
     idle_days: float = Field(default=7.0, gt=0)
-    """A deployment with no request for this long is a scale-to-zero candidate."""
+    """Days without a request after which a deployment with replicas is idle and a
+    scale-to-zero candidate (the one rule: `tools.capacity.idle.is_idle`)."""
     target_utilisation: float = Field(default=0.7, gt=0, le=1)
     """Right-sizing aims for at most this busy fraction on the smaller slot."""
     retrain_deadline_hours: float = Field(default=24.0, gt=0)

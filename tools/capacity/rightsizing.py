@@ -1,4 +1,4 @@
-"""Scale-to-zero candidates (no traffic for N days) and right-sizing (a smaller slot will do).
+"""Scale-to-zero candidates (idle, by `tools.capacity.idle`) and right-sizing (a smaller slot).
 
 Right-sizing only proposes slots a pool of the deployment's environment offers today, so
 every proposal can be applied: a replica busy 20% of a `3g.40gb` whose model needs 15 GB
@@ -6,12 +6,13 @@ fits a `2g.20gb` at 30%. Without a known memory need, the planner assumes the mo
 all the memory of its current slot, and only a slot with as much memory qualifies.
 """
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from pydantic import BaseModel
 
 from tools.capacity.demand import eligible_pools
 from tools.capacity.energy import HOURS_PER_DAY, CapacityConfig, kwh, slot_power_w
+from tools.capacity.idle import DAY, idle_deployments, idle_for
 from tools.domain import GPU_CATALOGUE, Deployment, Environment, GpuRequest, GpuSharing, NodePool
 from tools.domain.gpus import MIG_COMPUTE_SLICES
 
@@ -27,7 +28,7 @@ class ScaleToZero(BaseModel):
     env: Environment
     replicas: int
     idle_days: float
-    """Days since its last request (inf when it never had one)."""
+    """Days since its last request (always known: an unknown one is never a candidate)."""
     gpu_equivalents: float
     """What it holds now and would give back."""
     cost_per_day: float
@@ -56,18 +57,12 @@ class RightSize(BaseModel):
 def scale_to_zero_candidates(
     deployments: list[Deployment], now: datetime, config: CapacityConfig
 ) -> list[ScaleToZero]:
-    """Deployments with replicas but no request for `config.idle_days` days."""
+    """Idle deployments (`is_idle` at `config.idle_days`), with what scaling them frees."""
     found = []
-    for dep in deployments:
-        if dep.replicas == 0 or dep.requests_per_s > 0:
-            continue
-        idle = (
-            float("inf")
-            if dep.last_request_at is None
-            else (now - dep.last_request_at) / timedelta(days=1)
-        )
-        if idle + EPSILON < config.idle_days:
-            continue
+    for dep in idle_deployments(deployments, now, config.idle_days):
+        quiet = idle_for(dep, now)
+        assert quiet is not None, "idle means a known last request"
+        idle = quiet / DAY
         eq = slot_equivalents(dep.gpu) * dep.replicas
         watts = slot_power_w(dep.gpu.gpu_type, eq, dep.gpu_utilisation)
         found.append(

@@ -2,6 +2,7 @@
 
 from pydantic import BaseModel, Field
 
+from tools.capacity.idle import is_idle
 from tools.catalog.context import ToolContext
 from tools.domain import Environment, GpuRequest, GpuType, JobSpec, JobStatus
 from tools.runtime.envelope import ToolResult
@@ -13,29 +14,39 @@ class DeploymentsArgs(BaseModel):
 
     namespace: str | None = Field(default=None, description="Only this namespace.")
     env: Environment | None = Field(default=None, description="Only this environment.")
-    idle_only: bool = Field(default=False, description="Only deployments with no traffic.")
+    idle_only: bool = Field(
+        default=False,
+        description="Only idle deployments: replicas but no request for the configured "
+        "scale-to-zero days (an unknown last request is not idle).",
+    )
 
 
 @tool()
 def list_deployments(ctx: ToolContext, args: DeploymentsArgs) -> ToolResult:
-    """List model deployments: version served, GPU profile, replicas, traffic and latency."""
-    rows = [
-        {
-            "namespace": d.namespace,
-            "name": d.name,
-            "model": d.model,
-            "version": d.model_version,
-            "env": d.env.value,
-            "gpu": d.gpu.mig_profile or d.gpu.sharing.value,
-            "gpu_type": d.gpu.gpu_type.value,
-            "replicas": d.replicas,
-            "ready": d.ready_replicas,
-            "requests_per_s": d.requests_per_s,
-            "p95_latency_ms": d.p95_latency_ms,
-        }
-        for d in ctx.cluster.deployments(args.namespace)
-        if (args.env is None or d.env is args.env) and (not args.idle_only or d.requests_per_s == 0)
-    ]
+    """List model deployments: version, GPU profile, replicas, traffic, latency, idle or not."""
+    now, idle_days = ctx.cluster.now(), ctx.capacity.idle_days
+    rows = []
+    for d in ctx.cluster.deployments(args.namespace):
+        idle = is_idle(d, now, idle_days)
+        if (args.env is not None and d.env is not args.env) or (args.idle_only and not idle):
+            continue
+        rows.append(
+            {
+                "namespace": d.namespace,
+                "name": d.name,
+                "model": d.model,
+                "version": d.model_version,
+                "env": d.env.value,
+                "gpu": d.gpu.mig_profile or d.gpu.sharing.value,
+                "gpu_type": d.gpu.gpu_type.value,
+                "replicas": d.replicas,
+                "ready": d.ready_replicas,
+                "requests_per_s": d.requests_per_s,
+                "p95_latency_ms": d.p95_latency_ms,
+                "last_request_at": d.last_request_at.isoformat() if d.last_request_at else None,
+                "idle": idle,
+            }
+        )
     return ToolResult.ok(rows) if rows else ToolResult.empty("no deployment matches")
 
 

@@ -5,8 +5,6 @@ from pydantic import BaseModel, Field
 from tools.catalog.context import ToolContext
 from tools.policy.action import ActionKind, ProposedAction
 from tools.policy.evaluate import scan_compliance
-from tools.policy.gate import ComplianceGate
-from tools.policy.spec import load_policies
 from tools.runtime.envelope import ToolResult
 from tools.runtime.spec import tool
 
@@ -29,8 +27,9 @@ def compliance_findings(ctx: ToolContext, args: FindingsArgs) -> ToolResult:
     report = scan_compliance(
         ctx.registry,
         ctx.cluster,
-        policies=ctx.policies if ctx.policies is not None else load_policies(),
+        policies=ctx.rules(),
         about=args.subject,
+        now=ctx.now(),
     )
     found = report.findings if args.include_passes else report.failures()
     rows = [
@@ -56,10 +55,7 @@ class ReviewArgs(BaseModel):
 @tool()
 def review_action(ctx: ToolContext, args: ReviewArgs) -> ToolResult:
     """Ask the compliance gate whether an action would be allowed, need a human approval, or be denied, and why. Executes nothing."""  # noqa: E501
-    gate = ComplianceGate(
-        ctx.registry, ctx.cluster, ctx.policies if ctx.policies is not None else load_policies()
-    )
-    decision = gate.review(
+    decision = ctx.gate().review(
         ProposedAction(proposer="tool-call", **args.model_dump(exclude_none=True))
     )
     return ToolResult.ok(decision.model_dump(mode="json"))

@@ -27,6 +27,10 @@ class Cluster(Protocol):
         """The cluster's clock (virtual in the twin)."""
         ...
 
+    def close(self) -> None:
+        """Release connections (files, HTTP pools); the cluster is not used afterwards."""
+        ...
+
     def node_pools(self) -> list[NodePool]:
         """Node pools, each reserved for one environment."""
         ...

@@ -24,6 +24,7 @@ from tools.domain import (
     Taint,
 )
 from tools.domain.gpus import GPU_CATALOGUE, MIG_COMPUTE_SLICES
+from tools.domain.ownership import TRAINING_ENV, namespace_name, serving_namespace
 
 if TYPE_CHECKING:
     from tools.fleet.spec import ModelPlan
@@ -84,11 +85,6 @@ _GPU_MEMORY_GB = {"s": 6.0, "m": 9.0, "l": 18.0}
 _LATENCY_MS = {"s": (12.0, 60.0), "m": (40.0, 140.0), "l": (90.0, 300.0)}
 
 
-def namespace_name(team: str, env: Environment) -> str:
-    """Namespace of a team in an environment."""
-    return f"{team}-{env.value}"
-
-
 def gpu_request(env: Environment, size: str) -> GpuRequest:
     """What one replica of a model of this size asks for in this environment."""
     pool = SERVING_POOLS[env]
@@ -108,7 +104,7 @@ def plan_cluster(
         seed=seed,
         start=start,
         pools=[*_size_pools(deployments), PoolSpec(pool=TRAINING_POOL, size=2)],
-        namespaces=_namespaces(deployments, start),
+        namespaces=_namespaces(plans, deployments, start),
         deployments=deployments,
     )
 
@@ -127,7 +123,7 @@ def _deployment(rng: random.Random, plan: "ModelPlan", start: datetime) -> Deplo
     latency = round(rng.uniform(low, high), 1)
     return Deployment(
         image=f"{IMAGE_REGISTRY}/{env.value}/models/{model.name}:v{plan.champion}",
-        namespace=namespace_name(model.owner, env),
+        namespace=serving_namespace(model),
         name=model.name,
         model=model.name,
         model_version=plan.champion,
@@ -184,14 +180,16 @@ def _equivalents(request: GpuRequest) -> float:
     return 1.0
 
 
-def _namespaces(deployments: list[Deployment], start: datetime) -> list[Namespace]:
+def _namespaces(
+    plans: "list[ModelPlan]", deployments: list[Deployment], start: datetime
+) -> list[Namespace]:
     used: dict[str, float] = defaultdict(float)
     owners: dict[str, tuple[str, Environment]] = {}
-    for dep in deployments:
+    for plan, dep in zip(plans, deployments, strict=True):
         used[dep.namespace] += _equivalents(dep.gpu) * dep.replicas
-        owners[dep.namespace] = (dep.namespace.rsplit("-", 1)[0], dep.env)
+        owners[dep.namespace] = (plan.model.owner, dep.env)
     for team in sorted({team for team, _ in owners.values()}):
-        owners.setdefault(namespace_name(team, Environment.TEST), (team, Environment.TEST))
+        owners.setdefault(namespace_name(team, TRAINING_ENV), (team, TRAINING_ENV))
     namespaces = []
     for name, (team, env) in sorted(owners.items()):
         extra = RETRAIN_QUOTA if env is Environment.TEST else 0.0

@@ -1,16 +1,15 @@
 """A fleet-wide summary: models per environment, GPU allocation versus use, workloads."""
 
 from collections import Counter
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from pydantic import BaseModel
 
+from tools.capacity.energy import CapacityConfig
+from tools.capacity.idle import is_idle
 from tools.cluster.protocol import Cluster
 from tools.domain import AiActRisk, Environment, JobStatus, PoolUsage
 from tools.registry import CHALLENGER, CHAMPION, ModelRegistry
-
-IDLE_AFTER = timedelta(days=7)
-"""A deployment with no request for this long is a scale-to-zero candidate."""
 
 
 class EnvSummary(BaseModel):
@@ -25,7 +24,7 @@ class EnvSummary(BaseModel):
     replicas_desired: int
     replicas_ready: int
     idle_deployments: int
-    """No request for IDLE_AFTER or longer."""
+    """Idle by `tools.capacity.idle.is_idle` (replicas, no request for `idle_days`)."""
     requests_per_s: float
 
 
@@ -34,6 +33,8 @@ class FleetStatus(BaseModel):
 
     at: datetime
     """Cluster clock."""
+    idle_days: float
+    """The scale-to-zero threshold the idle counts use."""
     envs: list[EnvSummary]
     pools: list[PoolUsage]
     namespaces: int
@@ -42,8 +43,18 @@ class FleetStatus(BaseModel):
     """Job count per status."""
 
 
-def fleet_status(registry: ModelRegistry, cluster: Cluster) -> FleetStatus:
-    """Summarise the fleet from the registry and the cluster."""
+def fleet_status(
+    registry: ModelRegistry, cluster: Cluster, capacity: CapacityConfig | None = None
+) -> FleetStatus:
+    """Summarise the fleet from the registry and the cluster.
+
+    Args:
+        registry: The model registry.
+        cluster: The cluster (its clock dates the summary).
+        capacity: The capacity planner's config from settings, whose `idle_days` decides
+            what counts as idle; None = its defaults.
+    """
+    idle_days = (capacity or CapacityConfig()).idle_days
     now = cluster.now()
     models = registry.list_models()
     deployments = cluster.deployments()
@@ -62,16 +73,14 @@ def fleet_status(registry: ModelRegistry, cluster: Cluster) -> FleetStatus:
                 deployments=len(env_deps),
                 replicas_desired=sum(d.replicas for d in env_deps),
                 replicas_ready=sum(d.ready_replicas for d in env_deps),
-                idle_deployments=sum(
-                    d.last_request_at is None or now - d.last_request_at >= IDLE_AFTER
-                    for d in env_deps
-                ),
+                idle_deployments=sum(is_idle(d, now, idle_days) for d in env_deps),
                 requests_per_s=round(sum(d.requests_per_s for d in env_deps), 1),
             )
         )
     jobs = Counter(job.status.value for job in cluster.jobs())
     return FleetStatus(
         at=now,
+        idle_days=idle_days,
         envs=envs,
         pools=cluster.pool_usage(),
         namespaces=len(namespaces),

@@ -44,6 +44,8 @@ class ProposedAction(BaseModel):
     """Target model version (SET_ALIAS)."""
     alias: str | None = None
     """Target alias (SET_ALIAS)."""
+    replicas: int | None = Field(default=None, ge=0)
+    """Target replica count (SCALE)."""
     change_kind: str | None = None
     """For RETRAIN: the change kind (see `ChangeKind`); None = retrain on same features."""
     detail: str = ""

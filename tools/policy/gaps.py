@@ -3,6 +3,7 @@
 from tools.cluster.sim import SimCluster
 from tools.cluster.sim.faults import CONFIG_DRIFTS
 from tools.domain import ChangeKind
+from tools.domain.ownership import serving_namespace
 from tools.errors import ConfigError, StateError
 from tools.policy import tags
 from tools.registry import CHAMPION
@@ -53,7 +54,7 @@ def inject_gap(
     elif kind == "prod_not_champion":
         model = registry.get_model(target)
         other = _other_version(registry, target)
-        twin.set_model_version(f"{model.owner}-{model.env.value}", target, other)
+        twin.set_model_version(serving_namespace(model), target, other)
     else:
         raise ConfigError(f"unknown compliance gap {kind!r}; known: {', '.join(GAP_KINDS)}")
 

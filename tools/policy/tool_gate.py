@@ -35,6 +35,7 @@ def proposal_for(tool: str, args: BaseModel, proposer: str) -> ProposedAction | 
             proposer=proposer,
             namespace=a["namespace"],
             deployment=a["name"],
+            replicas=a["replicas"],
             detail=f"scale {a['namespace']}/{a['name']} to {a['replicas']} replica(s)",
         )
     if tool == "submit_retrain_job":

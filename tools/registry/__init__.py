@@ -1,8 +1,9 @@
-"""Model registry: the protocol, the MLflow implementation and the alias history."""
+"""Model registry: the protocol, the MLflow implementation, the alias history, rollback."""
 
 from tools.registry.alias_history import AliasHistory
 from tools.registry.mlflow_registry import MlflowRegistry, sqlite_uri
 from tools.registry.protocol import CHALLENGER, CHAMPION, ModelRegistry
+from tools.registry.rollback import RollbackSource, RollbackTarget, rollback_target
 
 __all__ = [
     "CHALLENGER",
@@ -10,5 +11,8 @@ __all__ = [
     "AliasHistory",
     "MlflowRegistry",
     "ModelRegistry",
+    "RollbackSource",
+    "RollbackTarget",
+    "rollback_target",
     "sqlite_uri",
 ]

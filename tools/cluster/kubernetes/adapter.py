@@ -51,12 +51,17 @@ class KubernetesCluster:
         """
         from kubernetes import client
 
+        self._api_client = api_client
         self._host = api_client.configuration.host
         self._core = client.CoreV1Api(api_client)
         self._apps = client.AppsV1Api(api_client)
         self._batch = client.BatchV1Api(api_client)
         self._networking = client.NetworkingV1Api(api_client)
         self._trainer_image = trainer_image
+
+    def close(self) -> None:
+        """Close the API client's connection pool."""
+        self._api_client.close()
 
     def now(self) -> datetime:
         """Wall-clock time (the cluster has no virtual clock)."""

@@ -9,8 +9,8 @@ from llm.call import LlmContext
 from llm.chat import chat_model
 from llm.tiers import LlmTier, check_tiers, find_tier
 from llm.usage import UsageLedger
-from lotsen.settings import Settings
 from tools.errors import ConfigError
+from world.settings import Settings
 
 
 def configured_tiers(settings: Settings) -> list[LlmTier]:

@@ -1,8 +1,8 @@
 """Building a `KubernetesCluster` from settings (token, kubeconfig or in-cluster)."""
 
-from lotsen.settings import Settings
 from tools.cluster.kubernetes import KubernetesCluster
 from tools.errors import ConfigError
+from world.settings import Settings
 
 
 def kubernetes_cluster(settings: Settings) -> KubernetesCluster:

@@ -1,4 +1,4 @@
-"""Wiring telemetry and the drift engine to the world: simulate, scan, detail."""
+"""Telemetry and the drift engine on the world: simulate, ingest, scan."""
 
 import time
 from dataclasses import dataclass
@@ -7,20 +7,18 @@ from pathlib import Path
 
 import pandas as pd
 
-from lotsen.settings import Settings
-from lotsen.world import current_world, open_registry, open_twin
 from tools.domain import FeaturePipeline
 from tools.drift.batch import load_batch
 from tools.drift.engine import scan
 from tools.drift.incidents import Incident, group_incidents
 from tools.drift.signals import ModelSignals
 from tools.errors import ConfigError, NotFoundError
-from tools.fleet.catalog import FleetCatalog
 from tools.registry import CHAMPION
 from tools.telemetry.binning import bin_frame, build_reference
 from tools.telemetry.scenario import demo_faults
 from tools.telemetry.simulate import Progress, SimModel, SimulationSpec, simulate
-from tools.telemetry.store import InjectedFault, ModelMeta, TelemetryStore, WindowFacts
+from tools.telemetry.store import InjectedFault, ModelMeta, WindowFacts
+from world.world import World
 
 
 @dataclass
@@ -34,19 +32,11 @@ class ScanReport:
     incidents: list[Incident]
 
 
-def open_telemetry(settings: Settings) -> TelemetryStore:
-    """The world's telemetry store."""
-    return TelemetryStore(current_world(settings).telemetry_db)
-
-
-def fleet_models(settings: Settings) -> tuple[list[SimModel], list[FeaturePipeline]]:
-    """The fleet as the simulator sees it (registry + twin + feature pipelines)."""
-    world = current_world(settings)
-    registry = open_registry(settings, world)
-    catalog = FleetCatalog(world.fleet_db)
-    deployments = {d.model: d for d in open_twin(settings).deployments()}
+def fleet_models(world: World) -> tuple[list[SimModel], list[FeaturePipeline]]:
+    """The fleet as the simulator sees it (registry + cluster + feature pipelines)."""
+    deployments = {d.model: d for d in world.cluster.deployments()}
     models = []
-    for m in registry.list_models():
+    for m in world.registry.list_models():
         dep = deployments.get(m.name)
         models.append(
             SimModel(
@@ -59,11 +49,11 @@ def fleet_models(settings: Settings) -> tuple[list[SimModel], list[FeaturePipeli
                 requests_per_s=dep.requests_per_s if dep else 0.0,
             )
         )
-    return models, catalog.pipelines()
+    return models, world.pipelines
 
 
 def simulate_telemetry(
-    settings: Settings,
+    world: World,
     *,
     seed: int,
     windows: int,
@@ -72,8 +62,8 @@ def simulate_telemetry(
     progress: Progress | None = None,
 ) -> list[InjectedFault]:
     """Simulate the fleet's telemetry into the world (replacing earlier telemetry)."""
-    models, pipelines = fleet_models(settings)
-    now = open_twin(settings).now()
+    models, pipelines = fleet_models(world)
+    now = world.clock()
     spec = SimulationSpec(
         seed=seed,
         start=now - timedelta(days=windows),
@@ -82,11 +72,7 @@ def simulate_telemetry(
         window_rows=rows,
         faults=demo_faults(models, pipelines) if faults else [],
     )
-    store = open_telemetry(settings)
-    try:
-        return simulate(spec, models, pipelines, store, progress)
-    finally:
-        store.close()
+    return simulate(spec, models, pipelines, world.telemetry, progress)
 
 
 def read_rows(path: Path) -> pd.DataFrame:
@@ -102,7 +88,7 @@ def read_rows(path: Path) -> pd.DataFrame:
 
 
 def ingest_reference(
-    settings: Settings,
+    world: World,
     model: str,
     path: Path,
     *,
@@ -113,7 +99,7 @@ def ingest_reference(
     expected_rows: int | None,
 ) -> int:
     """Compute a model's reference histograms from rows (once per model version)."""
-    registered = open_registry(settings, current_world(settings)).get_model(model)
+    registered = world.registry.get_model(model)
     frame = read_rows(path)
     features = [f for f in registered.tags.get("features", "").split(",") if f] or list(
         frame.columns
@@ -129,19 +115,15 @@ def ingest_reference(
         reference_metric=reference_metric,
         higher_is_better=higher_is_better,
         baseline_latency_ms=latency_ms,
-        deployed_at=open_twin(settings).now(),
+        deployed_at=world.clock(),
         expected_rows=expected_rows or len(frame),
     )
-    store = open_telemetry(settings)
-    try:
-        store.put_model(meta, refs, {})
-    finally:
-        store.close()
+    world.telemetry.put_model(meta, refs, {})
     return len(refs)
 
 
 def ingest_window(
-    settings: Settings,
+    world: World,
     model: str,
     path: Path,
     *,
@@ -152,42 +134,34 @@ def ingest_window(
 ) -> int:
     """Bin one current window of raw rows against the model's reference and store it."""
     frame = read_rows(path)
-    store = open_telemetry(settings)
-    try:
-        meta = store.model(model)
-        bins = bin_frame(store.references(model), frame)
-        facts = WindowFacts(
-            model=model,
-            window_start=window_start,
-            rows=len(frame),
-            freshness_lag_h=freshness_lag_h,
-            schema_fingerprint=",".join(sorted(map(str, frame.columns)))[:64],
-            metric_value=metric_value,
-            labelled_rows=len(frame) if metric_value is not None else 0,
-            latency_p95_ms=latency_ms if latency_ms is not None else meta.baseline_latency_ms,
-            requests_per_s=0.0,
-        )
-        store.put_window(facts, bins)
-    finally:
-        store.close()
+    store = world.telemetry
+    meta = store.model(model)
+    bins = bin_frame(store.references(model), frame)
+    facts = WindowFacts(
+        model=model,
+        window_start=window_start,
+        rows=len(frame),
+        freshness_lag_h=freshness_lag_h,
+        schema_fingerprint=",".join(sorted(map(str, frame.columns)))[:64],
+        metric_value=metric_value,
+        labelled_rows=len(frame) if metric_value is not None else 0,
+        latency_p95_ms=latency_ms if latency_ms is not None else meta.baseline_latency_ms,
+        requests_per_s=0.0,
+    )
+    store.put_window(facts, bins)
     return len(bins)
 
 
-def scan_fleet(settings: Settings, *, detail: bool = False) -> ScanReport:
+def scan_fleet(world: World, *, detail: bool = False) -> ScanReport:
     """Scan the newest window of every model and group the signals into incidents."""
-    store = open_telemetry(settings)
-    try:
-        if store.latest_window() is None:
-            raise NotFoundError(
-                "no telemetry yet; run `lotsen telemetry simulate` (or ingest windows)"
-            )
-        start = time.perf_counter()
-        batch = load_batch(store)
-        signals = scan(batch, detail=detail)
-        incidents = group_incidents([s for s in signals if s.anomalous])
-        seconds = time.perf_counter() - start
-    finally:
-        store.close()
+    store = world.telemetry
+    if store.latest_window() is None:
+        raise NotFoundError("no telemetry yet; run `lotsen telemetry simulate` (or ingest windows)")
+    start = time.perf_counter()
+    batch = load_batch(store)
+    signals = scan(batch, detail=detail)
+    incidents = group_incidents([s for s in signals if s.anomalous])
+    seconds = time.perf_counter() - start
     return ScanReport(
         models=len(batch.models.model),
         features=batch.features.rows,

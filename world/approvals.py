@@ -1,0 +1,120 @@
+"""Deciding approval requests, whichever agent proposed them, and queueing chat proposals.
+
+One path for every agent: the queue records the decision atomically (four eyes, expiry),
+then the proposing agent continues. Remediation resumes its graph from the request's
+handle; capacity and chat requests execute their exact stored action here, without
+LangGraph, the LLM or the incident memory.
+"""
+
+import hashlib
+from datetime import timedelta
+
+from pydantic import BaseModel
+
+from agents.assistant.types import AssistantAnswer
+from memory.approvals import ApprovalRequest, NewRequest
+from tools.policy.action import ProposedAction
+from world.world import World
+
+
+class DecisionOutcome(BaseModel):
+    """What deciding a request led to."""
+
+    approval_id: str
+    agent: str
+    action: str
+    status: str
+    """The request's status, or the resumed run's."""
+    summary: str = ""
+
+
+def decide(
+    world: World, request_id: str, approver: str, approved: bool, note: str | None
+) -> DecisionOutcome:
+    """Record a decision, then let the proposing agent act on it at once."""
+    request = world.approvals.decide(request_id, approver, approved, world.clock(), note)
+    if request.agent == "remediation":
+        return _resume_remediation(world, request)
+    if not approved:
+        return _outcome(request, "rejected: nothing is done")
+    if request.agent == "capacity" and not request.handle:  # adopted from an older release
+        return _outcome(request, "recorded; runs on the next `lotsen capacity apply`")
+    if request.agent == "capacity":
+        from agents.capacity.apply import execute_approved
+        from world.capacity import apply_port
+
+        result = execute_approved(request, apply_port(world))
+        world.approvals.mark_executed(request.id, world.clock(), result.detail)
+        return _outcome(request, f"{result.target}: {result.status} {result.detail}".strip())
+    from agents.assistant.execute import ChatPort
+    from agents.assistant.execute import execute_approved as execute_chat
+
+    port = ChatPort(world.registry, world.cluster, world.audit, world.gate())
+    done = execute_chat(request, port)
+    world.approvals.mark_executed(request.id, world.clock(), done)
+    return _outcome(request, f"executed: {done}")
+
+
+def queue_chat_proposals(
+    world: World, reply: AssistantAnswer, proposer: str
+) -> list[ApprovalRequest]:
+    """Queue the answer's executable proposals that the gate does not deny (four eyes)."""
+    from agents.assistant.execute import EXECUTABLE
+
+    gate = world.gate()
+    queued = []
+    for action in reply.proposals:
+        if action.kind not in EXECUTABLE:
+            continue
+        decision = gate.review(action)
+        if decision.verdict == "deny":
+            continue
+        new = NewRequest(
+            key=_chat_key(action),
+            agent="assistant",
+            action=f"chat {action.kind.value}",
+            actions=[action],
+            models=[action.model or f"{action.namespace}/{action.deployment}"],
+            reasons=decision.reasons,
+            verdict=decision.verdict,
+            proposer=proposer,
+        )
+        queued.append(world.approvals.submit(new, world.clock(), _ttl(world)))
+    return queued
+
+
+def _chat_key(action: ProposedAction) -> str:
+    """One live request per exact action, whoever asks for it again."""
+    canonical = action.model_dump_json(exclude={"proposer", "detail"})
+    return "chat:" + hashlib.sha256(canonical.encode()).hexdigest()[:24]
+
+
+def _resume_remediation(world: World, request: ApprovalRequest) -> DecisionOutcome:
+    from agents.remediation.runner import continue_with
+    from world.remediation import open_workflow
+
+    decision = request.decision()
+    assert decision is not None
+    with open_workflow(world, request.proposer) as wf:
+        run = continue_with(decision, request.handle, wf.world, wf.graph)
+    return DecisionOutcome(
+        approval_id=request.id,
+        agent=request.agent,
+        action=request.action,
+        status=str(run.status),
+        summary=run.summary,
+    )
+
+
+def _outcome(request: ApprovalRequest, summary: str) -> DecisionOutcome:
+    return DecisionOutcome(
+        approval_id=request.id,
+        agent=request.agent,
+        action=request.action,
+        status=request.status,
+        summary=summary,
+    )
+
+
+def _ttl(world: World) -> timedelta:
+    return timedelta(hours=world.settings.approval_ttl_hours)

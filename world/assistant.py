@@ -1,0 +1,33 @@
+"""The ops assistant's port on the world."""
+
+from agents.assistant import AssistantAnswer, AssistantContext, answer
+from world.world import World
+
+
+def assistant_port(world: World, user: str | None = None) -> AssistantContext:
+    """What the assistant may read (and propose changes to), taken from the world.
+
+    Remediation state and the audit log are offered only if they exist (a question never
+    creates state files).
+    """
+    files, state = world.files, world.state
+    return AssistantContext(
+        registry=world.registry,
+        cluster=world.cluster,
+        pipelines=world.pipelines,
+        store=world.runs if files.remediation_db.exists() else None,
+        approvals=world.approvals if state.approvals_db.exists() else None,
+        audit=world.audit if state.audit_db.exists() else None,
+        llms=world.llms,
+        user=world.user(user),
+        clock=world.clock,
+        policies=world.policies,
+        capacity=world.capacity,
+    )
+
+
+def ask(
+    world: World, question: str, *, tier: str | None = None, user: str | None = None
+) -> AssistantAnswer:
+    """Answer one question on the world (what `lotsen ask` and the evals call)."""
+    return answer(question, assistant_port(world, user), tier=tier)

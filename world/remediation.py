@@ -1,0 +1,100 @@
+"""The remediation workflow's port on the world, and its checkpointer."""
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from agents.remediation.executor import RemediationWorld
+from tools.errors import BackendUnavailableError, ConfigError, StateError
+from world.settings import Settings
+from world.world import World
+
+
+@dataclass
+class Workflow:
+    """The workflow's port on the world plus the compiled graph that acts on it."""
+
+    world: RemediationWorld
+    graph: Any
+    proposer: str
+
+
+def remediation_port(world: World) -> RemediationWorld:
+    """What the remediation workflow may act on, taken from the world."""
+    from agents.remediation.trainer import SyntheticTrainer
+
+    return RemediationWorld(
+        registry=world.registry,
+        cluster=world.cluster,
+        audit=world.audit,
+        store=world.runs,
+        approvals=world.approvals,
+        trainer=SyntheticTrainer(),
+        clock=world.clock,
+        gate=world.gate,
+        memory=world.memory,
+        approval_ttl=timedelta(hours=world.settings.approval_ttl_hours),
+    )
+
+
+@contextmanager
+def open_workflow(world: World, user: str | None = None) -> Iterator[Workflow]:
+    """The compiled workflow over the world (checkpointer closed afterwards)."""
+    from agents.remediation.graph import build_graph
+
+    port = remediation_port(world)
+    proposer = world.user(user)
+    with _checkpointer(world.settings, world.files.checkpoints_db) as saver:
+        graph = build_graph(port, world.llm(), proposer, saver)
+        yield Workflow(world=port, graph=graph, proposer=proposer)
+
+
+@contextmanager
+def _checkpointer(settings: Settings, path: Path) -> Iterator[Any]:
+    """PostgreSQL when LOTSEN_CHECKPOINT_URL is set, else SQLite in the world directory."""
+    if settings.checkpoint_url is not None:
+        with _postgres(settings.checkpoint_url.get_secret_value()) as saver:
+            yield saver
+        return
+    from langgraph.checkpoint.sqlite import SqliteSaver
+
+    conn = sqlite3.connect(path, check_same_thread=False)
+    try:
+        saver = SqliteSaver(conn)
+        try:
+            saver.setup()
+        except sqlite3.DatabaseError as exc:
+            raise StateError(
+                f"{path} is not a usable checkpoint database ({exc}); move it away "
+                "(runs in progress are then lost; their audit records remain)"
+            ) from exc
+        yield saver
+    finally:
+        conn.close()
+
+
+@contextmanager
+def _postgres(url: str) -> Iterator[Any]:
+    try:
+        import psycopg
+        from langgraph.checkpoint.postgres import PostgresSaver
+        from psycopg.rows import dict_row
+    except ImportError as exc:
+        raise ConfigError(
+            "LOTSEN_CHECKPOINT_URL needs the postgres extra: pip install 'lotsen[postgres]'"
+        ) from exc
+    try:
+        conn = psycopg.connect(url, autocommit=True, row_factory=dict_row)
+    except psycopg.OperationalError as exc:
+        first = str(exc).splitlines()[0]
+        raise BackendUnavailableError(f"cannot reach the checkpoint database: {first}") from exc
+    try:
+        saver = PostgresSaver(conn)
+        saver.setup()
+        yield saver
+    finally:
+        conn.close()

@@ -1,0 +1,240 @@
+"""The composition root: one `World` per process, opened from `Settings`.
+
+Everything Lotsen acts on or remembers is reached through it: registry, cluster, telemetry,
+audit log, approval queue, remediation runs, incident memory, policies, the compliance gate,
+LLM tiers and the clock. Each part is opened on first use (a command touches only what it
+uses; heavy libraries are imported there, not at start) and closed once by `close()`.
+The CLI, the eval suite and the server open the world the same way; agents receive narrow
+ports built from it, never the whole world.
+"""
+
+import getpass
+from collections.abc import Callable
+from datetime import datetime
+from functools import cached_property
+from types import TracebackType
+from typing import TYPE_CHECKING, Self
+
+from world.layout import StateFiles, WorldFiles, configure_mlflow_env, current_world
+from world.settings import Settings
+
+if TYPE_CHECKING:
+    from llm.call import LlmContext
+    from llm.usage import UsageLedger
+    from memory.approvals import ApprovalQueue
+    from memory.audit import AuditLog
+    from memory.incident_memory import IncidentMemory
+    from memory.remediation import RemediationStore
+    from tools.capacity.energy import CapacityConfig
+    from tools.cluster.protocol import Cluster
+    from tools.domain import FeaturePipeline
+    from tools.policy.gate import ComplianceGate
+    from tools.policy.spec import Policy
+    from tools.registry import MlflowRegistry
+    from tools.telemetry.store import TelemetryStore
+
+Clock = Callable[[], datetime]
+USAGE_FILE = "llm_usage.jsonl"
+
+
+class World:
+    """One process's view of the platform, opened lazily from settings."""
+
+    def __init__(self, settings: Settings, *, clock: Clock | None = None) -> None:
+        """Open nothing yet; parts open on first use.
+
+        Args:
+            settings: Where everything is (data dir, MLflow, cluster, LLM tiers, policies).
+            clock: Overrides the clock (tests); default: the cluster's clock, which is the
+                twin's virtual clock on the embedded world and the wall clock on Kubernetes.
+        """
+        self.settings = settings
+        self._clock = clock
+        self._closers: list[Callable[[], None]] = []
+
+    def __enter__(self) -> Self:
+        """Use as a context manager: closed on exit."""
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Close everything that was opened."""
+        self.close()
+
+    def close(self) -> None:
+        """Close what was opened, newest first (idempotent)."""
+        while self._closers:
+            self._closers.pop()()
+
+    # --- where things are -----------------------------------------------------------------
+    @cached_property
+    def files(self) -> WorldFiles:
+        """The re-seedable world's files (NotFoundError when no fleet was seeded)."""
+        return current_world(self.settings)
+
+    @cached_property
+    def state(self) -> StateFiles:
+        """What survives a re-seed: audit log, approvals, incident memory."""
+        return StateFiles.of(self.settings.data_dir, self.files)
+
+    # --- the platform ---------------------------------------------------------------------
+    @cached_property
+    def registry(self) -> "MlflowRegistry":
+        """The model registry: an MLflow server if configured, else the world's SQLite file."""
+        from tools.registry import AliasHistory, MlflowRegistry, sqlite_uri
+
+        configure_mlflow_env()
+        files = self.files
+        uri = self.settings.mlflow_uri or sqlite_uri(files.mlflow_db)
+        history = AliasHistory(files.alias_history_db)
+        self._closers.append(history.close)
+        return MlflowRegistry(uri, history, files.artifacts)
+
+    @cached_property
+    def cluster(self) -> "Cluster":
+        """The cluster the settings point at: the twin, or a live Kubernetes cluster."""
+        if self.settings.cluster == "kubernetes":
+            from world.kube import kubernetes_cluster
+
+            cluster: Cluster = kubernetes_cluster(self.settings)
+        else:
+            from tools.cluster.sim import SimCluster
+
+            cluster = SimCluster(self.files.cluster_db)
+        self._closers.append(cluster.close)
+        return cluster
+
+    @cached_property
+    def telemetry(self) -> "TelemetryStore":
+        """The world's telemetry store (DuckDB)."""
+        from tools.telemetry.store import TelemetryStore
+
+        store = TelemetryStore(self.files.telemetry_db)
+        self._closers.append(store.close)
+        return store
+
+    @cached_property
+    def pipelines(self) -> "list[FeaturePipeline]":
+        """Feature pipelines of the fleet catalogue (empty when the world has none)."""
+        from tools.fleet.catalog import FleetCatalog
+
+        if not self.files.fleet_db.exists():
+            return []
+        catalog = FleetCatalog(self.files.fleet_db)
+        try:
+            return catalog.pipelines()
+        finally:
+            catalog.close()
+
+    # --- what Lotsen remembers --------------------------------------------------------------
+    @cached_property
+    def audit(self) -> "AuditLog":
+        """The hash-chained audit log."""
+        from memory.audit import AuditLog
+
+        log = AuditLog(self.state.audit_db)
+        self._closers.append(log.close)
+        return log
+
+    @cached_property
+    def approvals(self) -> "ApprovalQueue":
+        """The one approval queue of every agent."""
+        from memory.approvals import ApprovalQueue
+
+        new = not self.state.approvals_db.exists()
+        queue = ApprovalQueue(self.state.approvals_db)
+        self._closers.append(queue.close)
+        if new and self.files.remediation_db.exists():
+            from world.legacy import adopt_legacy_approvals
+
+            adopt_legacy_approvals(queue, self.runs)
+        return queue
+
+    @cached_property
+    def runs(self) -> "RemediationStore":
+        """Remediation runs, data incidents, quarantine and watch list."""
+        from memory.remediation import RemediationStore
+
+        store = RemediationStore(self.files.remediation_db)
+        self._closers.append(store.close)
+        return store
+
+    @cached_property
+    def memory(self) -> "IncidentMemory":
+        """Past incidents and runbooks (Chroma), retrieved as evidence."""
+        from memory.embedding import OpenAIEmbedding
+        from memory.incident_memory import IncidentMemory
+
+        s = self.settings
+        embedding = None
+        if s.embeddings_url is not None:
+            key = s.embeddings_api_key.get_secret_value() if s.embeddings_api_key else None
+            embedding = OpenAIEmbedding(s.embeddings_url, s.embeddings_model, key)
+        return IncidentMemory(self.state.incident_memory, embedding)
+
+    # --- rules ------------------------------------------------------------------------------
+    @cached_property
+    def policies(self) -> "list[Policy]":
+        """The one policy source: shipped policies plus LOTSEN_POLICY_FILES."""
+        from tools.policy.spec import load_policies
+
+        return load_policies(list(self.settings.policy_files))
+
+    @cached_property
+    def capacity(self) -> "CapacityConfig":
+        """Prices, carbon curve and thresholds of the capacity planner."""
+        from tools.capacity.energy import CapacityConfig, load_carbon_curve
+
+        s = self.settings
+        return CapacityConfig(
+            gpu_hour_price=dict(s.gpu_hour_price),
+            carbon=load_carbon_curve(s.carbon_curve_file),
+            idle_days=s.scale_to_zero_days,
+            retrain_deadline_hours=s.retrain_deadline_hours,
+        )
+
+    def clock(self) -> datetime:
+        """Now, for every rule that depends on time (gate, approvals, scans, capacity)."""
+        if self._clock is not None:
+            return self._clock()
+        return self.cluster.now()
+
+    def gate(self) -> "ComplianceGate":
+        """The compliance gate over this world, with its policies, at its clock."""
+        from tools.policy.gate import ComplianceGate
+
+        return ComplianceGate(self.registry, self.cluster, self.policies, now=self.clock())
+
+    def user(self, override: str | None = None) -> str:
+        """Who is acting: an explicit name, else LOTSEN_USER, else the OS user."""
+        return override or self.settings.user or getpass.getuser()
+
+    # --- LLM tiers --------------------------------------------------------------------------
+    @cached_property
+    def ledger(self) -> "UsageLedger":
+        """Where LLM usage is recorded (`<data_dir>/llm_usage.jsonl`)."""
+        from llm.usage import UsageLedger
+
+        return UsageLedger(self.settings.data_dir / USAGE_FILE)
+
+    @cached_property
+    def llms(self) -> "tuple[LlmContext, ...]":
+        """Every configured tier, cheapest first (empty: tier 0 only)."""
+        from llm.call import LlmContext
+        from llm.chat import chat_model
+        from world.llm import configured_tiers
+
+        return tuple(
+            LlmContext(tier=t, model=chat_model(t), ledger=self.ledger)
+            for t in configured_tiers(self.settings)
+        )
+
+    def llm(self, tier: str | None = None) -> "LlmContext | None":
+        """One tier by name (the cheapest by default), or None when only tier 0 exists."""
+        from world.llm import llm_context
+
+        return llm_context(self.settings, tier, self.ledger)
