@@ -37,9 +37,8 @@ _TO_ZERO = re.compile(r"\bto\s+(?:zero|nothing)\b|\bscale\s+down\b|\bstop\b|shut
 _REFUSED = "delete remove drop destroy wipe purge kill deploy undeploy evict drain restart disable"
 GATE_NOTE = (
     "Nothing was executed: changes go through the compliance gate and, for prod and "
-    "high-risk models, a human approval (four eyes). Plans waiting for a human are in "
-    "`lotsen approvals list`; the remediation workflow (`lotsen remediate`) executes approved "
-    "actions."
+    "high-risk models, a human approval (four eyes). `lotsen ask` and `lotsen chat` queue "
+    "proposals in `lotsen approvals list`, where a second person's approval executes them."
 )
 
 
