@@ -277,3 +277,47 @@ def _new(key: str, proposer: str = "bob") -> NewRequest:
         verdict="needs_approval",
         proposer=proposer,
     )
+
+
+def test_an_approved_chat_request_the_gate_now_denies_does_not_run(world: World) -> None:
+    from agents.assistant.execute import ChatPort, execute_approved
+
+    model = world.registry.list_models()[0]
+    promote = ProposedAction(
+        kind=ActionKind.SET_ALIAS, proposer="dave", model=model.name, alias="champion", version=99
+    )
+    new = _new("chat:x", proposer="dave").model_copy(
+        update={"agent": "assistant", "actions": [promote]}
+    )
+    request = world.approvals.submit(new, world.clock(), timedelta(hours=1))
+    approved = world.approvals.decide(request.id, "erin", True, world.clock(), None)
+    port = ChatPort(world.registry, world.cluster, world.audit, world.gate())
+    with pytest.raises(ConflictError, match="the gate now denies"):
+        execute_approved(approved, port)
+    assert world.registry.get_model(model.name).aliases == model.aliases
+    assert [r for r in world.audit.records() if r.kind == "action"] == []
+
+
+def test_executing_an_approved_chat_request_twice_runs_it_once(world: World) -> None:
+    from agents.assistant.execute import ChatPort, execute_approved
+
+    dev = next(d for d in world.cluster.deployments() if d.env is Environment.DEV and d.replicas)
+    scale = ProposedAction(
+        kind=ActionKind.SCALE,
+        proposer="dave",
+        model=dev.model,
+        namespace=dev.namespace,
+        deployment=dev.name,
+        replicas=dev.replicas + 1,
+    )
+    new = _new("chat:y", proposer="dave").model_copy(
+        update={"agent": "assistant", "actions": [scale]}
+    )
+    request = world.approvals.submit(new, world.clock(), timedelta(hours=1))
+    approved = world.approvals.decide(request.id, "erin", True, world.clock(), None)
+    port = ChatPort(world.registry, world.cluster, world.audit, world.gate())
+    first = execute_approved(approved, port)
+    world.cluster.scale(dev.namespace, dev.name, dev.replicas)  # someone scales it back
+    assert execute_approved(approved, port) == first  # a retry finds the audited execution
+    assert world.cluster.deployment(dev.namespace, dev.name).replicas == dev.replicas
+    assert len([r for r in world.audit.records() if r.kind == "action"]) == 1
