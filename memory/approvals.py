@@ -208,17 +208,7 @@ class ApprovalQueue:
         try:
             request = self.get(request_id)
             self._check_decidable(request, approver, now)
-            self._conn.execute(
-                "UPDATE requests SET status = ?, decided_by = ?, decided_at = ?, note = ? "
-                "WHERE id = ? AND status = 'pending'",
-                (
-                    "approved" if approved else "rejected",
-                    approver,
-                    now.isoformat(),
-                    note,
-                    request_id,
-                ),
-            )
+            self._record(request_id, approver, approved, now, note)
             self._conn.execute("COMMIT")
         except ConflictError:
             self._conn.execute("COMMIT")  # keeps an expiry recorded by the check
@@ -273,6 +263,17 @@ class ApprovalQueue:
     def close(self) -> None:
         """Close the file."""
         self._conn.close()
+
+    def _record(
+        self, request_id: str, approver: str, approved: bool, now: datetime, note: str | None
+    ) -> None:
+        updated = self._conn.execute(
+            "UPDATE requests SET status = ?, decided_by = ?, decided_at = ?, note = ? "
+            "WHERE id = ? AND status = 'pending'",
+            ("approved" if approved else "rejected", approver, now.isoformat(), note, request_id),
+        )
+        if updated.rowcount != 1:
+            raise ConflictError(f"approval {request_id} was decided by someone else just now")
 
     def _check_decidable(self, request: ApprovalRequest, approver: str, now: datetime) -> None:
         if request.status != "pending":

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
-from typing import cast
+from typing import Any, cast
 
 import pytest
 
@@ -119,26 +119,38 @@ def test_four_eyes_ignores_case_and_spaces(tmp_path: Path) -> None:
 
 
 def test_of_two_concurrent_decisions_exactly_one_wins(tmp_path: Path) -> None:
+    """The first decider holds the request between its check and its write; the second
+    decides meanwhile. Exactly one decision is recorded, the other is a conflict."""
     path = tmp_path / "approvals.db"
     request = ApprovalQueue(path).submit(_new("k"), NOW, timedelta(hours=1))
-    results: list[str] = []
+    checked, release = threading.Event(), threading.Event()
+    results: dict[str, str] = {}
 
-    def decide(approver: str, approved: bool) -> None:
-        queue = ApprovalQueue(path)
+    class SlowQueue(ApprovalQueue):
+        def _check_decidable(self, *args: Any) -> None:
+            super()._check_decidable(*args)
+            checked.set()
+            release.wait(timeout=10)
+
+    def decide(queue: ApprovalQueue, approver: str, approved: bool) -> None:
         try:
-            results.append(queue.decide(request.id, approver, approved, NOW, None).status)
+            results[approver] = queue.decide(request.id, approver, approved, NOW, None).status
         except ConflictError:
-            results.append("conflict")
+            results[approver] = "conflict"
         finally:
             queue.close()
 
-    threads = [threading.Thread(target=decide, args=(f"p{i}", i % 2 == 0)) for i in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert sorted(results).count("conflict") == 5
-    assert ApprovalQueue(path).get(request.id).status in ("approved", "rejected")
+    first = threading.Thread(target=decide, args=(SlowQueue(path), "alice", True))
+    first.start()
+    assert checked.wait(timeout=10)
+    second = threading.Thread(target=decide, args=(ApprovalQueue(path), "carol", False))
+    second.start()
+    second.join(timeout=0.5)  # carol waits for alice's transaction (or races it)
+    release.set()
+    first.join()
+    second.join()
+    assert results == {"alice": "approved", "carol": "conflict"}
+    assert ApprovalQueue(path).get(request.id).decided_by == "alice"
 
 
 class _AlwaysAsk:
