@@ -69,12 +69,9 @@ def actions_taken(state: EvalState) -> list[tuple[str, str]]:
 
 def _records_added(ini: WorldSnapshot, fin: WorldSnapshot) -> list[tuple[str, str]]:
     """Data incidents, quarantine, watch list and approval requests added by the run."""
-    known = {str(d["id"]) for d in ini.data_incidents}
+    known = {d.id for d in ini.data_incidents}
     added = [
-        ("data_incident", str(m))
-        for d in fin.data_incidents
-        if str(d["id"]) not in known
-        for m in d["models"]
+        ("data_incident", m) for d in fin.data_incidents if d.id not in known for m in d.models
     ]
     added += [("quarantine", m) for m in fin.quarantined if m not in ini.quarantined]
     added += [("watch", m) for m in fin.watched if m not in ini.watched]

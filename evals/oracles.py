@@ -407,15 +407,11 @@ def _incidents(state: EvalState, source: str, kind: str | None) -> list[Reported
     if source in ("reported", "any"):
         found += state.output.incidents
     if source in ("data_incident", "any"):
-        known = {str(d["id"]) for d in state.initial.data_incidents}
+        known = {d.id for d in state.initial.data_incidents}
         found += [
-            ReportedIncident(
-                kind="data_quality",
-                models=[str(m) for m in d["models"]],
-                pipeline=None if d.get("pipeline") is None else str(d["pipeline"]),
-            )
+            ReportedIncident(kind="data_quality", models=d.models, pipeline=d.pipeline)
             for d in state.final.data_incidents
-            if str(d["id"]) not in known
+            if d.id not in known
         ]
     return [i for i in found if kind is None or i.kind == kind]
 

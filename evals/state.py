@@ -6,7 +6,6 @@ chain through their own stores. The agent's reported output (incidents, findings
 a plan) sits beside the world state: oracles check both, never the transcript.
 """
 
-import json
 import sqlite3
 from datetime import datetime
 from pathlib import Path
@@ -14,6 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from memory.remediation import DataIncident
 from tools.cluster.sim import SimCluster
 from tools.registry.alias_history import AliasHistory
 from world.settings import Settings
@@ -92,7 +92,7 @@ class WorldSnapshot(BaseModel):
     """Keyed `namespace/name`."""
     jobs: list[JobState]
     quotas: dict[str, float | None]
-    data_incidents: list[dict[str, Any]]
+    data_incidents: list[DataIncident]
     watched: list[str]
     quarantined: list[str]
     approvals: list[ApprovalState]
@@ -198,7 +198,7 @@ def _snapshot(world: World) -> WorldSnapshot:
         )
         for a in world.approvals.requests(now)
     ]
-    incidents = [{**d, "models": json.loads(str(d["models"]))} for d in store.data_incidents()]
+    incidents = store.data_incidents()
     records = audit.records()
     entries = [
         AuditEntry(

@@ -51,6 +51,20 @@ class Run(BaseModel):
     summary: str | None = None
 
 
+class DataIncident(BaseModel):
+    """A data incident opened for a pipeline's owner (an upstream break: no retrain)."""
+
+    id: str
+    pipeline: str | None
+    """The feature pipeline that broke (None: the models share none)."""
+    models: list[str]
+    owner: str | None
+    """Who is told: the pipeline's owner (or the model's, without a pipeline)."""
+    opened_at: datetime
+    status: str
+    cause: str
+
+
 class RemediationStore:
     """SQLite state of remediation runs and their side records."""
 
@@ -130,10 +144,12 @@ class RemediationStore:
             [(m, incident_id, now.isoformat(), every_hours) for m in models],
         )
 
-    def data_incidents(self) -> list[dict[str, object]]:
-        """Open data incidents."""
+    def data_incidents(self) -> list[DataIncident]:
+        """Data incidents, oldest first."""
+        rows = self._conn.execute("SELECT * FROM data_incidents ORDER BY opened_at").fetchall()
         return [
-            dict(r) for r in self._conn.execute("SELECT * FROM data_incidents ORDER BY opened_at")
+            DataIncident.model_validate({**dict(r), "models": json.loads(r["models"])})
+            for r in rows
         ]
 
     def watched(self) -> list[str]:

@@ -92,7 +92,7 @@ def test_every_row_of_the_decision_table(world: World, wf: Workflow) -> None:
     }
     # data quality: one data incident for the whole pipeline, quarantine, no retrain
     upstream = kinds["data_quality"]
-    assert [d["id"] for d in store.data_incidents()] == [upstream.id]
+    assert [d.id for d in store.data_incidents()] == [upstream.id]
     assert {m for m, _ in store.quarantined()} == set(upstream.models)
     assert all(registry.get_model(m).aliases[CHAMPION] == start[m] for m in upstream.models)
     assert wf.world.cluster.jobs() == []

@@ -1,22 +1,11 @@
 """Read-only facts from the remediation workflow's state: data incidents, approvals."""
 
-import json
 from datetime import datetime
 
 from pydantic import BaseModel
 
 from agents.assistant.context import FleetView
-
-
-class DataIncident(BaseModel):
-    """An open data incident (from the remediation workflow)."""
-
-    id: str
-    pipeline: str | None
-    models: list[str]
-    owner: str | None
-    opened_at: datetime
-    cause: str
+from memory.remediation import DataIncident
 
 
 class PendingApproval(BaseModel):
@@ -35,18 +24,7 @@ def open_data_incidents(view: FleetView) -> list[DataIncident] | None:
     store = view.ctx.store
     if store is None:
         return None
-    rows = [r for r in store.data_incidents() if r["status"] == "open"]
-    return [
-        DataIncident(
-            id=str(r["id"]),
-            pipeline=None if r["pipeline"] is None else str(r["pipeline"]),
-            models=json.loads(str(r["models"])),
-            owner=None if r["owner"] is None else str(r["owner"]),
-            opened_at=datetime.fromisoformat(str(r["opened_at"])),
-            cause=str(r["cause"]),
-        )
-        for r in rows
-    ]
+    return [r for r in store.data_incidents() if r.status == "open"]
 
 
 def pending_approvals(view: FleetView) -> list[PendingApproval] | None:

@@ -58,7 +58,7 @@ def world_state(data_dir: Path) -> WorldState:
                 if len(m.aliases) and m.name
             },
             jobs=sorted(j.spec.idempotency_key for j in world.cluster.jobs()),
-            data_incidents=sorted(str(d["id"]) for d in store.data_incidents()),
+            data_incidents=sorted(d.id for d in store.data_incidents()),
             watched=store.watched(),
             quarantined=store.quarantined(),
             runs={r.incident_id: r.status for r in store.runs()},
