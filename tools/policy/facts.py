@@ -36,7 +36,9 @@ class GpuSubject:
 class PlatformFacts:
     """Registry + cluster state as policies see it; each part is read on first use.
 
-    One instance is one consistent moment for a scan: every part is read at most once.
+    One instance is one consistent moment for a scan or a gate review: every part, and
+    every model or model's versions asked for one by one, is read at most once. Build a new
+    instance to see later changes.
     """
 
     def __init__(
@@ -47,6 +49,8 @@ class PlatformFacts:
         self.now = now or cluster.now()
         self._versions: dict[tuple[str, int], ModelVersion] = {}
         self._models_read: set[str] = set()
+        self._model_reads: dict[str, RegisteredModel | str] = {}
+        """Models read one by one: the model, or why there is none (NotFoundError's message)."""
 
     @cached_property
     def models(self) -> dict[str, RegisteredModel]:
@@ -79,15 +83,34 @@ class PlatformFacts:
         return self.cluster.nodes()
 
     def model(self, name: str) -> RegisteredModel | None:
-        """One model (without listing them all unless they were listed already)."""
-        if "models" in self.__dict__:
-            return self.models.get(name)
-        if "/" in name or ":" in name:  # a deployment or GPU name, never a model
-            return None
+        """One model, None if the registry has none of that name (see `get_model`)."""
         try:
-            return self.registry.get_model(name)
+            return self.get_model(name)
         except NotFoundError:
             return None
+
+    def get_model(self, name: str) -> RegisteredModel:
+        """One model, read at most once (without listing them all unless they were listed).
+
+        Raises:
+            NotFoundError: the registry has no such model (its message, every time asked).
+        """
+        if "models" in self.__dict__:
+            if name in self.models:
+                return self.models[name]
+            raise NotFoundError(_unknown_model(name))
+        if name not in self._model_reads:
+            if "/" in name or ":" in name:  # a deployment or GPU name, never a model
+                self._model_reads[name] = _unknown_model(name)
+            else:
+                try:
+                    self._model_reads[name] = self.registry.get_model(name)
+                except NotFoundError as exc:
+                    self._model_reads[name] = str(exc)
+        found = self._model_reads[name]
+        if isinstance(found, str):
+            raise NotFoundError(found)
+        return found
 
     def version(self, model: str, version: int) -> ModelVersion | None:
         """One version's tags and lineage (no metrics), None if the registry lacks it."""
@@ -99,9 +122,13 @@ class PlatformFacts:
             self._models_read.add(model)
         return self._versions.get((model, version))
 
+    def namespace(self, name: str) -> Namespace | None:
+        """One namespace, from the one listing (namespace policies need them all anyway)."""
+        return self.namespaces.get(name)
+
     def env_of_namespace(self, name: str) -> Environment | None:
         """The environment label of a namespace (None if unknown or unlabelled)."""
-        ns = self.namespaces.get(name)
+        ns = self.namespace(name)
         return ns.env if ns is not None else None
 
     def gpus(self) -> list[GpuSubject]:
@@ -114,3 +141,7 @@ class PlatformFacts:
         for change in sorted(self.alias_history, key=lambda c: c.seq):
             last[(change.model, change.alias)] = change.new_version
         return last
+
+
+def _unknown_model(name: str) -> str:
+    return f"unknown model {name!r}; `lotsen models list` shows the registered ones"

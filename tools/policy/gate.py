@@ -40,47 +40,32 @@ class ComplianceGate:
     def review(self, action: ProposedAction) -> GateDecision:
         """Allow, ask for a human, or deny one action."""
         review = _Review()
-        model = self._model(action, review)
+        # One moment per review: the model, its versions and the namespaces read for the
+        # rules below are the ones the policy findings see; each is read once.
+        facts = PlatformFacts(self.registry, self.cluster, self.now)
+        model = self._model(action, facts, review)
         if model is not None:
-            _model_rules(action, model, self._target_version(action, model), review)
-        env = model.env if model is not None else self._namespace_env(action, review)
+            _model_rules(action, model, _target_version(action, model, facts), review)
+        env = model.env if model is not None else _namespace_env(action, facts, review)
         if env in ALWAYS_HUMAN:
             review.ask(f"{action.kind.value} touches {env.value}: a human decides", "SEG-05")
-        self._open_findings(action, review)
+        self._open_findings(action, facts, review)
         return review.decision()
 
-    def _model(self, action: ProposedAction, review: "_Review") -> RegisteredModel | None:
+    def _model(
+        self, action: ProposedAction, facts: PlatformFacts, review: "_Review"
+    ) -> RegisteredModel | None:
         if action.model is None:
             return None
         try:
-            return self.registry.get_model(action.model)
+            return facts.get_model(action.model)
         except NotFoundError as exc:
             review.deny(str(exc), "GATE")
             return None
 
-    def _target_version(
-        self, action: ProposedAction, model: RegisteredModel
-    ) -> ModelVersion | None:
-        if action.kind is not ActionKind.SET_ALIAS or action.version is None:
-            return None
-        try:
-            return self.registry.get_version(model.name, action.version)
-        except NotFoundError:
-            return None
-
-    def _namespace_env(self, action: ProposedAction, review: "_Review") -> Environment | None:
-        if action.namespace is None:
-            return None
-        try:
-            namespace = self.cluster.namespace(action.namespace)
-        except NotFoundError as exc:
-            review.deny(str(exc), "GATE")
-            return None
-        if namespace.env is None:
-            review.ask(f"namespace {namespace.name} has no env label", "SEG-01")
-        return namespace.env
-
-    def _open_findings(self, action: ProposedAction, review: "_Review") -> None:
+    def _open_findings(
+        self, action: ProposedAction, facts: PlatformFacts, review: "_Review"
+    ) -> None:
         subjects: dict[str, Scope] = {}
         if action.model:
             subjects[action.model] = Scope.MODEL
@@ -90,7 +75,6 @@ class ComplianceGate:
                 subjects[f"{action.namespace}/{action.deployment}"] = Scope.DEPLOYMENT
         if not subjects:
             return
-        facts = PlatformFacts(self.registry, self.cluster, self.now)
         report = evaluate(facts, self.policies, only=set(subjects), scopes=set(subjects.values()))
         for finding in report.failures():
             if finding.severity is Severity.CRITICAL:
@@ -99,6 +83,32 @@ class ComplianceGate:
                     f"{finding.message}",
                     finding.policy_id,
                 )
+
+
+def _target_version(
+    action: ProposedAction, model: RegisteredModel, facts: PlatformFacts
+) -> ModelVersion | None:
+    """The version a SET_ALIAS moves to (tags and lineage: all the rules look at)."""
+    if action.kind is not ActionKind.SET_ALIAS or action.version is None:
+        return None
+    return facts.version(model.name, action.version)
+
+
+def _namespace_env(
+    action: ProposedAction, facts: PlatformFacts, review: "_Review"
+) -> Environment | None:
+    if action.namespace is None:
+        return None
+    namespace = facts.namespace(action.namespace)
+    if namespace is None:
+        review.deny(
+            f"unknown namespace {action.namespace!r}; `lotsen cluster namespaces` lists them",
+            "GATE",
+        )
+        return None
+    if namespace.env is None:
+        review.ask(f"namespace {namespace.name} has no env label", "SEG-01")
+    return namespace.env
 
 
 def _model_rules(
