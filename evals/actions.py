@@ -17,8 +17,9 @@ from evals.state import AgentOutput, Answer, ReportedFinding, ReportedIncident
 from memory.approvals import NewRequest
 from tools.cluster.sim import SimCluster
 from tools.domain import JobSpec, NewVersion
+from tools.domain.ownership import training_namespace
 from tools.fleet.layout import ENV_TAINT, TRAINING_REQUEST, TRAINING_TAINT
-from tools.registry import CHALLENGER, CHAMPION
+from tools.registry import CHALLENGER, CHAMPION, rollback_target
 from world.world import World
 
 ACTOR = "eval-reference"
@@ -205,9 +206,10 @@ def _apply(action: Action, w: _World, out: AgentOutput, n: int) -> None:  # noqa
             )
             w.record("set_alias", action.model, f"{action.alias} -> v{action.version}")
         case Rollback():
-            current = w.registry.get_model(action.model).aliases[CHAMPION]
-            w.registry.set_alias(action.model, CHAMPION, current - 1, actor=ACTOR, reason="ref")
-            w.record("rollback", action.model, f"v{current} -> v{current - 1}")
+            target = rollback_target(w.registry, action.model)
+            assert target is not None, f"{action.model} has nothing to roll back to"
+            w.registry.set_alias(action.model, CHAMPION, target.version, actor=ACTOR, reason="ref")
+            w.record("rollback", action.model, target.describe())
         case Retrain():
             _retrain(action, w, n)
         case OpenDataIncident():
@@ -275,7 +277,7 @@ def _apply(action: Action, w: _World, out: AgentOutput, n: int) -> None:  # noqa
 
 def _retrain(action: Retrain, w: _World, n: int) -> None:
     registered = w.registry.get_model(action.model)
-    w.twin.submit_job(_job(f"{registered.owner}-test", action.model, f"ref-{n}", 1.0))
+    w.twin.submit_job(_job(training_namespace(registered), action.model, f"ref-{n}", 1.0))
     created = w.registry.create_version(
         action.model, NewVersion(metrics={"auc": 0.9}, description="reference challenger")
     )

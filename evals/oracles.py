@@ -53,7 +53,8 @@ class AliasCheck(_Oracle):
     version_changed: bool | None = None
     equals: int | None = None
     previous: bool = False
-    """True: it now points at the newest version older than the one it started on."""
+    """True: it now points at the version it pointed at before its last recorded move
+    (the newest older version when no earlier move is recorded)."""
 
     def evaluate(self, state: EvalState) -> OracleResult:
         """Compare the alias before and after."""
@@ -65,11 +66,21 @@ class AliasCheck(_Oracle):
         if self.equals is not None and after != self.equals:
             problems.append(f"is v{after}, expected v{self.equals}")
         if self.previous:
-            older = [v for v in range(1, (before or 0)) if v <= state.initial.versions[self.model]]
-            if not older or after != max(older):
-                problems.append(f"is v{after}, expected the previous version")
+            expected = _previous(state, self.model, self.alias, before)
+            if expected is None or after != expected:
+                problems.append(f"is v{after}, expected the previous version (v{expected})")
         detail = f"{self.model}@{self.alias}: v{before} -> v{after}"
         return self._result(not problems, detail + ("; " + ", ".join(problems) if problems else ""))
+
+
+def _previous(state: EvalState, model: str, alias: str, current: int | None) -> int | None:
+    """Where a rollback of `alias` from `current` should land, by the initial alias history."""
+    moves = [m for m in state.initial.alias_moves if (m.model, m.alias) == (model, alias)]
+    last = next((m for m in reversed(moves) if m.new == current), None)
+    if last is not None and last.old is not None:
+        return last.old
+    older = [v for v in range(1, current or 0) if v <= state.initial.versions[model]]
+    return max(older) if older else None
 
 
 class IncidentOpened(_Oracle):

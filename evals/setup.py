@@ -36,6 +36,7 @@ from evals.scenario import Scenario
 from tools.cluster.sim import SimCluster
 from tools.domain import ChangeKind, ChangePlan, JobSpec, Lineage, NewVersion
 from tools.domain import Fault as ClusterFault
+from tools.domain.ownership import serving_namespace
 from tools.fleet.generate import generate_fleet
 from tools.fleet.layout import ENV_TAINT, TRAINING_REQUEST, TRAINING_TAINT
 from tools.registry import CHAMPION, AliasHistory, MlflowRegistry, sqlite_uri
@@ -152,7 +153,7 @@ def _registry_fault(fault: Fault, files: WorldFiles) -> None:
             )
             twin = SimCluster(files.cluster_db)
             try:
-                namespace = f"{model.owner}-{model.env.value}"
+                namespace = serving_namespace(model)
                 if any(d.name == fault.model for d in twin.deployments(namespace)):
                     twin.set_model_version(namespace, fault.model, created.version)
             finally:
