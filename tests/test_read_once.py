@@ -1,17 +1,24 @@
-"""Read once: a gate review reads each registered model a bounded number of times (on a
-remote MLflow server every read is an HTTP request)."""
+"""Read once: a gate review and a remediation run read each registered model a bounded
+number of times (on a remote MLflow server every read is an HTTP request)."""
 
 import shutil
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from langgraph.checkpoint.memory import InMemorySaver
 
+from agents.remediation.graph import build_graph, checkpoint_serde
+from agents.remediation.runner import continue_with, remediate
 from tests.support.cli import init_data_dir
 from tests.support.counting_registry import ALL, CountingRegistry
+from tools.domain import AiActRisk, Environment
+from tools.drift.incidents import Incident
 from tools.policy.action import ActionKind, ProposedAction
 from tools.policy.gate import ComplianceGate
-from tools.registry import CHAMPION
+from tools.registry import CHALLENGER, CHAMPION
+from world.remediation import remediation_port
 from world.settings import Settings
 from world.world import World
 
@@ -59,3 +66,51 @@ def test_a_gate_review_reads_its_model_once(world: World) -> None:
             ("all_versions", model.name): 1,  # the target version and the served ones
             ("alias_history", ALL): 1,
         }
+
+
+def _allowed_model(world: World) -> str:
+    """A model whose retrain the gate lets through without a human."""
+    gate = world.gate()
+    for model in world.registry.list_models():
+        if model.env is Environment.PROD or model.ai_act_risk is AiActRisk.HIGH:
+            continue
+        action = ProposedAction(kind=ActionKind.RETRAIN, proposer="bob", model=model.name)
+        if gate.review(action).verdict == "allow":
+            return model.name
+    raise AssertionError("the seeded fleet has no model the gate allows to retrain")
+
+
+@pytest.mark.parametrize("needs_human", [False, True], ids=["gate-allows", "after-approval"])
+def test_a_retrain_and_promotion_reads_each_model_at_most_three_times(
+    world: World, needs_human: bool
+) -> None:
+    name = HIGH_RISK_PROD if needs_human else _allowed_model(world)
+    before = world.registry.get_model(name).aliases[CHAMPION]
+    counted = CountingRegistry(world.registry)
+    port = replace(
+        remediation_port(world), registry=counted, gate=lambda: counting_gate(world, counted)
+    )
+    graph = build_graph(port, None, "bob", InMemorySaver(serde=checkpoint_serde()))
+    incident = Incident(
+        id="inc-read-once",
+        kind="drift_with_performance_drop",
+        probable_cause="feature drift with an AUC drop",
+        models=[name],
+        window_start=world.clock(),
+    )
+    [outcome] = remediate([incident], port, graph, "bob")
+    assert (outcome.status == "waiting_approval") is needs_human
+    if needs_human:
+        assert outcome.approval_id is not None
+        request = port.approvals.decide(outcome.approval_id, "alice", True, port.clock(), None)
+        decision = request.decision()
+        assert decision is not None
+        outcome = continue_with(decision, request.handle, port, graph)
+    assert outcome.status == "done", outcome
+    after = world.registry.get_model(name).aliases
+    assert after[CHAMPION] == after[CHALLENGER] > before, "the challenger was promoted"
+    # decide, the plan's gate review, the promotion's gate review (before: 20)
+    assert counted.count("get_model", name) <= 3, counted.reads
+    # + versions: the key lookup, the promotion's target, the served ones (before: 22-26)
+    assert counted.count(model=name) <= 6, counted.reads
+    assert counted.count("list_versions") == 0, "versions read with metrics, one call each"

@@ -6,12 +6,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agents.remediation.executor import RemediationWorld
 from tools.errors import BackendUnavailableError, ConfigError, StateError
 from world.settings import Settings
 from world.world import World
+
+if TYPE_CHECKING:
+    from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
 
 @dataclass
@@ -56,15 +59,18 @@ def open_workflow(world: World, user: str | None = None) -> Iterator[Workflow]:
 @contextmanager
 def _checkpointer(settings: Settings, path: Path) -> Iterator[Any]:
     """PostgreSQL when LOTSEN_CHECKPOINT_URL is set, else SQLite in the world directory."""
+    from agents.remediation.graph import checkpoint_serde
+
+    serde = checkpoint_serde()  # revives the workflow's state types, nothing else
     if settings.checkpoint_url is not None:
-        with _postgres(settings.checkpoint_url.get_secret_value()) as saver:
+        with _postgres(settings.checkpoint_url.get_secret_value(), serde) as saver:
             yield saver
         return
     from langgraph.checkpoint.sqlite import SqliteSaver
 
     conn = sqlite3.connect(path, check_same_thread=False)
     try:
-        saver = SqliteSaver(conn)
+        saver = SqliteSaver(conn, serde=serde)
         try:
             saver.setup()
         except sqlite3.DatabaseError as exc:
@@ -78,7 +84,7 @@ def _checkpointer(settings: Settings, path: Path) -> Iterator[Any]:
 
 
 @contextmanager
-def _postgres(url: str) -> Iterator[Any]:
+def _postgres(url: str, serde: "JsonPlusSerializer") -> Iterator[Any]:
     try:
         import psycopg
         from langgraph.checkpoint.postgres import PostgresSaver
@@ -93,7 +99,7 @@ def _postgres(url: str) -> Iterator[Any]:
         first = str(exc).splitlines()[0]
         raise BackendUnavailableError(f"cannot reach the checkpoint database: {first}") from exc
     try:
-        saver = PostgresSaver(conn)
+        saver = PostgresSaver(conn, serde=serde)
         saver.setup()
         yield saver
     finally:

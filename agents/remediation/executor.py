@@ -4,7 +4,7 @@ Every side effect has an idempotency key, so a step re-run after a crash (LangGr
 an interrupted node) never retrains, promotes or rolls back twice.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -78,8 +78,20 @@ def execute(
     window: datetime,
     cause: str,
     approval: Decision | None = None,
+    models: Mapping[str, RegisteredModel] | None = None,
 ) -> list[ActionResult]:
-    """Run the plan's action for each model; failures are recorded, not raised."""
+    """Run the plan's action for each model; failures are recorded, not raised.
+
+    `champions` and `models` are what the plan was decided on (the decide step's one read
+    of each model). Only what cannot have changed under the run is taken from them: a
+    model's owner and environment (its namespaces), its feature list, and the champion the
+    plan was made against (the version a rollback undoes, the parent of a retrain: a step
+    re-run after a crash must see the same one, not the version it promoted itself).
+    Anything the run changes is read fresh: versions (the idempotency key's lookup), and
+    the promotion's gate review (the run moved @challenger and added a version). A model
+    missing from `models` (a checkpoint of an older Lotsen) is read when it is needed.
+    """
+    carried = models or {}
     match plan.action:
         case Action.OPEN_DATA_INCIDENT:
             return [_open_data_incident(plan, world, pipeline, window, cause)]
@@ -91,12 +103,12 @@ def execute(
             ]
         case Action.RETRAIN | Action.RETRAIN_WITH_REVIEW:
             return [
-                _guarded(world, plan, m, _retrain_step(plan, gate, m, world, approval))
+                _guarded(world, plan, m, _retrain_step(plan, gate, m, carried, world, approval))
                 for m in plan.models
             ]
         case Action.ROLLBACK:
             return [
-                _guarded(world, plan, m, _rollback_step(plan, m, champions.get(m), world))
+                _guarded(world, plan, m, _rollback_step(plan, m, champions.get(m), carried, world))
                 for m in plan.models
             ]
 
@@ -105,16 +117,28 @@ def _retrain_step(
     plan: RemediationPlan,
     gate: GateResult,
     model: str,
+    models: Mapping[str, RegisteredModel],
     world: RemediationWorld,
     approval: Decision | None,
 ) -> Callable[[], str]:
-    return lambda: _retrain(plan, gate, model, world, approval)
+    return lambda: _retrain(plan, gate, _registered(world, models, model), world, approval)
 
 
 def _rollback_step(
-    plan: RemediationPlan, model: str, champion: int | None, world: RemediationWorld
+    plan: RemediationPlan,
+    model: str,
+    champion: int | None,
+    models: Mapping[str, RegisteredModel],
+    world: RemediationWorld,
 ) -> Callable[[], str]:
-    return lambda: _rollback(plan, model, champion, world)
+    return lambda: _rollback(plan, model, champion, models, world)
+
+
+def _registered(
+    world: RemediationWorld, models: Mapping[str, RegisteredModel], model: str
+) -> RegisteredModel:
+    """The model as the plan was decided on, or (not carried) as the registry has it now."""
+    return models[model] if model in models else world.registry.get_model(model)
 
 
 def _open_data_incident(
@@ -159,12 +183,12 @@ def _guarded(
 def _retrain(
     plan: RemediationPlan,
     gate: GateResult,
-    model: str,
+    registered: RegisteredModel,
     world: RemediationWorld,
     approval: Decision | None,
 ) -> str:
+    model = registered.name
     key = f"{plan.incident_id}:{model}:retrain"
-    registered = world.registry.get_model(model)
     champion = registered.aliases.get(CHAMPION)
     job = world.cluster.submit_job(
         JobSpec(
@@ -228,11 +252,12 @@ def _challenger_version(
 ) -> tuple[int, dict[str, float]]:
     """The version trained for this key (trained now, or found after a crash)."""
     model = registered.name
-    for existing in world.registry.list_versions(model):
+    for existing in world.registry.all_versions(model):  # tags only: one query
         if existing.tags.get(KEY_TAG) == key:
+            metrics = world.registry.get_version(model, existing.version).metrics
             return existing.version, {
-                "challenger": existing.metrics["auc"],
-                "champion": existing.metrics["champion_auc_same_holdout"],
+                "challenger": metrics["auc"],
+                "champion": metrics["champion_auc_same_holdout"],
             }
     features = len(registered.tags.get("features", "").split(","))
     trained = world.trainer.train(model, features, relation_changed=True)
@@ -285,7 +310,11 @@ def _promotion_refused(
 
 
 def _rollback(
-    plan: RemediationPlan, model: str, champion: int | None, world: RemediationWorld
+    plan: RemediationPlan,
+    model: str,
+    champion: int | None,
+    models: Mapping[str, RegisteredModel],
+    world: RemediationWorld,
 ) -> str:
     if champion is None:
         raise LotsenError(f"{model} had no champion when the plan was made; nothing to roll back")
@@ -300,7 +329,7 @@ def _rollback(
         reason=f"rollback for {plan.incident_id}",
         idempotency_key=f"{plan.incident_id}:{model}:rollback",
     )
-    _serve(world, world.registry.get_model(model), target.version)
+    _serve(world, _registered(world, models, model), target.version)
     summary = f"champion rolled back {target.describe()}"
     _done(world, plan, model, "rollback", summary)
     return summary

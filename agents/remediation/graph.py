@@ -2,35 +2,87 @@
 
 One thread per incident, checkpointed after every node, so a crash resumes where it stopped
 and an approval can arrive hours later from another process (`interrupt()` / `Command`).
+
+The state is a pydantic model: LangGraph validates each node's input into
+`RemediationState`, so nodes work on typed values, and a checkpoint written by an older
+Lotsen (plain dicts, fewer keys) still loads. The checkpointer revives exactly the state's
+types (`checkpoint_serde`), nothing else a checkpoint might name.
 """
 
-from typing import Any, Literal, TypedDict
+from enum import Enum
+from typing import Any, Literal, TypedDict, TypeVar, get_args
 
 from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import interrupt
+from pydantic import BaseModel, Field
 
-from agents.remediation.executor import ACTOR, RemediationWorld, execute
+from agents.remediation.executor import ACTOR, ActionResult, RemediationWorld, execute
 from agents.remediation.gate import GateResult, proposed_actions, review
-from agents.remediation.plan import PlanChoice, RemediationPlan, approval_key, tier0_plan
+from agents.remediation.plan import MUTATING, PlanChoice, RemediationPlan, approval_key, tier0_plan
 from llm.call import LlmContext
 from llm.structured import decide, schema_json
 from memory.approvals import Decision, NewRequest
+from memory.remediation import RunStatus
 from prompts import render_prompt
+from tools.domain import RegisteredModel
 from tools.drift.incidents import Incident
+from tools.errors import StateError
 from tools.registry import CHAMPION
 
+_T = TypeVar("_T")
 
-class RemediationState(TypedDict, total=False):
-    """What the graph carries between nodes (JSON-friendly, checkpointed)."""
 
-    incident: dict[str, Any]
-    plan: dict[str, Any]
+class RemediationState(BaseModel):
+    """What the graph carries between nodes (checkpointed)."""
+
+    incident: Incident
+    plan: RemediationPlan | None = None
+    """The decision (set by `decide`, so every later node has it)."""
+    models: dict[str, RegisteredModel] = Field(default_factory=dict)
+    """The models a mutating plan acts on, as `decide` read them (see `execute`)."""
+    champions: dict[str, int] = Field(default_factory=dict)
+    """Each model's champion when the plan was made (0: none): what a rollback undoes."""
+    gate: GateResult | None = None
+    """The gate's verdict on the plan (set by `gate`)."""
+    approval: Decision | None = None
+    """The human decision, when the gate asked for one."""
+    results: list[ActionResult] = Field(default_factory=list)
+    status: RunStatus | None = None
+
+
+class StateUpdate(TypedDict, total=False):
+    """What a node changes in `RemediationState`."""
+
+    plan: RemediationPlan
+    models: dict[str, RegisteredModel]
     champions: dict[str, int]
-    gate: dict[str, Any]
-    approval: dict[str, Any]
-    results: list[dict[str, Any]]
-    status: str
+    gate: GateResult
+    approval: Decision
+    results: list[ActionResult]
+    status: RunStatus
+
+
+def checkpoint_serde() -> JsonPlusSerializer:
+    """The checkpointers' serializer: it revives the state's own types and no others."""
+    return JsonPlusSerializer(allowed_msgpack_modules=sorted(_state_types(RemediationState)))
+
+
+def _state_types(tp: Any, found: set[tuple[str, str]] | None = None) -> set[tuple[str, str]]:
+    """(module, name) of every pydantic model and enum a checkpoint of `tp` may hold."""
+    found = set() if found is None else found
+    if isinstance(tp, type) and issubclass(tp, BaseModel | Enum):
+        key = (tp.__module__, tp.__name__)  # as the serializer names them
+        if key in found:
+            return found
+        found.add(key)
+        if issubclass(tp, BaseModel):
+            for field in tp.model_fields.values():
+                _state_types(field.annotation, found)
+    for arg in get_args(tp):
+        _state_types(arg, found)
+    return found
 
 
 def build_graph(
@@ -54,14 +106,21 @@ def build_graph(
 
 
 def _after_gate(state: RemediationState) -> Literal["approval", "execute", "finish"]:
-    verdict = state["gate"]["verdict"]
+    verdict = _decided(state.gate, "gate").verdict
     return (
         "execute" if verdict == "allow" else "approval" if verdict == "needs_approval" else "finish"
     )
 
 
 def _after_approval(state: RemediationState) -> Literal["execute", "finish"]:
-    return "execute" if state["approval"]["approved"] else "finish"
+    return "execute" if _decided(state.approval, "approval").approved else "finish"
+
+
+def _decided(value: _T | None, key: str) -> _T:
+    """A key an earlier node set (its absence is a broken checkpoint, not a user error)."""
+    if value is None:
+        raise StateError(f"the remediation checkpoint has no {key!r} at this step")
+    return value
 
 
 def _thread(config: RunnableConfig) -> str:
@@ -72,8 +131,8 @@ class _Nodes:
     def __init__(self, world: RemediationWorld, llm: LlmContext | None, proposer: str) -> None:
         self.world, self.llm, self.proposer = world, llm, proposer
 
-    def decide(self, state: RemediationState) -> RemediationState:
-        incident = Incident.model_validate(state["incident"])
+    def decide(self, state: RemediationState) -> StateUpdate:
+        incident = state.incident
         fallback = tier0_plan(incident)
         memory = self.world.memory
         recalled = memory.similar(_evidence(incident), k=3) if memory is not None else []
@@ -104,9 +163,14 @@ class _Nodes:
                 "prompt_sha256": choice.prompt_sha256,
             }
         )
-        champions = {
-            m: self.world.registry.get_model(m).aliases.get(CHAMPION, 0) for m in incident.models
-        }
+        # Read once, here, for the rest of the run: execute uses these (owner, env,
+        # features, and the champion the plan was made against) instead of re-reading.
+        # What the run itself changes (versions, aliases) is read fresh where it is needed.
+        models = (
+            {m: self.world.registry.get_model(m) for m in incident.models}
+            if plan.action in MUTATING
+            else {}
+        )
         self.world.audit.append(
             "decision",
             actor="retrainer",
@@ -123,10 +187,14 @@ class _Nodes:
                 "similar": [r.id for r in recalled],
             },
         )
-        return {"plan": plan.model_dump(mode="json"), "champions": champions}
+        return {
+            "plan": plan,
+            "models": models,
+            "champions": {m: r.aliases.get(CHAMPION, 0) for m, r in models.items()},
+        }
 
-    def gate(self, state: RemediationState) -> RemediationState:
-        plan = RemediationPlan.model_validate(state["plan"])
+    def gate(self, state: RemediationState) -> StateUpdate:
+        plan = _decided(state.plan, "plan")
         result = review(plan, self.world.compliance_gate(), self.proposer)
         self.world.audit.append(
             "gate",
@@ -135,14 +203,13 @@ class _Nodes:
             idempotency_key=f"{plan.incident_id}:gate",
             data=result.model_dump(mode="json"),
         )
-        update: RemediationState = {"gate": result.model_dump(mode="json")}
+        update: StateUpdate = {"gate": result}
         if result.verdict == "deny":
             update["status"] = "rejected"
         return update
 
-    def approval(self, state: RemediationState, config: RunnableConfig) -> RemediationState:
-        plan = RemediationPlan.model_validate(state["plan"])
-        gate = GateResult.model_validate(state["gate"])
+    def approval(self, state: RemediationState, config: RunnableConfig) -> StateUpdate:
+        plan, gate = _decided(state.plan, "plan"), _decided(state.gate, "gate")
         thread = _thread(config)
         now = self.world.clock()
         request = self.world.approvals.submit(
@@ -169,6 +236,7 @@ class _Nodes:
             data={"approval_id": request.id, "reasons": gate.reasons},
         )
         self.world.store.set_run(thread, "waiting_approval", now)
+        # The human's decision arrives as JSON from another process (`Command(resume=...)`).
         decision = Decision.model_validate(
             interrupt(
                 {
@@ -191,49 +259,43 @@ class _Nodes:
             },
         )
         self.world.store.set_run(thread, "running", self.world.clock())
-        update: RemediationState = {"approval": decision.model_dump(mode="json")}
+        update: StateUpdate = {"approval": decision}
         if not decision.approved:
             update["status"] = "rejected"
         return update
 
-    def execute(self, state: RemediationState) -> RemediationState:
-        incident = Incident.model_validate(state["incident"])
+    def execute(self, state: RemediationState) -> StateUpdate:
+        incident = state.incident
         results = execute(
-            RemediationPlan.model_validate(state["plan"]),
-            GateResult.model_validate(state["gate"]),
-            state.get("champions", {}),
+            _decided(state.plan, "plan"),
+            _decided(state.gate, "gate"),
+            state.champions,
             self.world,
             pipeline=incident.pipeline,
             window=incident.window_start,
             cause=incident.probable_cause,
-            approval=_decision(state.get("approval")),
+            approval=state.approval,
+            models=state.models,
         )
-        status = "done" if all(r.ok for r in results) else "failed"
-        return {"results": [r.model_dump() for r in results], "status": status}
+        return {"results": results, "status": "done" if all(r.ok for r in results) else "failed"}
 
-    def finish(self, state: RemediationState, config: RunnableConfig) -> RemediationState:
-        status = state.get("status", "done")
-        summary = (
-            "; ".join(f"{r['model']}: {r['summary']}" for r in state.get("results", [])) or status
-        )
-        self.world.store.set_run(_thread(config), status, self.world.clock(), summary)  # type: ignore[arg-type]
+    def finish(self, state: RemediationState, config: RunnableConfig) -> StateUpdate:
+        plan = _decided(state.plan, "plan")
+        status = state.status or "done"
+        summary = "; ".join(f"{r.model}: {r.summary}" for r in state.results) or status
+        self.world.store.set_run(_thread(config), status, self.world.clock(), summary)
         if self.world.memory is not None:
-            incident = Incident.model_validate(state["incident"])
+            incident = state.incident
             outcome = f"{status}: {summary}"[:500]
             self.world.memory.remember(incident.id, incident.kind, _evidence(incident), outcome)
         self.world.audit.append(
             "finished",
             actor=ACTOR,
-            incident=state["plan"]["incident_id"],
-            idempotency_key=f"{state['plan']['incident_id']}:finished",
+            incident=plan.incident_id,
+            idempotency_key=f"{plan.incident_id}:finished",
             data={"status": status, "summary": summary},
         )
         return {"status": status}
-
-
-def _decision(approval: dict[str, Any] | None) -> Decision | None:
-    """The human decision a plan got, None when none was needed."""
-    return None if approval is None else Decision.model_validate(approval)
 
 
 def _evidence(incident: Incident) -> str:

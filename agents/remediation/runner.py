@@ -51,7 +51,7 @@ def remediate(
         if run.status == "running":
             state = graph.get_state(_config(thread))
             graph.invoke(
-                None if state.next else {"incident": incident.model_dump(mode="json")},
+                None if state.next else {"incident": incident},
                 _config(thread),
             )
         outcomes.append(outcome(world, graph, thread))
@@ -87,13 +87,12 @@ def continue_with(
 def outcome(world: RemediationWorld, graph: Any, thread: str) -> RunOutcome:
     """The run's current status as the store and the checkpoint see it."""
     run = world.store.run(thread)
-    values = graph.get_state(_config(thread)).values
-    plan = values.get("plan") or {}
+    plan = graph.get_state(_config(thread)).values.get("plan")  # as stored: not validated
     request = world.approvals.by_key(approval_key(thread))
     return RunOutcome(
         incident_id=run.incident_id,
         kind=run.kind,
-        action=plan.get("action", "-"),
+        action=RemediationPlan.model_validate(plan).action.value if plan else "-",
         status=run.status,
         summary=run.summary or "",
         approval_id=request.id if request is not None else None,
