@@ -1,16 +1,18 @@
 """Wiring of the LLM layer from settings: tiers, chat models, usage ledger."""
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 from pydantic import TypeAdapter, ValidationError
 
-from llm.call import LlmContext
-from llm.chat import chat_model
 from llm.tiers import LlmTier, check_tiers, find_tier
 from llm.usage import UsageLedger
 from tools.errors import ConfigError
 from world.settings import Settings
+
+if TYPE_CHECKING:  # LangChain is imported only when a tier is actually used
+    from llm.call import LlmContext
 
 
 def configured_tiers(settings: Settings) -> list[LlmTier]:
@@ -22,8 +24,11 @@ def configured_tiers(settings: Settings) -> list[LlmTier]:
 
 def llm_context(
     settings: Settings, tier: str | None = None, ledger: UsageLedger | None = None
-) -> LlmContext | None:
+) -> "LlmContext | None":
     """The LLM for a tier (cheapest by default), or None when only tier 0 is configured."""
+    from llm.call import LlmContext
+    from llm.chat import chat_model
+
     tiers = configured_tiers(settings)
     if not tiers and tier is None:
         return None

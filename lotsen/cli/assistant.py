@@ -1,18 +1,17 @@
 """`lotsen ask QUESTION` and `lotsen chat`: the ops assistant from the command line."""
 
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from agents.assistant import AssistantAnswer, AssistantContext, answer
-from agents.assistant.answer import choose_llm
 from lotsen.cli.context import console, world_of
 from tools.errors import LotsenError
-from world.approvals import queue_chat_proposals
-from world.assistant import ask, assistant_port
-from world.world import World
+
+if TYPE_CHECKING:
+    from agents.assistant import AssistantAnswer, AssistantContext
+    from world.world import World
 
 Tier = Annotated[
     str | None,
@@ -33,6 +32,8 @@ def ask_cmd(
     user: AsUser = None,
 ) -> None:
     """Ask the ops assistant one question (read-only; changes come back as proposals)."""
+    from world.assistant import ask
+
     world = world_of(ctx)
     reply = ask(world, question, tier=tier, user=user)
     show(reply, as_json)
@@ -43,6 +44,9 @@ def chat_cmd(
     ctx: typer.Context, tier: Tier = None, as_json: AsJson = False, user: AsUser = None
 ) -> None:
     """Chat with the ops assistant: one question per line until EOF or `exit`."""
+    from agents.assistant.answer import choose_llm
+    from world.assistant import assistant_port
+
     interactive = sys.stdin.isatty()
     world = world_of(ctx)
     assistant = assistant_port(world, user)
@@ -53,8 +57,10 @@ def chat_cmd(
 
 
 def _loop(
-    world: World, assistant: AssistantContext, tier: str | None, as_json: bool, prompt: bool
+    world: "World", assistant: "AssistantContext", tier: str | None, as_json: bool, prompt: bool
 ) -> None:
+    from agents.assistant import answer
+
     previous: AssistantAnswer | None = None
     while True:
         if prompt:
@@ -76,10 +82,12 @@ def _loop(
         _queue(world, previous, assistant.user, quiet=as_json)
 
 
-def _queue(world: World, reply: AssistantAnswer, proposer: str, *, quiet: bool) -> None:
+def _queue(world: "World", reply: "AssistantAnswer", proposer: str, *, quiet: bool) -> None:
     """Queue the answer's proposals for a second person's approval, and say so."""
     if not reply.proposals:
         return
+    from world.approvals import queue_chat_proposals
+
     for request in queue_chat_proposals(world, reply, proposer):
         if not quiet:
             console.print(
@@ -88,7 +96,7 @@ def _queue(world: World, reply: AssistantAnswer, proposer: str, *, quiet: bool) 
             )
 
 
-def show(reply: AssistantAnswer, as_json: bool, compact: bool = False) -> None:
+def show(reply: "AssistantAnswer", as_json: bool, compact: bool = False) -> None:
     """Print an answer: text, proposals, and where it came from (or JSON)."""
     if as_json:
         typer.echo(reply.model_dump_json(indent=None if compact else 2))

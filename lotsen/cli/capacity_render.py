@@ -1,13 +1,16 @@
 """Rich tables of a capacity plan."""
 
+from typing import TYPE_CHECKING
+
 from rich.table import Table
 
-from agents.capacity.plan import CapacityPlan
+if TYPE_CHECKING:
+    from agents.capacity.plan import CapacityPlan
 
 SHOWN = 30
 
 
-def plan_tables(plan: CapacityPlan) -> list[Table]:
+def plan_tables(plan: "CapacityPlan") -> list[Table]:
     """Packing per pool, then the actions with what each saves."""
     packing = Table(title=f"Packing model servers (plan {plan.id}, solved in {plan.solve_s:.3f} s)")
     for column in ("pool", "replicas", "now", "plan", "bound", "ratio", "FF", "ready", "nodes"):

@@ -1,21 +1,20 @@
 """`lotsen compliance ...`: fleet posture, explanations, the policies, and gate checks."""
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from agents.compliance.explain import explain
-from agents.compliance.export import to_html, to_markdown
 from lotsen.cli.context import console, print_json, world_of
-from tools.cluster.sim import SimCluster
 from tools.errors import ConfigError
 from tools.policy.action import ActionKind, ProposedAction
-from tools.policy.evaluate import ComplianceReport, Finding
 from tools.policy.gaps import GAP_KINDS, inject_gap
 from tools.policy.spec import Severity
 from world import compliance
+
+if TYPE_CHECKING:
+    from tools.policy.evaluate import ComplianceReport, Finding
 
 app = typer.Typer(help="Compliance reviewer: policies as code, fleet posture, the action gate.")
 
@@ -55,8 +54,10 @@ def scan_cmd(
 
 
 def _write_reports(
-    report: ComplianceReport, markdown: Path | None, html: Path | None
+    report: "ComplianceReport", markdown: Path | None, html: Path | None
 ) -> list[Path]:
+    from agents.compliance.export import to_html, to_markdown
+
     written = []
     for path, render in ((markdown, to_markdown), (html, to_html)):
         if path is not None:
@@ -65,7 +66,7 @@ def _write_reports(
     return written
 
 
-def _print_posture(report: ComplianceReport) -> None:
+def _print_posture(report: "ComplianceReport") -> None:
     summary = report.summary()
     table = Table(title=f"Compliance posture at {report.at:%Y-%m-%d %H:%M}")
     for column in ("policy", "title", "severity", "pass", "fail", "error"):
@@ -86,7 +87,7 @@ def _print_posture(report: ComplianceReport) -> None:
         console.print(_findings_table(f"{len(failures)} finding(s)", failures, subject=True))
 
 
-def _findings_table(title: str, findings: list[Finding], *, subject: bool) -> Table:
+def _findings_table(title: str, findings: "list[Finding]", *, subject: bool) -> Table:
     table = Table(title=title)
     columns = ("policy", "severity", "subject", "status", "finding")
     for column in columns if subject else tuple(c for c in columns if c != "subject"):
@@ -108,6 +109,8 @@ def explain_cmd(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Explain which policies apply to SUBJECT, which fail, and how to fix them."""
+    from agents.compliance.explain import explain  # an LLM tier may phrase it: LangChain
+
     world = world_of(ctx)
     report = compliance.scan(world, about=subject)
     if not report.findings:
@@ -185,6 +188,8 @@ def inject_gap_cmd(
     value: Annotated[str, typer.Option(help="Detail for cluster gaps (label, days, ...).")] = "",
 ) -> None:
     """Create a known compliance gap in the embedded world (demos, drills, evals)."""
+    from tools.cluster.sim import SimCluster
+
     world = world_of(ctx)
     if not isinstance(world.cluster, SimCluster):
         raise ConfigError("inject-gap works on the embedded twin only (LOTSEN_CLUSTER=sim)")

@@ -3,22 +3,18 @@
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from lotsen.cli.context import console, print_json, progress_bar, world_of
-from tools.drift.signals import ModelSignals
 from tools.errors import NotFoundError
-from world.monitoring import (
-    ScanReport,
-    ingest_reference,
-    ingest_window,
-    scan_fleet,
-    simulate_telemetry,
-)
-from world.world import World
+
+if TYPE_CHECKING:  # world.monitoring imports pandas, DuckDB and SciPy: only inside commands
+    from tools.drift.signals import ModelSignals
+    from world.monitoring import ScanReport
+    from world.world import World
 
 telemetry_app = typer.Typer(help="Telemetry: simulate the fleet's windows, show injected faults.")
 BARS = " ▁▂▃▄▅▆▇█"
@@ -35,6 +31,8 @@ def simulate_cmd(
     ] = True,
 ) -> None:
     """Generate reference + current windows for every model, binned at ingest."""
+    from world.monitoring import simulate_telemetry
+
     with progress_bar() as bar:
         task = bar.add_task("simulating telemetry", total=None)
         truth = simulate_telemetry(
@@ -77,6 +75,8 @@ def scan_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Scan the fleet's newest windows: data quality, drift, performance, latency -> incidents."""
+    from world.monitoring import scan_fleet
+
     world = world_of(ctx)
     report = scan_fleet(world, detail=model is not None)
     if model is not None:
@@ -99,7 +99,7 @@ def scan_cmd(
     render_scan(report)
 
 
-def render_scan(report: ScanReport) -> None:
+def render_scan(report: "ScanReport") -> None:
     """Summary line, incidents table, top drifted models."""
     console.print(
         f"Scanned {report.models} models x features = {report.features} feature windows "
@@ -129,7 +129,7 @@ def render_scan(report: ScanReport) -> None:
 
 
 def _model_detail(
-    world: World, signals: list[ModelSignals], model: str, feature: str | None, as_json: bool
+    world: "World", signals: "list[ModelSignals]", model: str, feature: str | None, as_json: bool
 ) -> None:
     found = next((s for s in signals if s.model == model), None)
     if found is None:
@@ -165,7 +165,7 @@ def _model_detail(
         console.print(_histogram(world, model, feature))
 
 
-def _histogram(world: World, model: str, feature: str) -> str:
+def _histogram(world: "World", model: str, feature: str) -> str:
     rows = world.telemetry.db.execute(
         "SELECT r.counts, w.counts FROM reference r JOIN models m USING (model) "
         "JOIN window_bins w ON w.model = r.model AND w.feature = r.feature "
@@ -197,6 +197,8 @@ def reference_cmd(
     expected_rows: Annotated[int | None, typer.Option(help="Rows a window should have.")] = None,
 ) -> None:
     """Compute a model's reference histograms from real rows (once per model version)."""
+    from world.monitoring import ingest_reference
+
     count = ingest_reference(
         world_of(ctx),
         model,
@@ -223,6 +225,8 @@ def ingest_cmd(
     lag_hours: Annotated[float, typer.Option(help="Age of the newest row.")] = 0.0,
 ) -> None:
     """Bin a window of real rows against the model's reference (then `lotsen scan`)."""
+    from world.monitoring import ingest_window
+
     start = window_start if window_start.tzinfo else window_start.replace(tzinfo=UTC)
     count = ingest_window(
         world_of(ctx),

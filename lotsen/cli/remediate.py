@@ -1,15 +1,14 @@
 """`lotsen remediate`, `lotsen approvals ...`, `lotsen audit ...`."""
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from agents.remediation.runner import RunOutcome, plan_only, remediate, resume
 from lotsen.cli.context import console, print_json, world_of
-from world.approvals import decide
-from world.monitoring import scan_fleet
-from world.remediation import open_workflow
+
+if TYPE_CHECKING:  # the remediation agent imports LangGraph, scikit-learn, Chroma: not at start
+    from agents.remediation.runner import RunOutcome
 
 approvals_app = typer.Typer(help="Plans waiting for a human: list, approve, reject (four eyes).")
 audit_app = typer.Typer(help="The tamper-evident audit log: verify, show.")
@@ -30,6 +29,10 @@ def remediate_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Scan the fleet and remediate each incident (without --auto: show the plans only)."""
+    from agents.remediation.runner import plan_only, remediate, resume
+    from world.monitoring import scan_fleet
+    from world.remediation import open_workflow
+
     world = world_of(ctx)
     with open_workflow(world, user) as wf:
         if resume_runs:
@@ -57,7 +60,7 @@ def remediate_cmd(
         show_outcomes(remediate(incidents, wf.world, wf.graph, wf.proposer), as_json, "Remediation")
 
 
-def show_outcomes(outcomes: list[RunOutcome], as_json: bool, title: str) -> None:
+def show_outcomes(outcomes: "list[RunOutcome]", as_json: bool, title: str) -> None:
     """Print run outcomes as a table (or JSON)."""
     if as_json:
         print_json(outcomes)
@@ -117,6 +120,8 @@ def approvals_list(
 def _decide(
     ctx: typer.Context, request_id: str, user: str | None, approved: bool, note: str | None
 ) -> None:
+    from world.approvals import decide
+
     world = world_of(ctx)
     result = decide(world, request_id, world.user(user), approved, note)
     table = Table(title="Approved" if approved else "Rejected")

@@ -20,9 +20,6 @@ import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
-import numpy as np
-from scipy.optimize import Bounds, LinearConstraint, linprog, milp
-
 from tools.domain import GPU_CATALOGUE, Environment, GpuSharing, GpuType
 from tools.domain.gpus import MIG_COMPUTE_SLICES, MIG_MEMORY_SLICES
 from tools.errors import ConflictError
@@ -150,6 +147,9 @@ def _pack_mig(group: Group, items: list[Item], baseline: bool) -> GroupPlan:
         math.ceil(sum(i.memory for i in items) / MIG_MEMORY_SLICES),
     )
     patterns = _maximal_patterns([shapes[p] for p in profiles])
+    import numpy as np  # here, not at module level: planning imports them, reading does not
+    from scipy.optimize import Bounds, LinearConstraint, linprog, milp
+
     a = np.array(patterns, dtype=float).T  # rows: profiles, columns: patterns
     d = np.array([demand[p] for p in profiles], dtype=float)
     cost = np.ones(len(patterns))
