@@ -11,18 +11,11 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from pydantic import BaseModel, Field
 
 from llm.call import CallFailed, LlmContext, invoke
+from llm.records import ToolCallRecord
 from prompts import RenderedPrompt
 from tools.runtime import ToolResult, ToolRunner
 
 Stop = Literal["answer", "step_limit", "error"]
-
-
-class ToolCallRecord(BaseModel):
-    """One tool call the model made and what it got back."""
-
-    name: str
-    args: str
-    status: str
 
 
 class LoopResult(BaseModel):

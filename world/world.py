@@ -224,14 +224,15 @@ class World:
     @cached_property
     def llms(self) -> "tuple[LlmContext, ...]":
         """Every configured tier, cheapest first (empty: tier 0 only)."""
-        from llm.call import LlmContext
-        from llm.chat import chat_model
         from world.llm import configured_tiers
 
-        return tuple(
-            LlmContext(tier=t, model=chat_model(t), ledger=self.ledger)
-            for t in configured_tiers(self.settings)
-        )
+        tiers = configured_tiers(self.settings)
+        if not tiers:  # tier 0 only: LangChain is not imported
+            return ()
+        from llm.call import LlmContext
+        from llm.chat import chat_model
+
+        return tuple(LlmContext(tier=t, model=chat_model(t), ledger=self.ledger) for t in tiers)
 
     def llm(self, tier: str | None = None) -> "LlmContext | None":
         """One tier by name (the cheapest by default), or None when only tier 0 exists."""

@@ -1,19 +1,21 @@
 """`answer()`: one question in, one `AssistantAnswer` out, at tier 0 or an LLM tier."""
 
 import re
+from typing import TYPE_CHECKING
 
 from agents.assistant.context import AssistantContext, FleetView
 from agents.assistant.gatecheck import describe, review
 from agents.assistant.grammar import answer_tier0
 from agents.assistant.intent import as_json
-from agents.assistant.llm_path import AGENT, TASK, entities_in, run_llm
 from agents.assistant.mutations import GATE_NOTE, injection_suspected
 from agents.assistant.query import parse
 from agents.assistant.types import AssistantAnswer
-from llm.call import LlmContext
 from llm.tiers import TIER0, Capability
 from llm.usage import UsageRecord
 from tools.errors import ConfigError
+
+if TYPE_CHECKING:  # the LLM path imports LangChain: only when a tier answers
+    from llm.call import LlmContext
 
 TIER0_NAMES = ("0", TIER0, "none")
 """Values of `tier` that mean "no LLM"."""
@@ -60,7 +62,7 @@ def _carried_models(question: str, view: FleetView, previous: AssistantAnswer | 
     return models if 0 < len(models) <= 3 else []
 
 
-def choose_llm(ctx: AssistantContext, tier: str | None) -> LlmContext | None:
+def choose_llm(ctx: AssistantContext, tier: str | None) -> "LlmContext | None":
     """The LLM to use for `tier` (see `answer`), or None for tier 0."""
     if tier is not None and tier.strip().lower() in TIER0_NAMES:
         return None
@@ -102,8 +104,10 @@ def answer_deterministic(
 
 
 def _answer_llm(
-    question: str, view: FleetView, llm: LlmContext, carried: list[str]
+    question: str, view: FleetView, llm: "LlmContext", carried: list[str]
 ) -> AssistantAnswer:
+    from agents.assistant.llm_path import AGENT, TASK, entities_in, run_llm
+
     if Capability.TOOLS not in llm.tier.capabilities:
         reason = f"tier {llm.tier.name} does not declare tool calling; answered at tier 0"
         fallback = answer_deterministic(question, view, carried)

@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from llm.call import LlmContext
 from memory.approvals import ApprovalQueue
 from memory.audit import AuditLog
 from memory.remediation import RemediationStore
@@ -20,6 +19,7 @@ from tools.runtime import ToolSpec
 
 if TYPE_CHECKING:
     from agents.assistant.intent import Intent
+    from llm.call import LlmContext  # LangChain: imported only where an LLM tier is used
 
 
 def _utcnow() -> datetime:
@@ -38,7 +38,7 @@ class AssistantContext:
     """Remediation state: data incidents and approval requests (None: none recorded)."""
     audit: AuditLog | None = None
     """The audit log, for "what changed" questions (None: not available)."""
-    llms: Sequence[LlmContext] = ()
+    llms: "Sequence[LlmContext]" = ()
     """Configured LLM tiers, cheapest first; empty = tier 0 only."""
     user: str = "assistant"
     """Recorded as the proposer of any action the assistant proposes."""

@@ -13,7 +13,7 @@ from pydantic_core import to_jsonable_python
 
 from agents.assistant.context import FleetView
 from agents.assistant.query import Query, closest_models
-from llm.tool_loop import ToolCallRecord
+from llm.records import ToolCallRecord
 from tools.policy.action import ProposedAction
 
 

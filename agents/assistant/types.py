@@ -2,8 +2,8 @@
 
 from pydantic import BaseModel, Field, JsonValue
 
+from llm.records import ToolCallRecord
 from llm.tiers import TIER0
-from llm.tool_loop import ToolCallRecord
 from tools.policy.action import ProposedAction
 
 
