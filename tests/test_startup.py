@@ -1,4 +1,4 @@
-"""Start-up cost: `lotsen --help` and shell completion import no heavy library.
+"""Start-up cost: `lotsen --help` and a tier-0 `lotsen ask` import no heavy library.
 
 Each check runs a fresh interpreter (imports already made by this test process would hide
 a regression) and lists the heavy top-level packages loaded by the end.
@@ -9,6 +9,10 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+
+import pytest
+
+from tests.support.cli import init_data_dir
 
 HEAVY = (
     "mlflow",
@@ -84,3 +88,28 @@ def test_the_check_sees_a_cli_module_that_imports_mlflow_at_top_level() -> None:
         exec(compile(source, spec.origin, "exec"), module.__dict__)
     """
     assert "mlflow" in heavy_after(HELP, prelude=planted)[0]
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 6-model world with telemetry (for `lotsen scan`)."""
+    data = init_data_dir(tmp_path_factory.mktemp("startup") / "data", models=6, seed=4)
+    simulate = ["--data-dir", str(data), "telemetry", "simulate", "--rows", "500"]
+    subprocess.run([sys.executable, "-m", "lotsen.cli", *simulate], check=True, cwd=REPO)
+    return data
+
+
+@pytest.mark.slow
+def test_a_tier0_question_imports_no_heavy_library(seeded: Path) -> None:
+    """Registry reads come from MLflow's SQLite file directly; no LLM tier: no LangChain."""
+    ask = f"""
+        import sys
+        from lotsen.cli.main import main
+        sys.argv = ["lotsen", "--data-dir", {str(seeded)!r}, "ask", "Which models serve in prod?"]
+        try:
+            main()
+        except SystemExit as exc:
+            assert not exc.code, exc.code
+    """
+    loaded, output = heavy_after(ask)
+    assert loaded == [] and "tier tier0" in output

@@ -1,17 +1,24 @@
-"""`ModelRegistry` on MLflow's own model registry (SQLite file or tracking server)."""
+"""`ModelRegistry` on MLflow's own model registry (SQLite file or tracking server).
+
+On a local SQLite file the reads go through `SqliteRegistryReader` (no MLflow import, which
+costs seconds per command); writes, and every read the reader leaves to MLflow, go through
+an `MlflowClient` created on first use.
+"""
 
 import logging
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from tools.domain import AliasChange, ModelVersion, NewModel, NewVersion, RegisteredModel
 from tools.errors import BackendUnavailableError, ConflictError, NotFoundError, StateError
 from tools.registry.alias_history import AliasHistory
+from tools.registry.mlflow_sqlite import UnsupportedRead, open_reader
 from tools.registry.mlflow_tags import (
     lineage_tags,
     model_tags,
@@ -35,7 +42,7 @@ class MlflowRegistry:
     """Model registry backed by MLflow; alias moves are also kept in an `AliasHistory`."""
 
     def __init__(self, tracking_uri: str, history: AliasHistory, artifact_root: Path) -> None:
-        """Connect to MLflow at `tracking_uri` (checked before first use).
+        """Connect to MLflow at `tracking_uri` (checked now; MLflow is imported on first use).
 
         Args:
             tracking_uri: `sqlite:///...` for the embedded default, or an http(s) server URL.
@@ -43,16 +50,27 @@ class MlflowRegistry:
             artifact_root: Artifact location for the training experiment Lotsen creates.
         """
         _check_reachable(tracking_uri)
-        from mlflow import MlflowClient
-
         self._uri = tracking_uri
-        self._client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+        self._reader = (
+            open_reader(Path(tracking_uri.removeprefix("sqlite:///")))
+            if tracking_uri.startswith("sqlite:///")
+            else None
+        )
         self._history = history
         self._artifact_root = artifact_root
         self._experiment_id: str | None = None
 
+    @cached_property
+    def _client(self) -> Any:
+        """The MlflowClient (imports MLflow: only writes and reads the reader leaves need it)."""
+        from mlflow import MlflowClient
+
+        return MlflowClient(tracking_uri=self._uri, registry_uri=self._uri)
+
     def list_models(self) -> list[RegisteredModel]:
         """All registered models, sorted by name."""
+        if self._reader is not None:
+            return [to_registered_model(rm) for rm in self._reader.list_models()]
         models: list[RegisteredModel] = []
         token: str | None = None
         with self._errors():
@@ -67,6 +85,12 @@ class MlflowRegistry:
 
     def get_model(self, name: str) -> RegisteredModel:
         """One model; NotFoundError if unknown."""
+        if self._reader is not None:
+            with suppress(UnsupportedRead):
+                found = self._reader.get_model(name)
+                if found is None:
+                    raise _not_found(name, None)
+                return to_registered_model(found)
         with self._errors(model=name):
             return to_registered_model(self._client.get_registered_model(name))
 
@@ -104,12 +128,24 @@ class MlflowRegistry:
 
     def get_version(self, name: str, version: int) -> ModelVersion:
         """One version with its run's metrics."""
+        if self._reader is not None:
+            with suppress(UnsupportedRead):
+                found = self._reader.get_version(name, version)
+                if found is None:
+                    raise _not_found(name, version)
+                return to_model_version(*found)
         with self._errors(model=name, version=version):
             mv = self._client.get_model_version(name, str(version))
             return to_model_version(mv, self._run_metrics(mv.run_id))
 
     def list_versions(self, name: str) -> list[ModelVersion]:
         """All versions of a model, oldest first."""
+        if self._reader is not None:
+            with suppress(UnsupportedRead):
+                rows = self._reader.list_versions(name)
+                if rows is None:
+                    raise _not_found(name, None)
+                return [to_model_version(mv, metrics) for mv, metrics in rows]
         with self._errors(model=name):
             self._client.get_registered_model(name)
             found = self._client.search_model_versions(f"name = '{_quote(name)}'")
@@ -118,6 +154,9 @@ class MlflowRegistry:
 
     def all_versions(self, model: str | None = None) -> list[ModelVersion]:
         """Every version (of one model, or all), tags and lineage only: metrics left empty."""
+        if self._reader is not None:
+            with suppress(UnsupportedRead):
+                return [to_model_version(mv, {}) for mv in self._reader.all_versions(model)]
         found: list[ModelVersion] = []
         token = None
         where = f"name = '{_quote(model)}'" if model is not None else None
@@ -235,17 +274,19 @@ def _translate(
 ) -> BackendUnavailableError | ConflictError | NotFoundError | StateError:
     code = getattr(exc, "error_code", "")
     if code == "RESOURCE_DOES_NOT_EXIST":
-        if version is not None:
-            return NotFoundError(f"model {model!r} has no version {version}")
-        return NotFoundError(
-            f"unknown model {model!r}; `lotsen models list` shows the registered ones"
-        )
+        return _not_found(model, version)
     if code == "RESOURCE_ALREADY_EXISTS":
         return ConflictError(f"model {model!r} already exists in the registry")
     message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     if uri.startswith("http"):
         return BackendUnavailableError(f"MLflow at {uri} failed: {message}")
     return StateError(f"MLflow registry at {uri} failed: {message}")
+
+
+def _not_found(model: str | None, version: int | None) -> NotFoundError:
+    if version is not None:
+        return NotFoundError(f"model {model!r} has no version {version}")
+    return NotFoundError(f"unknown model {model!r}; `lotsen models list` shows the registered ones")
 
 
 def _quote(name: str) -> str:
