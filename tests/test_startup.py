@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.cli import init_data_dir
+from tests.support.cli import init_data_dir, run_lotsen
 
 HEAVY = (
     "mlflow",
@@ -113,3 +113,20 @@ def test_a_tier0_question_imports_no_heavy_library(seeded: Path) -> None:
     """
     loaded, output = heavy_after(ask)
     assert loaded == [] and "tier tier0" in output
+
+
+@pytest.mark.slow
+def test_bench_startup_times_every_command_against_the_baseline(
+    seeded: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, out, err = run_lotsen(
+        capsys, monkeypatch, "--data-dir", str(seeded), "bench", "startup", "--runs", "1", "--json"
+    )
+    assert code == 0, err
+    result = json.loads(out)
+    labels = [c["label"] for c in result["commands"]]
+    assert labels[0] == "lotsen --help" and labels[2:] == ["lotsen scan", "lotsen approvals list"]
+    assert labels[1].startswith('lotsen ask "Who owns ') and result["models"] == 6
+    for timing in [result["baseline"], *result["commands"]]:
+        assert len(timing["wall_s"]) == len(timing["cpu_s"]) == 1
+        assert timing["wall_s"][0] > 0

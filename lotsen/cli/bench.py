@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from lotsen.cli.context import console, print_json
+from lotsen.cli.context import console, print_json, settings_of
 
 if TYPE_CHECKING:
     from lotsen.bench.killresume import TrialResult
@@ -217,3 +217,46 @@ def packing(
         f"({(ff - result.lotsen_gpus) / result.gpus_in_pool:.1%} of the pool) against first-fit; "
         f"volume bound {result.volume_bound}."
     )
+
+
+@app.command("startup")
+def startup(
+    ctx: typer.Context,
+    runs: Annotated[int, typer.Option(help="Cold runs of each command.")] = 5,
+    models: Annotated[
+        int, typer.Option(help="Size of the temporary world (without `lotsen --data-dir`).")
+    ] = 200,
+    question: Annotated[
+        str | None, typer.Option(help='Question for `lotsen ask` (default "Who owns <model>?").')
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Cold start of `--help`, `ask`, `scan`, `approvals list` vs `python -c pass`.
+
+    The commands run on a world seeded (with telemetry) in a temporary directory, or on the
+    one given as `lotsen --data-dir DIR bench startup`.
+    """
+    from lotsen.bench.startup import bench_startup
+
+    given = ctx.find_root().params.get("data_dir")
+    data_dir = settings_of(ctx).data_dir if given is not None else None
+    with console.status(f"seeding a world, then {runs} cold run(s) of each command ..."):
+        result = bench_startup(runs, data_dir=data_dir, models=models, question=question)
+    if as_json:
+        print_json(result)
+        return
+    table = Table(
+        title=f"Startup bench: {result.runs} cold run(s) each, {result.models}-model world"
+    )
+    for column in ("command", "median s", "min s", "max s", "vs baseline", "CPU s (median)"):
+        table.add_column(column, justify="left" if column == "command" else "right")
+    for timing in (result.baseline, *result.commands):
+        table.add_row(
+            timing.label,
+            f"{timing.median_s:.3f}",
+            f"{min(timing.wall_s):.3f}",
+            f"{max(timing.wall_s):.3f}",
+            f"{result.ratio(timing):.1f}x",
+            f"{timing.cpu_median_s:.3f}",
+        )
+    console.print(table)
