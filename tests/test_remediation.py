@@ -266,3 +266,16 @@ def test_an_error_mid_action_is_recorded_and_the_rest_goes_on(world: World, wf: 
     assert f"{real} has no version before v1" in results[1].summary
     failures = [r for r in wf.world.audit.records(incident="inc-test") if r.kind == "action_failed"]
     assert len(failures) == 2 and wf.world.audit.verify().ok
+
+
+def test_a_data_incident_goes_to_the_pipeline_owner_in_the_catalogue(
+    world: World, wf: Workflow
+) -> None:
+    """The owner comes from the catalogue, not from the pipeline's name."""
+    upstream = by_kind(scan_fleet(world).incidents)["data_quality"]
+    assert upstream.pipeline is not None
+    pipeline = next(p for p in world.pipelines if p.name == upstream.pipeline)
+    wf.world.pipelines = [pipeline.model_copy(update={"owner": "data-platform"})]
+    remediate([upstream], wf.world, wf.graph, wf.proposer)
+    opened = {d.id: d for d in wf.world.store.data_incidents()}
+    assert opened[upstream.id].owner == "data-platform"

@@ -41,6 +41,7 @@ def remediation_port(world: World) -> RemediationWorld:
         gate=world.gate,
         memory=world.memory,
         approval_ttl=timedelta(hours=world.settings.approval_ttl_hours),
+        pipelines=world.pipelines,
     )
 
 

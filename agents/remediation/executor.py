@@ -4,7 +4,7 @@ Every side effect has an idempotency key, so a step re-run after a crash (LangGr
 an interrupted node) never retrains, promotes or rolls back twice.
 """
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -18,8 +18,16 @@ from memory.audit import AuditLog
 from memory.incident_memory import IncidentMemory
 from memory.remediation import RemediationStore
 from tools.cluster.protocol import Cluster
-from tools.domain import ChangeKind, Environment, JobSpec, Lineage, NewVersion, RegisteredModel
-from tools.domain.ownership import serving_namespace, training_namespace
+from tools.domain import (
+    ChangeKind,
+    Environment,
+    FeaturePipeline,
+    JobSpec,
+    Lineage,
+    NewVersion,
+    RegisteredModel,
+)
+from tools.domain.ownership import pipeline_owner, serving_namespace, training_namespace
 from tools.errors import LotsenError
 from tools.fleet.layout import ENV_TAINT, TRAINING_REQUEST, TRAINING_TAINT
 from tools.policy import tags
@@ -54,6 +62,8 @@ class RemediationWorld:
     """Past incidents and runbooks, retrieved as evidence (optional)."""
     approval_ttl: timedelta = timedelta(hours=24)
     """How long an approval request stays open."""
+    pipelines: Sequence[FeaturePipeline] = ()
+    """The fleet catalogue's feature pipelines (who owns which; may be empty)."""
 
     def compliance_gate(self) -> ComplianceGate:
         """The compliance gate over this world, at the world's clock."""
@@ -148,11 +158,11 @@ def _open_data_incident(
     window: datetime,
     cause: str,
 ) -> ActionResult:
-    owner = (
-        world.registry.get_model(plan.models[0]).owner
-        if pipeline is None
-        else pipeline.split("-features")[0]
-    )
+    # the pipeline's owner from the catalogue; without one (an attached registry), the
+    # owner of the models it feeds
+    owner = pipeline_owner(pipeline, world.pipelines) if pipeline else None
+    if owner is None:
+        owner = world.registry.get_model(plan.models[0]).owner
     world.store.open_data_incident(
         plan.incident_id, pipeline, plan.models, owner, cause, world.clock()
     )
