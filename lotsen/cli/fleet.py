@@ -80,4 +80,4 @@ def status(
 
 def load_status(world: World) -> FleetStatus:
     """Fleet status from the world's registry and cluster."""
-    return fleet_status(world.registry, world.cluster)
+    return fleet_status(world.registry, world.cluster, world.capacity)

@@ -16,7 +16,7 @@ def status_tables(status: FleetStatus) -> list[Table]:
         "challenger",
         "serving",
         "replicas",
-        "idle 7d+",
+        f"idle {status.idle_days:g}d+",
         "req/s",
     ):
         envs.add_column(column, justify="left" if column == "env" else "right")
