@@ -333,3 +333,31 @@ def test_executing_an_approved_chat_request_twice_runs_it_once(world: World) -> 
     assert execute_approved(approved, port) == first  # a retry finds the audited execution
     assert world.cluster.deployment(dev.namespace, dev.name).replicas == dev.replicas
     assert len([r for r in world.audit.records() if r.kind == "action"]) == 1
+
+
+def test_an_approval_binds_the_exact_capacity_action(world: World) -> None:
+    """Editing the saved plan after an approval cannot re-target what was approved."""
+    dev = next(d for d in world.cluster.deployments() if d.env is Environment.DEV and d.replicas)
+    prod = next(d for d in world.cluster.deployments() if d.env is Environment.PROD and d.replicas)
+
+    def scale(dep: Any) -> PlannedAction:
+        action = ProposedAction(
+            kind=ActionKind.SCALE,
+            proposer="planner",
+            model=dep.model,
+            namespace=dep.namespace,
+            deployment=dep.name,
+        )
+        return PlannedAction(n=1, action=action, replicas=0, env=dep.env)
+
+    port = ApplyWorld(world.cluster, world.audit, world.approvals, _AlwaysAsk(), world.clock)
+    plan = cast(CapacityPlan, SimpleNamespace(id="p1", actions=[scale(dev)]))
+    [waiting] = apply_plan(plan, port)
+    assert waiting.approval_id is not None
+    world.approvals.decide(waiting.approval_id, "erin", True, world.clock(), None)
+    edited = cast(CapacityPlan, SimpleNamespace(id="p1", actions=[scale(prod)]))
+    [refused] = apply_plan(edited, port)
+    assert refused.status == "denied" and "differs" in refused.detail
+    assert world.cluster.deployment(prod.namespace, prod.name).replicas == prod.replicas
+    assert [o.status for o in apply_plan(plan, port)] == ["executed"]
+    assert world.cluster.deployment(dev.namespace, dev.name).replicas == 0

@@ -151,6 +151,15 @@ def _apply_one(plan: CapacityPlan, planned: PlannedAction, world: ApplyWorld) ->
             )
         if request.status != "approved":
             return out.model_copy(update={"status": request.status, "approval_id": request.id})
+        if request.handle and ApprovedAction.model_validate_json(request.handle).planned != planned:
+            return out.model_copy(
+                update={
+                    "status": "denied",
+                    "approval_id": request.id,
+                    "detail": f"the saved plan's action differs from what {request.id} approved; "
+                    "nothing run (run `lotsen capacity plan` again for a new approval)",
+                }
+            )
         approver = request.decided_by
     return _run(plan.id, planned, world, out, approver)
 
