@@ -72,6 +72,32 @@ def test_alias_moves_are_recorded_in_order(registry: MlflowRegistry) -> None:
     ]
 
 
+def test_a_repeated_keyed_move_is_a_no_op_even_after_a_later_move(
+    registry: MlflowRegistry,
+) -> None:
+    """Re-running a step must not roll the alias back to where that step once moved it."""
+    _register(registry)
+    for _ in range(3):
+        registry.create_version("churn-0001", NewVersion(metrics={"auc": 0.9}))
+    registry.set_alias("churn-0001", CHAMPION, 1, actor="ci", reason="deploy")
+    first = registry.set_alias(
+        "churn-0001", CHAMPION, 2, actor="lotsen", reason="promote", idempotency_key="K"
+    )
+    registry.set_alias(
+        "churn-0001", CHAMPION, 3, actor="lotsen", reason="promote", idempotency_key="L"
+    )
+    repeated = registry.set_alias(
+        "churn-0001", CHAMPION, 2, actor="lotsen", reason="promote", idempotency_key="K"
+    )
+    assert repeated == first
+    assert registry.get_alias("churn-0001", CHAMPION).version == 3
+    assert [(c.old_version, c.new_version) for c in registry.alias_history("churn-0001")] == [
+        (None, 1),
+        (1, 2),
+        (2, 3),
+    ]
+
+
 def test_alias_history_is_append_only(tmp_path: Path) -> None:
     history = AliasHistory(tmp_path / "h.db")
     history.record("m", CHAMPION, None, 1, actor="a", reason="r")
