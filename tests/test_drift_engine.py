@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from tools.drift.batch import load_batch
-from tools.drift.engine import scan
+from tools.drift.engine import DriftConfig, scan
 from tools.drift.inmemory import ModelWindow, batch_from_profiles
 from tools.drift.signals import ModelSignals
 from tools.errors import StateError
@@ -29,7 +29,11 @@ REFERENCE = pd.DataFrame(
 
 
 def run(
-    current: pd.DataFrame, rows: int | None = None, lag_h: float = 2.0, metric: float = 0.85
+    current: pd.DataFrame,
+    rows: int | None = None,
+    lag_h: float = 2.0,
+    metric: float = 0.85,
+    config: DriftConfig | None = None,
 ) -> ModelSignals:
     refs = [build_reference(c, REFERENCE[c]) for c in REFERENCE.columns]
     meta = ModelMeta(
@@ -53,7 +57,9 @@ def run(
         requests_per_s=3,
     )
     (signals,) = scan(
-        batch_from_profiles([ModelWindow(meta, refs, bin_frame(refs, current), facts)]), detail=True
+        batch_from_profiles([ModelWindow(meta, refs, bin_frame(refs, current), facts)]),
+        config,
+        detail=True,
     )
     assert all(math.isfinite(f.score) and math.isfinite(f.psi) for f in signals.features)
     return signals
@@ -85,6 +91,22 @@ def test_shift_is_drift_and_a_drop_is_performance() -> None:
     cur["amount"] += 15
     s = run(cur, metric=0.78)
     assert s.drifted_features == ["amount"] and s.performance_drop and not s.dq_issues
+
+
+def test_a_distance_exactly_on_the_threshold_is_drift() -> None:
+    """Evidently's rules are distance >= threshold and drifted share >= dataset share."""
+    cur = same()
+    cur["amount"] += 4
+    cur["age"] += 4  # age moves further than amount (smaller spread)
+    amount = next(f for f in run(cur).features if f.feature == "amount")
+    assert amount.test == "wasserstein" and amount.score > 0
+    on_the_line = run(cur, config=DriftConfig(distance=amount.score))
+    assert on_the_line.drifted_features == ["amount", "age"]
+    # 2 of 4 features: exactly the default dataset-drift share of 0.5
+    assert on_the_line.drift_share == DriftConfig().dataset_drift_share
+    assert on_the_line.dataset_drift
+    just_above = run(cur, config=DriftConfig(distance=float(np.nextafter(amount.score, 1.0))))
+    assert just_above.drifted_features == ["age"] and not just_above.dataset_drift
 
 
 def test_empty_window_is_low_volume_not_a_crash() -> None:
