@@ -1,8 +1,9 @@
 """Kill-and-resume trials for the remediation workflow.
 
-SIGKILL `lotsen remediate --auto` (or an approval) at a random moment, resume, finish, and
-compare the end state with an uninterrupted run. Used by the tests (a few trials) and by
-`lotsen bench remediation --kill-trials N`.
+SIGKILL `lotsen remediate --auto` (or an approval) at a random moment, or once it has
+written its k-th audit record (a kill point chosen by progress, not by a clock), resume,
+finish, and compare the end state with an uninterrupted run. Used by the tests (a few kill
+points) and by `lotsen bench remediation --kill-trials N`.
 """
 
 import json
@@ -10,9 +11,11 @@ import os
 import random
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
+from contextlib import closing
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -135,6 +138,33 @@ def trial(
         if getattr(got, field) != getattr(reference, field)
     ]
     return TrialResult(delay_s=delay_s, killed=killed, same_end_state=not diffs, differences=diffs)
+
+
+def audit_records(data_dir: Path) -> int:
+    """How many audit records a data dir holds (0 before the log exists)."""
+    path = data_dir / "state" / "audit.db"
+    if not path.exists():
+        return 0
+    with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)) as conn:
+        try:
+            return int(conn.execute("SELECT count(*) FROM audit").fetchone()[0])
+        except sqlite3.OperationalError:  # the table is being created
+            return 0
+
+
+def kill_after_records(data_dir: Path, records: int, *args: str) -> tuple[bool, int]:
+    """Run `lotsen ARGS`; SIGKILL it once the audit log holds `records` records.
+
+    Returns whether the process was still running when killed, and the records then.
+    """
+    process = lotsen(data_dir, *args)
+    while process.poll() is None and audit_records(data_dir) < records:
+        time.sleep(0.005)
+    alive = process.poll() is None
+    if alive:
+        process.send_signal(signal.SIGKILL)
+    process.wait()
+    return alive, audit_records(data_dir)
 
 
 def reference_state(source: Path, workdir: Path) -> WorldState:
