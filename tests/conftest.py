@@ -1,22 +1,49 @@
-"""Shared fixtures: isolated HOME, no network beyond loopback, a reusable MLflow schema."""
+"""Shared fixtures: isolated HOME and environment, no network beyond loopback, no real LLM
+(in this process or any it starts), a reusable MLflow schema.
+"""
 
-import re
+import os
 import shutil
 import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-from llm.doubles import SCRIPTED_PORTS
+from tests.support.llm_guard_session import GUARD_ENV_PREFIX, SessionGuard, Violations
 from tools.fleet.generate import generate_fleet
 from tools.fleet.spec import FleetSpec
 from tools.registry import AliasHistory, MlflowRegistry, sqlite_uri
 from world.layout import MLFLOW_ENV_DEFAULTS
 
 _LOOPBACK = ("127.", "::1", "localhost")
+_GUARD = pytest.StashKey[SessionGuard]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Guard this process and every process the tests start against real LLM calls."""
+    config.stash[_GUARD] = SessionGuard.start()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Deselect `real_llm` tests unless the run asks for them (`-m real_llm`)."""
+    if "real_llm" in (config.option.markexpr or ""):
+        return  # the -m expression decides
+    real = [item for item in items if item.get_closest_marker("real_llm")]
+    if real:
+        config.hook.pytest_deselected(items=real)
+        items[:] = [item for item in items if not item.get_closest_marker("real_llm")]
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Fail the run if a process refused a real-LLM request after the last test ended."""
+    left = session.config.stash[_GUARD].stop()
+    if left:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(f"after the last test, something tried to reach a real LLM: {left}")
 
 
 def _guarded(original: Any) -> Any:
@@ -30,70 +57,52 @@ def _guarded(original: Any) -> Any:
     return connect
 
 
-_HTTP_LIBS = [httpx]
-try:
-    import httpx2
-
-    _HTTP_LIBS.append(httpx2)
-except ImportError:  # older openai clients use httpx itself
-    pass
-
-_LLM_PATH = re.compile(r"/v1/(chat/completions|completions|embeddings|models|responses)$")
-
-
-def _llm_guard(original: Any, violations: list[str]) -> Any:
-    def handle(self: Any, request: Any) -> Any:
-        allowed = SCRIPTED_PORTS | _CLOSED_PORTS
-        if _LLM_PATH.search(request.url.path) and request.url.port not in allowed:
-            violations.append(str(request.url))
-            raise RuntimeError(f"test tried to reach a real LLM at {request.url}")
-        return original(self, request)
-
-    return handle
-
-
-_CLOSED_PORTS: set[int] = set()
-
-
 @pytest.fixture
-def closed_port() -> Iterator[int]:
+def closed_port(pytestconfig: pytest.Config) -> Iterator[int]:
     """A loopback port nothing listens on: the guard lets requests fail there for real."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = int(sock.getsockname()[1])
-    _CLOSED_PORTS.add(port)
-    yield port
-    _CLOSED_PORTS.discard(port)
+    with pytestconfig.stash[_GUARD].closed_port(port):
+        yield port
 
 
 @pytest.fixture
-def llm_guard_violations() -> list[str]:
-    """Real-LLM requests a test attempted (the guard fails the test if any remain)."""
-    return []
+def llm_guard_violations(pytestconfig: pytest.Config) -> Violations:
+    """Real-LLM requests the test attempted; `.collect()` adds its child processes' ones.
+
+    The guard fails the test if any remain at the end: clear what was expected.
+    """
+    return Violations(pytestconfig.stash[_GUARD])
 
 
 @pytest.fixture(autouse=True)
 def _no_real_llm(
-    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, llm_guard_violations: list[str]
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
+    pytestconfig: pytest.Config,
+    llm_guard_violations: Violations,
 ) -> Iterator[None]:
     """Any OpenAI-style request to something other than a scripted server fails the test,
-    even when the code under test catches the error and falls back.
+    here or in a process it started, even when the code under test catches the error and
+    falls back. A `real_llm` test runs unguarded, with the developer's `LOTSEN_*` settings.
     """
+    guard = pytestconfig.stash[_GUARD]
     if request.node.get_closest_marker("real_llm"):
-        yield
+        guard.guard.enabled = False
+        for key in [k for k in os.environ if k.startswith(GUARD_ENV_PREFIX)]:
+            monkeypatch.delenv(key)
+        try:
+            yield
+        finally:
+            guard.guard.enabled = True
         return
-    for client_lib in _HTTP_LIBS:  # httpx, and the httpx2 fork that openai 3.x uses
-        sync, async_ = client_lib.HTTPTransport, client_lib.AsyncHTTPTransport
-        monkeypatch.setattr(
-            sync, "handle_request", _llm_guard(sync.handle_request, llm_guard_violations)
-        )
-        monkeypatch.setattr(
-            async_,
-            "handle_async_request",
-            _llm_guard(async_.handle_async_request, llm_guard_violations),
-        )
-    yield
-    if llm_guard_violations:
+    guard.current = llm_guard_violations
+    try:
+        yield
+    finally:
+        guard.current = None
+    if llm_guard_violations.collect():
         pytest.fail(
             f"test tried to reach a real LLM: {llm_guard_violations}; use llm.doubles "
             "(ScriptedChatModel / ScriptedOpenAIServer) or mark the test real_llm"
@@ -101,8 +110,16 @@ def _no_real_llm(
 
 
 @pytest.fixture(autouse=True)
-def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
-    """No real network (so no real LLM or telemetry), HOME in a temp dir, MLflow quiet."""
+def _isolated(
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
+    pytestconfig: pytest.Config,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """No real network (so no real LLM or telemetry), HOME in a temp dir, MLflow quiet, and
+    no `LOTSEN_*` setting of the developer's (the session took them out of the environment;
+    this also drops any a previous test left behind) except in a `real_llm` test.
+    """
     monkeypatch.setattr(socket.socket, "connect", _guarded(socket.socket.connect))
     monkeypatch.setattr(socket.socket, "connect_ex", _guarded(socket.socket.connect_ex))
     home = tmp_path_factory.mktemp("home")
@@ -110,8 +127,12 @@ def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPath
     monkeypatch.setenv("MPLCONFIGDIR", str(home / "mpl"))
     for key, value in MLFLOW_ENV_DEFAULTS.items():
         monkeypatch.setenv(key, value)
-    for key in ("LOTSEN_DATA_DIR", "LOTSEN_MLFLOW_URI", "LOTSEN_CLUSTER", "LOTSEN_KUBE_API_URL"):
-        monkeypatch.delenv(key, raising=False)
+    for key in list(os.environ):
+        if key.startswith("LOTSEN_") and not key.startswith(GUARD_ENV_PREFIX):
+            monkeypatch.delenv(key)
+    if request.node.get_closest_marker("real_llm"):
+        for key, value in pytestconfig.stash[_GUARD].developer_env.items():
+            monkeypatch.setenv(key, value)
 
 
 @pytest.fixture(scope="session")

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from lotsen.cli.main import main
+from tests.support.llm_guard import child_env
 
 Run = tuple[int, str, str]
 
@@ -38,7 +39,12 @@ def init_data_dir(data: Path, models: int, seed: int) -> Path:
         [*command, "--models", str(models), "--seed", str(seed)],
         check=True,
         capture_output=True,
-        env={"PATH": "", "HOME": str(data.parent), "MLFLOW_DISABLE_TELEMETRY": "true"},
+        env={
+            "PATH": "",
+            "HOME": str(data.parent),
+            "MLFLOW_DISABLE_TELEMETRY": "true",
+            **child_env(),  # the LLM guard, as in every process the tests start
+        },
     )
     return data
 
