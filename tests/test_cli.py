@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 
 from tests.support.cli import Run, copy_data_dir, init_data_dir, run_lotsen
+from world.settings import Settings
+from world.world import World
 
 
 def lotsen(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, *args: str) -> Run:
@@ -179,17 +181,24 @@ def test_remediate_approvals_and_audit_from_the_cli(
     data: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     assert lotsen(capsys, monkeypatch, "telemetry", "simulate", "--rows", "2000")[0] == 0
+    # the retrain this fleet's faults call for is on a dev model: make it high-risk, so the
+    # retrain waits for a human and the four-eyes rule below has a request to refuse
+    truth = json.loads(lotsen(capsys, monkeypatch, "telemetry", "faults", "--json")[1])
+    [dropped] = [f for f in truth if '"performance_drop"' in f["detail"]]
+    with World(Settings(data_dir=data)) as world:
+        for name in dropped["models"]:
+            world.registry.set_model_tag(name, "ai_act_risk", "high")
     code, out, _ = lotsen(capsys, monkeypatch, "remediate")
     assert code == 0 and "planned actions (nothing executed)" in out
     code, out, _ = lotsen(capsys, monkeypatch, "remediate", "--auto", "--as", "bob", "--json")
     outcomes = json.loads(out)
     assert code == 0 and {o["action"] for o in outcomes} >= {"open_data_incident"}
     pending = json.loads(lotsen(capsys, monkeypatch, "approvals", "list", "--json")[1])
-    if pending:
-        code, _, err = lotsen(
-            capsys, monkeypatch, "approvals", "approve", pending[0]["id"], "--as", "bob"
-        )
-        assert code == 2 and "four-eyes rule" in err
+    assert pending, "the seeded faults include a prod / high-risk change that waits for a human"
+    code, _, err = lotsen(
+        capsys, monkeypatch, "approvals", "approve", pending[0]["id"], "--as", "bob"
+    )
+    assert code == 2 and "four-eyes rule" in err
     code, out, _ = lotsen(capsys, monkeypatch, "audit", "verify")
     assert code == 0 and "audit log intact" in out
     conn = sqlite3.connect(data / "state" / "audit.db")
