@@ -28,7 +28,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 pytest: $(STAMP)
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --hypothesis-profile=ci
 
 fmt: $(STAMP)
 	$(BIN)/ruff format .

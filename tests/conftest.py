@@ -1,5 +1,5 @@
 """Shared fixtures: isolated HOME and environment, no network beyond loopback, no real LLM
-(in this process or any it starts), a reusable MLflow schema.
+(in this process or any it starts), reproducible hypothesis runs, a reusable MLflow schema.
 """
 
 import os
@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 from tests.support.llm_guard_session import GUARD_ENV_PREFIX, SessionGuard, Violations
 from tools.fleet.generate import generate_fleet
@@ -19,6 +20,12 @@ from world.layout import MLFLOW_ENV_DEFAULTS
 
 _LOOPBACK = ("127.", "::1", "localhost")
 _GUARD = pytest.StashKey[SessionGuard]()
+
+# `make pytest` (so CI) runs the "ci" profile: the same examples on every run, no flaky
+# deadline. A plain `pytest` explores new examples each run (set CI=true to pin them too).
+settings.register_profile("ci", derandomize=True, deadline=None, database=None, print_blob=True)
+settings.register_profile("dev", deadline=None)
+settings.load_profile("ci" if os.environ.get("CI", "").lower() in ("1", "true") else "dev")
 
 
 def pytest_configure(config: pytest.Config) -> None:
