@@ -250,6 +250,15 @@ def test_gate_allows_a_low_risk_dev_change_and_asks_a_human_for_prod(
     )
     assert decision.verdict == "needs_approval"
     assert set(decision.policies) == {"AIA-06", "SEG-05"}
+    # prod alone, without high risk, still needs a human
+    prod = next(
+        m
+        for m in registry.list_models()
+        if m.env is Environment.PROD and m.ai_act_risk is not AiActRisk.HIGH
+    )
+    decision = gate.review(ProposedAction(kind=ActionKind.ROLLBACK, proposer="a", model=prod.name))
+    assert decision.verdict == "needs_approval"
+    assert set(decision.policies) == {"SEG-05"}
 
 
 def test_gate_denies_promotions_the_policies_forbid(
