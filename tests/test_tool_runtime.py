@@ -42,6 +42,7 @@ def test_tool_schemas_match_the_snapshot() -> None:
     if os.environ.get("LOTSEN_UPDATE_SNAPSHOTS") == "1":
         SNAPSHOT.parent.mkdir(exist_ok=True)
         SNAPSHOT.write_text(text)
+        pytest.fail(f"rewrote {SNAPSHOT.name}: review the diff, rerun without the variable")
     assert SNAPSHOT.read_text() == text
 
 
