@@ -13,6 +13,7 @@ from memory.approvals import ApprovalQueue, NewRequest
 from memory.audit import AuditLog
 from memory.remediation import RemediationStore
 from tests.support.assistant_world import INJECTED, INJECTION, World, snapshot, world
+from tools.cluster.sim import SimCluster
 from tools.domain import AiActRisk, Environment
 from tools.fleet.spec import FleetSpec, ModelPlan
 from tools.policy.action import ActionKind
@@ -385,10 +386,18 @@ def test_list_models_per_team(ctx: AssistantContext, small_fleet: FleetSpec) -> 
 
 
 def test_over_quota_filter(ctx: AssistantContext, world: World) -> None:
-    over = [
-        ns.name for ns in world.cluster.namespaces() if ns.gpu_quota and ns.gpu_used > ns.gpu_quota
-    ]
-    reply = answer("Is any namespace over quota?", ctx)
+    """One namespace's quota is cut below its use (restored after): only it is listed."""
+    twin = world.cluster
+    assert isinstance(twin, SimCluster)
+    busy = next(ns for ns in twin.namespaces() if ns.gpu_quota and ns.gpu_used > 0)
+    assert busy.gpu_quota is not None
+    twin.inject_quota_cut(busy.name, busy.gpu_used / 2)
+    try:
+        over = [ns.name for ns in twin.namespaces() if ns.gpu_quota and ns.gpu_used > ns.gpu_quota]
+        assert over == [busy.name]
+        reply = answer("Is any namespace over quota?", ctx)
+    finally:
+        twin.inject_quota_cut(busy.name, busy.gpu_quota)
     assert reply.intent == "quota"
     quotas = reply.facts["quotas"]
     assert isinstance(quotas, list)
