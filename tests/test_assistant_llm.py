@@ -222,7 +222,7 @@ def test_assistant_tool_schemas_match_the_snapshot() -> None:
     }
     assert not any(spec.mutating for spec in ASSISTANT_TOOLS)
     text = json.dumps(current, indent=2, sort_keys=True) + "\n"
-    if os.environ.get("LOTSEN_UPDATE_SNAPSHOTS") == "1":
+    if os.environ.get("UPDATE_SNAPSHOTS") == "1":
         ASSISTANT_SNAPSHOT.write_text(text)
         pytest.fail(
             f"rewrote {ASSISTANT_SNAPSHOT.name}: review the diff, rerun without the variable"

@@ -176,18 +176,6 @@ def test_corrupt_checkpoint_is_a_clear_error(settings: Settings) -> None:
         pass
 
 
-def test_kill_at_any_moment_then_resume_gives_the_same_end_state(
-    seeded_world: Path, tmp_path: Path
-) -> None:
-    from lotsen.bench.killresume import reference_state, trial
-
-    reference = reference_state(seeded_world, tmp_path)
-    assert reference.audit_ok and reference.jobs, "the reference run did remediate something"
-    for delay, during_approval in ((3.8, False), (3.6, True)):
-        result = trial(seeded_world, tmp_path, reference, delay, during_approval)
-        assert result.same_end_state, result.differences
-
-
 def test_postgres_checkpointer_survives_a_new_process_connection(settings: Settings) -> None:
     from pydantic import SecretStr
 

@@ -29,7 +29,7 @@ def ctx(registry: MlflowRegistry, tmp_path: Path) -> ToolContext:
 
 
 def test_tool_schemas_match_the_snapshot() -> None:
-    """A changed docstring or argument shows in review (LOTSEN_UPDATE_SNAPSHOTS=1 rewrites)."""
+    """A changed docstring or argument shows in review (UPDATE_SNAPSHOTS=1 rewrites)."""
     current = {
         spec.name: {
             **spec.openai_schema(),
@@ -39,7 +39,7 @@ def test_tool_schemas_match_the_snapshot() -> None:
         for spec in ALL_TOOLS
     }
     text = json.dumps(current, indent=2, sort_keys=True) + "\n"
-    if os.environ.get("LOTSEN_UPDATE_SNAPSHOTS") == "1":
+    if os.environ.get("UPDATE_SNAPSHOTS") == "1":
         SNAPSHOT.parent.mkdir(exist_ok=True)
         SNAPSHOT.write_text(text)
         pytest.fail(f"rewrote {SNAPSHOT.name}: review the diff, rerun without the variable")
