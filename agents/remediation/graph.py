@@ -283,7 +283,6 @@ class _Nodes:
         plan = _decided(state.plan, "plan")
         status = state.status or "done"
         summary = "; ".join(f"{r.model}: {r.summary}" for r in state.results) or status
-        self.world.store.set_run(_thread(config), status, self.world.clock(), summary)
         if self.world.memory is not None:
             incident = state.incident
             outcome = f"{status}: {summary}"[:500]
@@ -295,6 +294,9 @@ class _Nodes:
             idempotency_key=f"{plan.incident_id}:finished",
             data={"status": status, "summary": summary},
         )
+        # last: a run marked finished is never resumed, so everything above (idempotent)
+        # must be on record before; a crash before this line re-runs the node on resume
+        self.world.store.set_run(_thread(config), status, self.world.clock(), summary)
         return {"status": status}
 
 
