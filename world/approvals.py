@@ -7,7 +7,6 @@ LangGraph, the LLM or the incident memory.
 """
 
 import hashlib
-from datetime import timedelta
 
 from pydantic import BaseModel
 
@@ -79,7 +78,7 @@ def queue_chat_proposals(
             verdict=decision.verdict,
             proposer=proposer,
         )
-        queued.append(world.approvals.submit(new, world.clock(), _ttl(world)))
+        queued.append(world.approvals.submit(new, world.clock(), world.approval_ttl))
     return queued
 
 
@@ -114,7 +113,3 @@ def _outcome(request: ApprovalRequest, summary: str) -> DecisionOutcome:
         status=request.status,
         summary=summary,
     )
-
-
-def _ttl(world: World) -> timedelta:
-    return timedelta(hours=world.settings.approval_ttl_hours)

@@ -1,6 +1,5 @@
 """The capacity planner's port on the world, and the saved plan."""
 
-from datetime import timedelta
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -49,5 +48,5 @@ def apply_port(world: World) -> ApplyWorld:
         approvals=world.approvals,
         gate=world.gate(),
         clock=world.clock,
-        approval_ttl=timedelta(hours=world.settings.approval_ttl_hours),
+        approval_ttl=world.approval_ttl,
     )

@@ -10,6 +10,8 @@ import json
 import logging
 from typing import Any
 
+from agents.capacity.apply import capacity_key
+from agents.remediation.plan import THREAD_PREFIX, approval_key
 from memory.approvals import ApprovalQueue, ApprovalRequest
 from memory.remediation import RemediationStore
 
@@ -26,11 +28,11 @@ def adopt_legacy_approvals(queue: ApprovalQueue, store: RemediationStore) -> int
 
 def _request(row: dict[str, Any]) -> ApprovalRequest:
     thread = str(row["thread_id"])
-    if thread.startswith("rem-"):
-        agent, key = "remediation", f"remediation:{thread}"
+    if thread.startswith(THREAD_PREFIX):
+        agent, key = "remediation", approval_key(thread)
     else:  # capacity-<plan id>x<nnn>: executed by the next `capacity apply` once approved
         plan, _, n = thread.removeprefix("capacity-").rpartition("x")
-        agent, key = "capacity", f"capacity:{plan}:{int(n)}"
+        agent, key = "capacity", capacity_key(plan, int(n))
     return ApprovalRequest(
         id=row["id"],
         key=key,

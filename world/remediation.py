@@ -4,7 +4,6 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -40,7 +39,7 @@ def remediation_port(world: World) -> RemediationWorld:
         clock=world.clock,
         gate=world.gate,
         memory=world.memory,
-        approval_ttl=timedelta(hours=world.settings.approval_ttl_hours),
+        approval_ttl=world.approval_ttl,
         pipelines=world.pipelines,
     )
 

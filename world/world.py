@@ -10,7 +10,7 @@ ports built from it, never the whole world.
 
 import getpass
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cached_property
 from types import TracebackType
 from typing import TYPE_CHECKING, Self
@@ -196,6 +196,11 @@ class World:
             idle_days=s.scale_to_zero_days,
             retrain_deadline_hours=s.retrain_deadline_hours,
         )
+
+    @property
+    def approval_ttl(self) -> timedelta:
+        """How long an approval request stays open (LOTSEN_APPROVAL_TTL_HOURS)."""
+        return timedelta(hours=self.settings.approval_ttl_hours)
 
     def clock(self) -> datetime:
         """Now, for every rule that depends on time (gate, approvals, scans, capacity)."""

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from memory.approvals import ApprovalRequest
 from memory.audit import AuditLog
 from tools.cluster.protocol import Cluster
+from tools.cluster.serving import serve_version
 from tools.errors import ConflictError
 from tools.policy.action import ActionKind, ProposedAction
 from tools.policy.gate import ComplianceGate
@@ -91,7 +92,7 @@ def _run(action: ProposedAction, port: ChatPort, why: str, key: str) -> str:
                 idempotency_key=key,
             )
             if alias == CHAMPION:
-                _serve(port.cluster, action.model, action.version)
+                serve_version(port.cluster, port.registry.get_model(action.model), action.version)
             return f"{action.model}@{alias} -> v{action.version}"
         case ActionKind.SCALE:
             assert action.namespace and action.deployment and action.replicas is not None
@@ -103,11 +104,3 @@ def _run(action: ProposedAction, port: ChatPort, why: str, key: str) -> str:
                 f"{action.kind.value} is not executed from chat; use `lotsen remediate` "
                 "or `lotsen capacity apply`"
             )
-
-
-def _serve(cluster: Cluster, model: str, version: int) -> None:
-    """Point the model's deployments at its new champion (dry-run first)."""
-    for dep in cluster.deployments():
-        if dep.model == model:
-            cluster.set_model_version(dep.namespace, dep.name, version, dry_run=True)
-            cluster.set_model_version(dep.namespace, dep.name, version)

@@ -9,7 +9,8 @@ from datetime import datetime, timedelta
 from pydantic import BaseModel, Field
 
 from agents.assistant.context import FleetView
-from tools.capacity.idle import DAY, idle_for, is_idle
+from tools.capacity.idle import DAY, idle_for
+from tools.capacity.idle import idle_deployments as idle_deployments_of
 from tools.domain import AiActRisk, AliasChange, Environment
 from tools.domain.ownership import pipeline_owner
 from tools.registry import CHALLENGER, CHAMPION
@@ -246,10 +247,10 @@ def idle_deployments(view: FleetView, days: float | None, env: Environment | Non
     span = threshold if days is None else days
     now = view.ctx.cluster.now()
     idle = []
-    for d in view.deployments:
+    for d in idle_deployments_of(view.deployments, now, span):
         quiet = idle_for(d, now)
-        if (env is None or d.env is env) and is_idle(d, now, span):
-            assert quiet is not None and d.last_request_at is not None
+        assert quiet is not None and d.last_request_at is not None, "idle: a known request"
+        if env is None or d.env is env:
             idle.append(
                 IdleDeployment(
                     namespace=d.namespace,

@@ -67,7 +67,7 @@ class ActionOutcome(BaseModel):
 
 def idempotency_key(plan: CapacityPlan, action: PlannedAction) -> str:
     """The key an executed action is audited (and queued for approval) under."""
-    return _key(plan.id, action)
+    return capacity_key(plan.id, action.n)
 
 
 def apply_plan(plan: CapacityPlan, world: ApplyWorld) -> list[ActionOutcome]:
@@ -88,13 +88,14 @@ def execute_approved(request: ApprovalRequest, world: ApplyWorld) -> ActionOutco
     )
     if request.status != "approved":
         return out
-    if world.audit.find(_key(handle.plan_id, planned)) is not None:
+    if world.audit.find(capacity_key(handle.plan_id, planned.n)) is not None:
         return out.model_copy(update={"status": "already_done", "detail": "executed before"})
     return _run(handle.plan_id, planned, world, out, request.decided_by)
 
 
-def _key(plan_id: str, planned: PlannedAction) -> str:
-    return f"capacity:{plan_id}:{planned.n}"
+def capacity_key(plan_id: str, n: int) -> str:
+    """The key of a plan's n-th action (audit record and approval request)."""
+    return f"capacity:{plan_id}:{n}"
 
 
 def _apply_one(plan: CapacityPlan, planned: PlannedAction, world: ApplyWorld) -> ActionOutcome:
@@ -189,7 +190,7 @@ def _run(
         actor=AGENT,
         model=action.model,
         incident=f"capacity-{plan_id}",
-        idempotency_key=_key(plan_id, planned),
+        idempotency_key=capacity_key(plan_id, planned.n),
         data={
             "action": action.kind.value,
             "target": target,

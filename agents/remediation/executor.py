@@ -18,6 +18,7 @@ from memory.audit import AuditLog
 from memory.incident_memory import IncidentMemory
 from memory.remediation import RemediationStore
 from tools.cluster.protocol import Cluster
+from tools.cluster.serving import serve_version
 from tools.domain import (
     ChangeKind,
     Environment,
@@ -27,7 +28,7 @@ from tools.domain import (
     NewVersion,
     RegisteredModel,
 )
-from tools.domain.ownership import pipeline_owner, serving_namespace, training_namespace
+from tools.domain.ownership import pipeline_owner, training_namespace
 from tools.errors import LotsenError
 from tools.fleet.layout import ENV_TAINT, TRAINING_REQUEST, TRAINING_TAINT
 from tools.policy import tags
@@ -247,7 +248,7 @@ def _retrain(
             reason=f"won the gate for {plan.incident_id}",
             idempotency_key=f"{key}:promote",
         )
-        _serve(world, registered, version)
+        serve_version(world.cluster, registered, version)
         outcome = (
             f"challenger v{version} ({result['challenger']:.3f}) beat champion v{champion} "
             f"({result['champion']:.3f}); promoted to champion"
@@ -339,21 +340,10 @@ def _rollback(
         reason=f"rollback for {plan.incident_id}",
         idempotency_key=f"{plan.incident_id}:{model}:rollback",
     )
-    _serve(world, _registered(world, models, model), target.version)
+    serve_version(world.cluster, _registered(world, models, model), target.version)
     summary = f"champion rolled back {target.describe()}"
     _done(world, plan, model, "rollback", summary)
     return summary
-
-
-def _serve(world: RemediationWorld, registered: RegisteredModel, version: int) -> None:
-    """Point the model's deployment at the version (dry-run first), if it has one."""
-    namespace, model = serving_namespace(registered), registered.name
-    try:
-        world.cluster.deployment(namespace, model)
-    except LotsenError:
-        return
-    world.cluster.set_model_version(namespace, model, version, dry_run=True)
-    world.cluster.set_model_version(namespace, model, version)
 
 
 def _done(

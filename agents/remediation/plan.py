@@ -89,6 +89,10 @@ def tier0_plan(incident: Incident) -> RemediationPlan:
     )
 
 
+THREAD_PREFIX = "rem-"
+"""Remediation runs' graph threads (`rem-<incident hash>`)."""
+
+
 def approval_key(thread: str) -> str:
     """The approval queue's idempotency key of a remediation run (its graph thread)."""
     return f"remediation:{thread}"
