@@ -13,6 +13,7 @@ import pytest
 from hypothesis import settings
 
 from tests.support.llm_guard_session import GUARD_ENV_PREFIX, SessionGuard, Violations
+from tests.support.worlds import seed_with_telemetry
 from tools.fleet.generate import generate_fleet
 from tools.fleet.spec import FleetSpec
 from tools.registry import AliasHistory, MlflowRegistry, sqlite_uri
@@ -161,6 +162,12 @@ def registry(tmp_path: Path, mlflow_template: Path) -> Iterator[MlflowRegistry]:
     history = AliasHistory(tmp_path / "alias_history.db")
     yield MlflowRegistry(sqlite_uri(db), history, tmp_path / "artifacts")
     history.close()
+
+
+@pytest.fixture(scope="session")
+def remediation_seed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 160-model world with telemetry and the demo faults; tests change only copies."""
+    return seed_with_telemetry(tmp_path_factory.mktemp("remediation") / "data", 160, seed=5)
 
 
 @pytest.fixture(scope="session")

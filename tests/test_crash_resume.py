@@ -25,10 +25,8 @@ from lotsen.bench.killresume import (
 from memory.approvals import ApprovalRequest
 from memory.remediation import Run
 from tools.drift.incidents import Incident
-from tools.fleet.generate import generate_fleet
 from tools.registry import CHAMPION
-from world.monitoring import scan_fleet, simulate_telemetry
-from world.seeding import build_world
+from world.monitoring import scan_fleet
 from world.settings import Settings
 from world.world import World
 
@@ -36,39 +34,31 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def seeded(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    data = tmp_path_factory.mktemp("crash") / "data"
-    settings = Settings(data_dir=data)
-    build_world(settings, generate_fleet(160, seed=5), force=False)
-    with World(settings) as world:
-        simulate_telemetry(world, seed=5, windows=2, rows=3000, faults=True)
-    return data
-
-
-@pytest.fixture(scope="module")
-def reference(seeded: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[WorldState, int]:
+def reference(
+    remediation_seed: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[WorldState, int]:
     """The uninterrupted run's end state, and the audit records `remediate --auto` writes."""
     workdir = tmp_path_factory.mktemp("reference")
-    state = reference_state(seeded, workdir)
+    state = reference_state(remediation_seed, workdir)
     once = workdir / "once"
-    shutil.copytree(seeded, once, symlinks=True)
+    shutil.copytree(remediation_seed, once, symlinks=True)
     assert kill_after_records(once, 10**9, "remediate", "--auto") == (False, audit_records(once))
     return state, audit_records(once)
 
 
 @pytest.fixture(scope="module")
-def before(seeded: Path) -> tuple[list[Incident], dict[str, int]]:
+def before(remediation_seed: Path) -> tuple[list[Incident], dict[str, int]]:
     """The incidents and champions before any remediation."""
-    with World(Settings(data_dir=seeded)) as world:
+    with World(Settings(data_dir=remediation_seed)) as world:
         incidents = scan_fleet(world).incidents
         champions = {m.name: m.aliases[CHAMPION] for m in world.registry.list_models()}
     return incidents, champions
 
 
 @pytest.fixture
-def data(seeded: Path, tmp_path: Path) -> Iterator[Path]:
+def data(remediation_seed: Path, tmp_path: Path) -> Iterator[Path]:
     copy = tmp_path / "data"
-    shutil.copytree(seeded, copy, symlinks=True)
+    shutil.copytree(remediation_seed, copy, symlinks=True)
     yield copy
 
 
@@ -154,12 +144,12 @@ def _action(incident: Incident, waiting: bool, end: End, before: dict[str, int])
 
 
 def test_the_uninterrupted_run_meets_the_decision_table(
-    seeded: Path, tmp_path: Path, before: tuple[list[Incident], dict[str, int]]
+    remediation_seed: Path, tmp_path: Path, before: tuple[list[Incident], dict[str, int]]
 ) -> None:
     incidents, champions = before
     assert {i.kind for i in incidents} >= {"data_quality", "concept_drift", "covariate_drift"}
     data = tmp_path / "data"
-    shutil.copytree(seeded, data, symlinks=True)
+    shutil.copytree(remediation_seed, data, symlinks=True)
     finish(data)
     assert expect_decision_table(data, incidents, champions) == []
 

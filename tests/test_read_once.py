@@ -1,7 +1,6 @@
 """Read once: a gate review and a remediation run read each registered model a bounded
 number of times (on a remote MLflow server every read is an HTTP request)."""
 
-import shutil
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -13,13 +12,13 @@ from agents.remediation.graph import build_graph, checkpoint_serde
 from agents.remediation.runner import continue_with, remediate
 from tests.support.cli import init_data_dir
 from tests.support.counting_registry import ALL, CountingRegistry
+from tests.support.worlds import opened_copy
 from tools.domain import AiActRisk, Environment
 from tools.drift.incidents import Incident
 from tools.policy.action import ActionKind, ProposedAction
 from tools.policy.gate import ComplianceGate
 from tools.registry import CHALLENGER, CHAMPION
 from world.remediation import remediation_port
-from world.settings import Settings
 from world.world import World
 
 HIGH_RISK_PROD = "fraud-0004"
@@ -33,9 +32,7 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def world(seeded: Path, tmp_path: Path) -> Iterator[World]:
-    copy = tmp_path / "data"
-    shutil.copytree(seeded, copy, symlinks=True)
-    with World(Settings(data_dir=copy)) as opened:
+    with opened_copy(seeded, tmp_path) as opened:
         yield opened
 
 

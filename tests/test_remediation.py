@@ -10,29 +10,17 @@ import pytest
 from agents.remediation.runner import RunOutcome, continue_with, remediate, resume
 from tools.drift.incidents import Incident
 from tools.errors import ConflictError, NotFoundError, StateError
-from tools.fleet.generate import generate_fleet
 from tools.registry import CHALLENGER, CHAMPION
-from world.monitoring import scan_fleet, simulate_telemetry
+from world.monitoring import scan_fleet
 from world.remediation import Workflow, open_workflow
-from world.seeding import build_world
 from world.settings import Settings
 from world.world import World
 
 
-@pytest.fixture(scope="module")
-def seeded_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    data = tmp_path_factory.mktemp("remediation") / "data"
-    settings = Settings(data_dir=data)
-    build_world(settings, generate_fleet(160, seed=5), force=False)
-    with World(settings) as world:
-        simulate_telemetry(world, seed=5, windows=2, rows=3000, faults=True)
-    return data
-
-
 @pytest.fixture
-def settings(seeded_world: Path, tmp_path: Path) -> Settings:
+def settings(remediation_seed: Path, tmp_path: Path) -> Settings:
     copy = tmp_path / "data"
-    shutil.copytree(seeded_world, copy, symlinks=True)
+    shutil.copytree(remediation_seed, copy, symlinks=True)
     return Settings(data_dir=copy)
 
 

@@ -6,7 +6,6 @@ would allow everything), a prod model that is not high-risk for the approval gua
 """
 
 import dataclasses
-import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,11 +18,11 @@ from agents.remediation.plan import Action, RemediationPlan
 from agents.remediation.trainer import TrainResult
 from memory.approvals import Decision
 from tests.support.cli import init_data_dir
+from tests.support.worlds import opened_copy
 from tools.domain import AiActRisk, Environment, RegisteredModel
 from tools.policy import tags
 from tools.registry import CHALLENGER, CHAMPION
 from world.remediation import remediation_port
-from world.settings import Settings
 from world.world import World
 
 CHAMPION_AUC = 0.80
@@ -56,9 +55,7 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def world(seeded: Path, tmp_path: Path) -> Iterator[World]:
-    copy = tmp_path / "data"
-    shutil.copytree(seeded, copy, symlinks=True)
-    with World(Settings(data_dir=copy)) as opened:
+    with opened_copy(seeded, tmp_path) as opened:
         yield opened
 
 
