@@ -7,7 +7,7 @@ from pydantic import BaseModel
 
 from agents.remediation.executor import ACTOR, RemediationWorld
 from agents.remediation.gate import review
-from agents.remediation.plan import RemediationPlan, approval_key, tier0_plan
+from agents.remediation.plan import THREAD_PREFIX, RemediationPlan, approval_key, tier0_plan
 from memory.approvals import Decision
 from memory.remediation import RunStatus
 from tools.drift.incidents import Incident
@@ -22,9 +22,6 @@ class RunOutcome(BaseModel):
     status: RunStatus | str
     summary: str = ""
     approval_id: str | None = None
-
-
-THREAD_PREFIX = "rem-"
 
 
 def thread_id(incident: Incident) -> str:
@@ -80,6 +77,11 @@ def continue_with(
     decision: Decision, thread: str, world: RemediationWorld, graph: Any
 ) -> RunOutcome:
     """Deliver a human decision to the waiting run, which continues at once."""
+    state = graph.get_state(_config(thread))
+    if state.next and not state.interrupts:
+        # killed after the run was marked waiting but before the graph paused: reach the
+        # pause first (every step of the approval node is idempotent), then resume it
+        graph.invoke(None, _config(thread))
     graph.invoke(Command(resume=decision.model_dump(mode="json")), _config(thread))
     return outcome(world, graph, thread)
 
