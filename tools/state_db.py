@@ -29,8 +29,10 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from tools.errors import StateError
+from tools.state_manifest import RESTORE_HINT, expect_store, record_store, refuse_emptied
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
+
 _META_DDL = "CREATE TABLE lotsen_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
 
 logger = logging.getLogger(__name__)
@@ -74,19 +76,24 @@ def open_state_db(path: Path, schema: str, migrations: tuple[str, ...]) -> sqlit
             version than `len(migrations)`, or a migration step failed (the file then
             stays at the last version that applied).
     """
+    listed = expect_store(path, schema)
     _refuse_non_sqlite(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(path, timeout=30.0, isolation_level=None, check_same_thread=False)
     try:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA foreign_keys=ON")
-        migrate(SQLiteBackend(conn), path, schema, migrations)
+        backend = SQLiteBackend(conn)
+        has_tables = _file_version(backend, path, schema) > 0
+        refuse_emptied(path, schema, listed=listed, has_tables=has_tables)
+        migrate(backend, path, schema, migrations)
     except sqlite3.DatabaseError as exc:
         conn.close()
-        raise StateError(f"{path} is not a usable SQLite database ({exc}); move it away") from exc
+        raise StateError(f"{path} is not a usable SQLite database ({exc}); {RESTORE_HINT}") from exc
     except StateError:
         conn.close()
         raise
+    record_store(path, schema)
     return conn
 
 
@@ -129,7 +136,7 @@ def _file_version(db: StateBackend, path: Path | str, schema: str) -> int:
         raise StateError(f"{path} holds {meta.get('schema')!r}, expected {schema!r}")
     version = str(meta.get("version"))
     if not version.isdigit():
-        raise StateError(f"{path} has no valid {schema} schema version ({version}); move it away")
+        raise StateError(f"{path} has no valid {schema} schema version ({version}); {RESTORE_HINT}")
     return int(version)
 
 
@@ -207,4 +214,6 @@ def _refuse_non_sqlite(path: Path) -> None:
     with path.open("rb") as handle:
         header = handle.read(len(SQLITE_MAGIC))
     if header != SQLITE_MAGIC:
-        raise StateError(f"{path} is not a SQLite database (corrupt or foreign file); move it away")
+        raise StateError(
+            f"{path} is not a SQLite database (corrupt or foreign file); {RESTORE_HINT}"
+        )

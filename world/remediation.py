@@ -9,11 +9,15 @@ from typing import TYPE_CHECKING, Any
 
 from agents.remediation.executor import RemediationWorld
 from tools.errors import BackendUnavailableError, ConfigError, StateError
+from tools.state_manifest import RESTORE_HINT, expect_store, record_store, refuse_emptied
 from world.settings import Settings
 from world.world import World
 
 if TYPE_CHECKING:
     from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+
+
+CHECKPOINTS_KIND = "langgraph.checkpoints"
 
 
 @dataclass
@@ -68,16 +72,20 @@ def _checkpointer(settings: Settings, path: Path) -> Iterator[Any]:
         return
     from langgraph.checkpoint.sqlite import SqliteSaver
 
+    listed = expect_store(path, CHECKPOINTS_KIND)
     conn = sqlite3.connect(path, check_same_thread=False)
     try:
         saver = SqliteSaver(conn, serde=serde)
         try:
+            tables = conn.execute("SELECT name FROM sqlite_master").fetchall()
+            refuse_emptied(path, "checkpoint", listed=listed, has_tables=bool(tables))
             saver.setup()
         except sqlite3.DatabaseError as exc:
             raise StateError(
-                f"{path} is not a usable checkpoint database ({exc}); move it away "
-                "(runs in progress are then lost; their audit records remain)"
+                f"{path} is not a usable checkpoint database ({exc}); {RESTORE_HINT} "
+                "(runs waiting for approval resume from it; their audit records remain)"
             ) from exc
+        record_store(path, CHECKPOINTS_KIND)
         yield saver
     finally:
         conn.close()

@@ -6,11 +6,14 @@ import shutil
 import time
 from pathlib import Path
 
+from tools.dir_lock import exclusive
 from tools.errors import ConfigError, StateError
 from tools.fleet.catalog import FleetCatalog
 from tools.fleet.seed import Progress, seed_fleet
 from tools.fleet.spec import FleetSpec
 from tools.registry import AliasHistory, MlflowRegistry, sqlite_uri
+from tools.registry.mlflow_registry import MLFLOW_KIND
+from tools.state_manifest import record_store
 from world.layout import WorldFiles, configure_mlflow_env
 from world.settings import Settings
 
@@ -34,6 +37,18 @@ def build_world(
         ConfigError: a world exists and `force` is not set, or approvals are pending and
             `expire_pending` is not set.
     """
+    with exclusive(settings.data_dir, "re-seed the fleet", settings.lock_wait_s):
+        return _build(settings, spec, force=force, expire_pending=expire_pending, progress=progress)
+
+
+def _build(
+    settings: Settings,
+    spec: FleetSpec,
+    *,
+    force: bool,
+    expire_pending: bool,
+    progress: Progress | None,
+) -> WorldFiles:
     data_dir = settings.data_dir
     link = data_dir / "world"
     if link.is_symlink() or link.exists():
@@ -85,6 +100,8 @@ def _seed_into(
     try:
         twin = seed_fleet(spec, registry, files.cluster_db, catalog, progress)
         twin.close()
+        if settings.mlflow_uri is None:
+            record_store(files.mlflow_db, MLFLOW_KIND)
     finally:
         catalog.close()
 

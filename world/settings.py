@@ -20,6 +20,10 @@ class Settings(BaseSettings):
 
     data_dir: Path = Path(".lotsen")
     """Where the embedded world lives (registry, twin, histories)."""
+    audit_key_file: Path | None = None
+    """Key that signs the audit log, kept outside the data dir (created on first use, mode
+    0600; back it up); unset = `$XDG_CONFIG_HOME/lotsen/audit.key`, else
+    `~/.config/lotsen/audit.key`. The head's witnesses go to `witness/` next to it."""
     mlflow_uri: str | None = None
     """MLflow tracking server URL; unset = MLflow on a SQLite file in the data dir."""
     cluster: Literal["sim", "kubernetes"] = "sim"
@@ -65,3 +69,6 @@ class Settings(BaseSettings):
     """A deployment with no request for this many days is a scale-to-zero candidate."""
     retrain_deadline_hours: float = Field(default=24.0, gt=0)
     """A queued retraining job without its own deadline must finish this soon."""
+    lock_wait_s: float = Field(default=30.0, ge=0, le=3600)
+    """How long a command waits for another one holding the data dir (re-seed, backup,
+    restore) or a store's lock before it gives up naming the holder."""

@@ -15,6 +15,8 @@ from functools import cached_property
 from types import TracebackType
 from typing import TYPE_CHECKING, Self
 
+from tools.dir_lock import acquire_shared, release_shared
+from tools.state_manifest import expect_store, record_store
 from world.layout import StateFiles, WorldFiles, configure_mlflow_env, current_world
 from world.settings import Settings
 
@@ -35,6 +37,7 @@ if TYPE_CHECKING:
 
 Clock = Callable[[], datetime]
 USAGE_FILE = "llm_usage.jsonl"
+INCIDENT_MEMORY_KIND = "chroma"
 
 
 class World:
@@ -51,6 +54,7 @@ class World:
         self.settings = settings
         self._clock = clock
         self._closers: list[Callable[[], None]] = []
+        self._holds_lock = False
 
     def __enter__(self) -> Self:
         """Use as a context manager: closed on exit."""
@@ -74,12 +78,26 @@ class World:
     @cached_property
     def files(self) -> WorldFiles:
         """The re-seedable world's files (NotFoundError when no fleet was seeded)."""
+        self._hold_data_dir()
         return current_world(self.settings)
 
     @cached_property
     def state(self) -> StateFiles:
         """What survives a re-seed: audit log, approvals, incident memory."""
         return StateFiles.of(self.settings.data_dir, self.files)
+
+    def _hold_data_dir(self) -> None:
+        """Share the data dir's lock while open: a re-seed or restore waits for this process."""
+        data_dir = self.settings.data_dir
+        if self._holds_lock or not data_dir.is_dir():
+            return
+        acquire_shared(data_dir, self.settings.lock_wait_s)
+        self._holds_lock = True
+        self._closers.insert(0, self._release_data_dir)
+
+    def _release_data_dir(self) -> None:
+        release_shared(self.settings.data_dir)
+        self._holds_lock = False
 
     # --- the platform ---------------------------------------------------------------------
     @cached_property
@@ -113,7 +131,7 @@ class World:
         """The world's telemetry store (DuckDB)."""
         from tools.telemetry.store import TelemetryStore
 
-        store = TelemetryStore(self.files.telemetry_db)
+        store = TelemetryStore(self.files.telemetry_db, self.settings.lock_wait_s)
         self._closers.append(store.close)
         return store
 
@@ -133,10 +151,24 @@ class World:
     # --- what Lotsen remembers --------------------------------------------------------------
     @cached_property
     def audit(self) -> "AuditLog":
-        """The hash-chained audit log."""
+        """The hash-chained audit log, signed with the key of LOTSEN_AUDIT_KEY_FILE."""
         from memory.audit import AuditLog
+        from memory.audit_anchor import default_key_file, local_witness
+        from tools.errors import ConfigError
 
-        log = AuditLog(self.state.audit_db)
+        data_dir = self.settings.data_dir
+        key_file = self.settings.audit_key_file or default_key_file()
+        if key_file.resolve().is_relative_to(data_dir.resolve()):
+            raise ConfigError(
+                f"the audit key {key_file} is inside the data dir {data_dir}, where whoever "
+                "can edit the log can read it; set LOTSEN_AUDIT_KEY_FILE to a path outside it"
+            )
+        state = self.state
+        legacy = self.files.legacy_audit_db  # a log of the older layout was moved to state/:
+        witness, moved = local_witness(state.audit_db), local_witness(legacy)  # its witness too
+        if moved.exists() and not legacy.exists() and not witness.exists():
+            moved.replace(witness)
+        log = AuditLog(state.audit_db, key_file=key_file, data_dir=data_dir)
         self._closers.append(log.close)
         return log
 
@@ -174,7 +206,11 @@ class World:
         if s.embeddings_url is not None:
             key = s.embeddings_api_key.get_secret_value() if s.embeddings_api_key else None
             embedding = OpenAIEmbedding(s.embeddings_url, s.embeddings_model, key)
-        return IncidentMemory(self.state.incident_memory, embedding)
+        path = self.state.incident_memory
+        expect_store(path, INCIDENT_MEMORY_KIND)
+        memory = IncidentMemory(path, embedding)
+        record_store(path, INCIDENT_MEMORY_KIND)
+        return memory
 
     # --- rules ------------------------------------------------------------------------------
     @cached_property

@@ -10,6 +10,7 @@ import typer
 
 from lotsen.cli import (
     assistant,
+    audit,
     bench,
     capacity,
     cluster,
@@ -20,6 +21,7 @@ from lotsen.cli import (
     models,
     monitor,
     remediate,
+    state,
     twin,
 )
 from lotsen.cli.context import load_settings, settings_of
@@ -40,12 +42,13 @@ app.add_typer(monitor.telemetry_app, name="telemetry")
 app.command("scan")(monitor.scan_cmd)
 app.command("remediate")(remediate.remediate_cmd)
 app.add_typer(remediate.approvals_app, name="approvals")
-app.add_typer(remediate.audit_app, name="audit")
+app.add_typer(audit.app, name="audit")
 app.add_typer(capacity.app, name="capacity")
 app.add_typer(compliance.app, name="compliance")
 app.add_typer(evals.app, name="eval")
 app.command("ask")(assistant.ask_cmd)
 app.command("chat")(assistant.chat_cmd)
+app.add_typer(state.app, name="state")
 
 
 @app.callback()

@@ -26,8 +26,11 @@ from tools.registry.mlflow_tags import (
     to_registered_model,
 )
 from tools.state_db import SQLITE_MAGIC
+from tools.state_manifest import RESTORE_HINT, expect_store, record_store, refuse_emptied
 
 logger = logging.getLogger(__name__)
+MLFLOW_KIND = "mlflow"
+"""Manifest kind of an embedded MLflow SQLite registry."""
 
 TRAINING_EXPERIMENT = "lotsen-training"
 _MLFLOW_TABLES = {"registered_models", "model_versions", "alembic_version"}
@@ -313,11 +316,26 @@ def _check_server(uri: str) -> None:
 
 
 def _check_sqlite(path: Path) -> None:
+    listed = expect_store(path, MLFLOW_KIND)
     if not path.exists() or path.stat().st_size == 0:
         return
     with path.open("rb") as handle:
         if handle.read(len(SQLITE_MAGIC)) != SQLITE_MAGIC:
-            raise StateError(f"{path} is not a SQLite database (corrupt?); move it away")
+            raise StateError(f"{path} is not a SQLite database (corrupt?); {RESTORE_HINT}")
+    import sqlite3
+
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
+        try:
+            rows = conn.execute("SELECT name FROM sqlite_master WHERE type='table'").fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise StateError(
+                f"{path} is not a usable SQLite database ({exc}); {RESTORE_HINT}"
+            ) from exc
+    tables = {row[0] for row in rows}
+    refuse_emptied(path, "MLflow", listed=listed, has_tables=bool(tables))
+    if not _MLFLOW_TABLES <= tables:
+        raise StateError(f"{path} is a SQLite database but not an MLflow registry; move it away")
+    record_store(path, MLFLOW_KIND)
     import sqlite3
 
     with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:

@@ -6,6 +6,8 @@ realised performance, latency, traffic). A fleet scan reads it all back as array
 """
 
 import logging
+import re
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,11 +17,14 @@ from typing import Any
 import duckdb
 from pydantic import BaseModel
 
-from tools.errors import NotFoundError, StateError
+from tools.errors import ConflictError, NotFoundError, StateError
 from tools.state_db import migrate
+from tools.state_manifest import RESTORE_HINT, expect_store, record_store, refuse_emptied
 from tools.telemetry.binning import FeatureReference, FeatureWindow
 
 SCHEMA = "lotsen.telemetry"
+LOCK_WAIT_S = 30.0
+"""How long opening the store waits for another process that holds DuckDB's file lock."""
 _MIGRATIONS = (
     # 1: models, reference and window histograms, window facts, injected faults
     """
@@ -133,9 +138,9 @@ def window_row(model: str, window_start: datetime, window: FeatureWindow) -> lis
 class TelemetryStore:
     """DuckDB-backed telemetry (one file; `:memory:` for tests and benchmarks)."""
 
-    def __init__(self, path: Path | str) -> None:
-        """Open or create the store."""
-        self.db = _open(path)
+    def __init__(self, path: Path | str, lock_wait_s: float = LOCK_WAIT_S) -> None:
+        """Open or create the store, waiting up to `lock_wait_s` for another writer."""
+        self.db = _open(path, lock_wait_s)
 
     def put_model(
         self, meta: ModelMeta, references: list[FeatureReference], importance: dict[str, float]
@@ -264,15 +269,15 @@ class DuckDBBackend:
         self.conn.execute(sql)
 
 
-def _open(path: Path | str) -> duckdb.DuckDBPyConnection:
+def _open(path: Path | str, lock_wait_s: float = LOCK_WAIT_S) -> duckdb.DuckDBPyConnection:
     """Connect to the store file and bring it to the current schema version."""
-    try:
-        conn = duckdb.connect(str(path))
-    except duckdb.Error as exc:
-        raise _unusable(path, exc) from exc
+    file = None if str(path) == ":memory:" else Path(path)
+    listed = file is not None and expect_store(file, SCHEMA)
+    conn = _connect(str(path), lock_wait_s)
     try:
         backend = DuckDBBackend(conn)
         _adopt_unversioned(backend, path)
+        refuse_emptied(path, SCHEMA, listed=listed, has_tables=_has_tables(backend))
         migrate(backend, path, SCHEMA, _MIGRATIONS)
     except duckdb.Error as exc:
         conn.close()
@@ -280,11 +285,43 @@ def _open(path: Path | str) -> duckdb.DuckDBPyConnection:
     except StateError:
         conn.close()
         raise
+    if file is not None:
+        record_store(file, SCHEMA)
     return conn
 
 
+def _connect(path: str, lock_wait_s: float) -> duckdb.DuckDBPyConnection:
+    """Connect, waiting up to `lock_wait_s` while another process holds the file's lock."""
+    deadline = time.monotonic() + lock_wait_s
+    while True:
+        try:
+            return duckdb.connect(path)
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower():
+                raise _unusable(path, exc) from exc
+            if time.monotonic() >= deadline:
+                raise ConflictError(
+                    f"{path} is in use by another process ({_lock_holder(exc)}) and stayed "
+                    f"locked for {lock_wait_s:.0f} s; wait for that command to finish and "
+                    "retry (the data is fine: do not move the file)"
+                ) from exc
+            time.sleep(0.2)
+        except duckdb.Error as exc:
+            raise _unusable(path, exc) from exc
+
+
+def _lock_holder(exc: duckdb.Error) -> str:
+    """The `... (PID n) ...` part of DuckDB's lock error, else a generic phrase."""
+    found = re.search(r"held in (.+?) \(PID (\d+)\)", str(exc))
+    return f"PID {found.group(2)}, {found.group(1)}" if found else "see `fuser` for the holder"
+
+
+def _has_tables(db: DuckDBBackend) -> bool:
+    return bool(db.execute("SELECT name FROM sqlite_master WHERE type='table'"))
+
+
 def _unusable(path: Path | str, exc: duckdb.Error) -> StateError:
-    return StateError(f"{path} is not a usable telemetry database ({exc}); move it away")
+    return StateError(f"{path} is not a usable telemetry database ({exc}); {RESTORE_HINT}")
 
 
 def _adopt_unversioned(db: DuckDBBackend, path: Path | str) -> None:
