@@ -20,12 +20,23 @@ from pydantic import BaseModel, Field
 
 from agents.remediation.executor import ACTOR, ActionResult, RemediationWorld, execute
 from agents.remediation.gate import GateResult, proposed_actions, review
-from agents.remediation.plan import MUTATING, PlanChoice, RemediationPlan, approval_key, tier0_plan
+from agents.remediation.plan import (
+    MUTATING,
+    Action,
+    PlanChoice,
+    RemediationPlan,
+    admissible,
+    approval_key,
+    tier0_plan,
+)
 from llm.call import LlmContext
+from llm.structured import Decision as LlmDecision
 from llm.structured import decide, schema_json
+from llm.tiers import TIER0
+from llm.usage import UsageRecord
 from memory.approvals import Decision, NewRequest
 from memory.remediation import RunStatus
-from prompts import render_prompt
+from prompts import RenderedPrompt, render_prompt
 from tools.domain import RegisteredModel
 from tools.drift.incidents import Incident
 from tools.errors import StateError
@@ -139,10 +150,12 @@ class _Nodes:
         evidence = _evidence(incident) + "".join(
             f"\n- similar {r.kind} {r.id} (outcome: {r.outcome}): {r.text[:200]}" for r in recalled
         )
+        allowed = admissible(incident.kind)
         prompt = render_prompt(
             "structured_decision",
             agent="retrainer",
-            task=f"choose the remediation for a {incident.kind} incident",
+            task=f"choose the remediation for a {incident.kind} incident "
+            f"(allowed actions: {_listed(allowed)})",
             evidence=evidence,
             schema_json=schema_json(PlanChoice),
         )
@@ -155,6 +168,15 @@ class _Nodes:
             agent="retrainer",
             task=f"remediation/{incident.kind}",
         )
+        llm_choice = choice.value.action if choice.source == "llm" else None
+        fallback_reason = choice.fallback_reason
+        if llm_choice is not None and llm_choice not in allowed:
+            # the LLM may pick among the kind's admissible actions only (plan.ADMISSIBLE)
+            fallback_reason = (
+                f"llm chose {llm_choice.value}, not admissible for {incident.kind} "
+                f"(admissible: {_listed(allowed)})"
+            )
+            choice = self._inadmissible(choice, fallback, fallback_reason, prompt, incident.kind)
         plan = fallback.model_copy(
             update={
                 "action": choice.value.action,
@@ -183,7 +205,8 @@ class _Nodes:
                 "prompt_sha256": plan.prompt_sha256,
                 "models": incident.models,
                 "cause": incident.probable_cause,
-                "fallback": choice.fallback_reason,
+                "fallback": fallback_reason,
+                "llm_choice": llm_choice.value if llm_choice is not None else None,
                 "similar": [r.id for r in recalled],
             },
         )
@@ -192,6 +215,36 @@ class _Nodes:
             "models": models,
             "champions": {m: r.aliases.get(CHAMPION, 0) for m, r in models.items()},
         }
+
+    def _inadmissible(
+        self,
+        choice: LlmDecision[PlanChoice],
+        fallback: RemediationPlan,
+        reason: str,
+        prompt: RenderedPrompt,
+        kind: str,
+    ) -> LlmDecision[PlanChoice]:
+        """Tier 0's decision in place of an LLM choice the incident kind does not admit."""
+        if self.llm is not None:
+            self.llm.ledger.add(
+                UsageRecord(
+                    agent="retrainer",
+                    task=f"remediation/{kind}",
+                    tier=TIER0,
+                    prompt=prompt.name,
+                    prompt_sha256=prompt.sha256,
+                    outcome="fallback",
+                    detail=f"tier {choice.tier}: {reason}",
+                )
+            )
+        return choice.model_copy(
+            update={
+                "value": PlanChoice(action=fallback.action, reason=fallback.reason),
+                "source": "tier0",
+                "tier": TIER0,
+                "fallback_reason": reason,
+            }
+        )
 
     def gate(self, state: RemediationState) -> StateUpdate:
         plan = _decided(state.plan, "plan")
@@ -298,6 +351,10 @@ class _Nodes:
         # must be on record before; a crash before this line re-runs the node on resume
         self.world.store.set_run(_thread(config), status, self.world.clock(), summary)
         return {"status": status}
+
+
+def _listed(actions: frozenset[Action]) -> str:
+    return ", ".join(sorted(a.value for a in actions))
 
 
 def _evidence(incident: Incident) -> str:

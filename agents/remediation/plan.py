@@ -76,6 +76,44 @@ TABLE: dict[str, tuple[Action, str]] = {
 }
 
 
+ADMISSIBLE: dict[str, frozenset[Action]] = {
+    "data_quality": frozenset({Action.OPEN_DATA_INCIDENT}),
+    "covariate_drift": frozenset({Action.WATCH, Action.OPEN_DATA_INCIDENT}),
+    "drift_with_performance_drop": frozenset({Action.RETRAIN, Action.RETRAIN_WITH_REVIEW}),
+    "concept_drift": frozenset({Action.RETRAIN_WITH_REVIEW}),
+    "bad_deploy": frozenset({Action.ROLLBACK}),
+    "latency_regression": frozenset({Action.ROLLBACK}),
+}
+"""What an LLM tier may choose for each incident kind; anything else falls back to tier 0.
+
+The rule: the LLM may pick an action that is at least as cautious as the table's and
+still fixes what needs fixing; never a more invasive one, never one that leaves a needed
+fix undone.
+
+- data_quality: only a data incident. Watching leaves the pipeline owner uninformed and
+  the break in place; a retrain bakes the broken data into the model; a rollback does not
+  touch the inputs that broke.
+- covariate_drift (performance healthy): watch, or a data incident. Neither changes a
+  model or what is served; a data incident escalates to the pipeline owner, the cautious
+  reading of a drift that looks like an upstream change. A retrain or rollback would
+  change a model whose performance is fine.
+- drift_with_performance_drop: retrain, with or without review. Review only adds a human
+  before the same fix. Watching or a data incident would leave the degraded model serving
+  (the needed retrain never happens); a rollback serves an older model trained on even
+  older data.
+- concept_drift: retrain with review only. A plain retrain skips the human the table
+  requires for a cause the evidence cannot confirm.
+- bad_deploy, latency_regression: rollback only. Anything else leaves the bad version
+  serving.
+- a kind missing here (a new kind added to `TABLE` only): the tier-0 action only.
+"""
+
+
+def admissible(kind: str) -> frozenset[Action]:
+    """The actions an LLM may choose for an incident of `kind` (see `ADMISSIBLE`)."""
+    return ADMISSIBLE.get(kind) or frozenset({TABLE[kind][0]})
+
+
 def tier0_plan(incident: Incident) -> RemediationPlan:
     """The deterministic decision for an incident."""
     action, reason = TABLE[incident.kind]
