@@ -1,6 +1,7 @@
 """Incident memory: resolved incidents and runbooks in Chroma, retrieved as evidence."""
 
 import logging
+import sqlite3
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
@@ -9,9 +10,12 @@ from typing import TypeVar
 import chromadb
 from chromadb.api.types import Documents, EmbeddingFunction
 from chromadb.config import Settings as ChromaSettings
+from chromadb.errors import ChromaError
 from pydantic import BaseModel
 
 from memory.embedding import HashingEmbedding
+from tools.errors import StateError
+from tools.state_manifest import RESTORE_HINT
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -41,13 +45,18 @@ class IncidentMemory:
                 gets its own collection (vectors of different models do not mix).
         """
         embed = embedding or HashingEmbedding()
-        client = chromadb.PersistentClient(
-            path=str(path), settings=ChromaSettings(anonymized_telemetry=False)
-        )
-        self._collection = client.get_or_create_collection(
-            f"{COLLECTION}-{embed.name()}",
-            embedding_function=embed,  # type: ignore[arg-type]  # Chroma types it for all inputs
-        )
+        try:
+            client = chromadb.PersistentClient(
+                path=str(path), settings=ChromaSettings(anonymized_telemetry=False)
+            )
+            self._collection = client.get_or_create_collection(
+                f"{COLLECTION}-{embed.name()}",
+                embedding_function=embed,  # type: ignore[arg-type]  # typed for all inputs
+            )
+        except (ChromaError, sqlite3.DatabaseError, OSError) as exc:
+            raise StateError(
+                f"{path} (incident memory) cannot be opened ({exc}); {RESTORE_HINT}"
+            ) from exc
         self._guard(self._load_runbooks)
 
     def remember(self, incident_id: str, kind: str, text: str, outcome: str) -> None:

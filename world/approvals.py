@@ -12,6 +12,7 @@ from pydantic import BaseModel
 
 from agents.assistant.types import AssistantAnswer
 from memory.approvals import ApprovalRequest, NewRequest
+from tools.errors import StateError
 from tools.policy.action import ProposedAction
 from world.world import World
 
@@ -31,9 +32,9 @@ def decide(
     world: World, request_id: str, approver: str, approved: bool, note: str | None
 ) -> DecisionOutcome:
     """Record a decision, then let the proposing agent act on it at once."""
+    if world.approvals.get(request_id).agent == "remediation":
+        return _decide_remediation(world, request_id, approver, approved, note)
     request = world.approvals.decide(request_id, approver, approved, world.clock(), note)
-    if request.agent == "remediation":
-        return _resume_remediation(world, request)
     if not approved:
         return _outcome(request, "rejected: nothing is done")
     if request.agent == "capacity" and not request.handle:  # adopted from an older release
@@ -88,13 +89,29 @@ def _chat_key(action: ProposedAction) -> str:
     return "chat:" + hashlib.sha256(canonical.encode()).hexdigest()[:24]
 
 
-def _resume_remediation(world: World, request: ApprovalRequest) -> DecisionOutcome:
+def _decide_remediation(
+    world: World, request_id: str, approver: str, approved: bool, note: str | None
+) -> DecisionOutcome:
+    """Open the waiting run's checkpoint first: a decision it cannot deliver is not recorded."""
     from agents.remediation.runner import continue_with
     from world.remediation import open_workflow
 
-    decision = request.decision()
-    assert decision is not None
-    with open_workflow(world, request.proposer) as wf:
+    pending = world.approvals.get(request_id)
+    with open_workflow(world, pending.proposer) as wf:
+        config = {"configurable": {"thread_id": pending.handle}}
+        lost = pending.status == "pending" and not wf.graph.get_state(config).values
+        if lost and not approved:
+            return _reject_lost_run(world, request_id, approver, note)
+        if lost:
+            raise StateError(
+                f"the run waiting on {request_id} has no checkpoint (thread {pending.handle}) "
+                f"in {world.files.checkpoints_db}: nothing was recorded. Restore the "
+                "checkpoints from a backup (`lotsen state restore BACKUP`), or reject the "
+                "request (the run then ends) and re-run `lotsen remediate` to plan anew"
+            )
+        request = world.approvals.decide(request_id, approver, approved, world.clock(), note)
+        decision = request.decision()
+        assert decision is not None
         run = continue_with(decision, request.handle, wf.world, wf.graph)
     return DecisionOutcome(
         approval_id=request.id,
@@ -103,6 +120,22 @@ def _resume_remediation(world: World, request: ApprovalRequest) -> DecisionOutco
         status=str(run.status),
         summary=run.summary,
     )
+
+
+def _reject_lost_run(
+    world: World, request_id: str, approver: str, note: str | None
+) -> DecisionOutcome:
+    """A rejection needs no checkpoint: record it and end the run that can never resume."""
+    request = world.approvals.decide(request_id, approver, False, world.clock(), note)
+    summary = "rejected; its checkpoint was lost, so the run ends here"
+    world.runs.set_run(request.handle, "rejected", world.clock(), summary)
+    world.audit.append(
+        "rejected",
+        actor=approver,
+        incident=request.incident_id,
+        data={"approval": request.id, "note": note or "", "checkpoint": "lost"},
+    )
+    return _outcome(request, summary)
 
 
 def _outcome(request: ApprovalRequest, summary: str) -> DecisionOutcome:

@@ -140,8 +140,8 @@ class World:
         """Feature pipelines of the fleet catalogue (empty when the world has none)."""
         from tools.fleet.catalog import FleetCatalog
 
-        if not self.files.fleet_db.exists():
-            return []
+        if not expect_store(self.files.fleet_db, "lotsen.fleet"):
+            return []  # a world seeded before the catalogue existed
         catalog = FleetCatalog(self.files.fleet_db)
         try:
             return catalog.pipelines()

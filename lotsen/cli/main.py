@@ -25,6 +25,7 @@ from lotsen.cli import (
     twin,
 )
 from lotsen.cli.context import load_settings, settings_of
+from lotsen.cli.damage import damaged_state, is_storage_error
 from tools.errors import LotsenError
 
 app = typer.Typer(
@@ -85,3 +86,8 @@ def main() -> None:
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         sys.exit(130)
+    except Exception as exc:
+        if not is_storage_error(exc):
+            raise
+        typer.echo(f"error: {damaged_state(exc)}", err=True)
+        sys.exit(2)

@@ -297,7 +297,7 @@ def _connect(path: str, lock_wait_s: float) -> duckdb.DuckDBPyConnection:
         try:
             return duckdb.connect(path)
         except duckdb.IOException as exc:
-            if "lock" not in str(exc).lower():
+            if "could not set lock" not in str(exc).lower():
                 raise _unusable(path, exc) from exc
             if time.monotonic() >= deadline:
                 raise ConflictError(
