@@ -5,6 +5,7 @@
 import os
 import shutil
 import socket
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from world.layout import MLFLOW_ENV_DEFAULTS
 
 _LOOPBACK = ("127.", "::1", "localhost")
 _GUARD = pytest.StashKey[SessionGuard]()
+_CONFIG_HOME = pytest.StashKey[Path]()
 
 # `make pytest` (so CI) runs the "ci" profile: the same examples on every run, no flaky
 # deadline. A plain `pytest` explores new examples each run (set CI=true to pin them too).
@@ -30,8 +32,31 @@ settings.load_profile("ci" if os.environ.get("CI", "").lower() in ("1", "true") 
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Guard this process and every process the tests start against real LLM calls."""
+    """Guard this process and every process the tests start against real LLM calls; give
+    the session one audit key, outside every HOME, so worlds seeded once (session fixtures,
+    before any test's HOME exists) verify in every test that copies them.
+    """
     config.stash[_GUARD] = SessionGuard.start()
+    config_home = Path(tempfile.mkdtemp(prefix="lotsen-test-config-"))
+    config.stash[_CONFIG_HOME] = config_home
+    for key, value in _audit_key_env(config_home).items():
+        os.environ[key] = value
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Remove the session's audit key and witnesses."""
+    config_home = config.stash.get(_CONFIG_HOME, None)
+    if config_home is not None:
+        shutil.rmtree(config_home, ignore_errors=True)
+
+
+def _audit_key_env(config_home: Path) -> dict[str, str]:
+    """Where the audit key is: LOTSEN_AUDIT_KEY_FILE (worlds) and its default location
+    (logs opened directly, `AuditLog(path)`) are the same file."""
+    return {
+        "XDG_CONFIG_HOME": str(config_home),
+        "LOTSEN_AUDIT_KEY_FILE": str(config_home / "lotsen" / "audit.key"),
+    }
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -126,7 +151,8 @@ def _isolated(
 ) -> None:
     """No real network (so no real LLM or telemetry), HOME in a temp dir, MLflow quiet, and
     no `LOTSEN_*` setting of the developer's (the session took them out of the environment;
-    this also drops any a previous test left behind) except in a `real_llm` test.
+    this also drops any a previous test left behind) except in a `real_llm` test; the audit
+    key is always the session's (never the developer's).
     """
     monkeypatch.setattr(socket.socket, "connect", _guarded(socket.socket.connect))
     monkeypatch.setattr(socket.socket, "connect_ex", _guarded(socket.socket.connect_ex))
@@ -141,6 +167,8 @@ def _isolated(
     if request.node.get_closest_marker("real_llm"):
         for key, value in pytestconfig.stash[_GUARD].developer_env.items():
             monkeypatch.setenv(key, value)
+    for key, value in _audit_key_env(pytestconfig.stash[_CONFIG_HOME]).items():
+        monkeypatch.setenv(key, value)
 
 
 @pytest.fixture(scope="session")

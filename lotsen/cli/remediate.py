@@ -1,4 +1,4 @@
-"""`lotsen remediate`, `lotsen approvals ...`, `lotsen audit ...`."""
+"""`lotsen remediate`, `lotsen approvals ...`."""
 
 from typing import TYPE_CHECKING, Annotated
 
@@ -11,7 +11,6 @@ if TYPE_CHECKING:  # the remediation agent imports LangGraph, scikit-learn, Chro
     from agents.remediation.runner import RunOutcome
 
 approvals_app = typer.Typer(help="Plans waiting for a human: list, approve, reject (four eyes).")
-audit_app = typer.Typer(help="The tamper-evident audit log: verify, show.")
 AsUser = Annotated[
     str | None, typer.Option("--as", help="Who you are (default LOTSEN_USER / OS user).")
 ]
@@ -151,56 +150,3 @@ def reject(
 ) -> None:
     """Reject a request: recorded, nothing is done."""
     _decide(ctx, request_id, user, False, note)
-
-
-@audit_app.command("verify")
-def audit_verify(ctx: typer.Context) -> None:
-    """Check the hash chain; exit 1 and name the first bad record if it was tampered with."""
-    result = world_of(ctx).audit.verify()
-    if result.ok:
-        console.print(f"audit log intact: {result.records} records, head {result.head[:16]}")
-        return
-    console.print(f"[red]audit log TAMPERED[/red]: {result.problem}")
-    raise typer.Exit(1)
-
-
-@audit_app.command("show")
-def auditshow_outcomes(
-    ctx: typer.Context,
-    model: Annotated[
-        str | None, typer.Option(help="One model's history, alias moves included.")
-    ] = None,
-    incident: Annotated[str | None, typer.Option(help="One incident.")] = None,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
-) -> None:
-    """Audit records, oldest first."""
-    world = world_of(ctx)
-    records = world.audit.records(model=model, incident=incident)
-    moves = world.registry.alias_history(model) if model else []
-    if as_json:
-        print_json([*records, *moves])
-        return
-    table = Table(title=f"Audit: {model or incident or 'all'}")
-    for column in ("#", "at", "kind", "actor", "model", "detail"):
-        table.add_column(column)
-    for r in records:
-        detail = (
-            r.data.get("result")
-            or r.data.get("action")
-            or r.data.get("verdict")
-            or r.data.get("status")
-            or ""
-        )
-        table.add_row(
-            str(r.seq), f"{r.at:%m-%d %H:%M:%S}", r.kind, r.actor, r.model or "-", str(detail)
-        )
-    for m in moves:
-        table.add_row(
-            "alias",
-            f"{m.at:%m-%d %H:%M:%S}",
-            f"alias {m.alias}",
-            m.actor,
-            m.model,
-            f"v{m.old_version} -> v{m.new_version}: {m.reason}",
-        )
-    console.print(table)
