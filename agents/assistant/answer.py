@@ -3,12 +3,14 @@
 import re
 from typing import TYPE_CHECKING
 
+from agents.assistant import trail
 from agents.assistant.context import AssistantContext, FleetView
 from agents.assistant.gatecheck import describe, review
 from agents.assistant.grammar import answer_tier0
 from agents.assistant.intent import as_json
 from agents.assistant.mutations import GATE_NOTE, injection_suspected
 from agents.assistant.query import parse
+from agents.assistant.trail import ChatTrail
 from agents.assistant.types import AssistantAnswer
 from llm.tiers import TIER0, Capability
 from llm.usage import UsageRecord
@@ -28,7 +30,9 @@ def answer(
     tier: str | None = None,
     previous: AssistantAnswer | None = None,
 ) -> AssistantAnswer:
-    """Answer one question about the fleet; never changes anything.
+    """Answer one question about the fleet; never changes the fleet.
+
+    Refused tool calls and proposed changes are recorded in the audit log (`trail`).
 
     Args:
         question: The user's question, as typed.
@@ -44,8 +48,11 @@ def answer(
     llm = choose_llm(ctx, tier)
     carried = _carried_models(question, view, previous)
     if llm is None:
-        return answer_deterministic(question, view, carried)
-    return _answer_llm(question, view, llm, carried)
+        reply, chat_trail = answer_deterministic(question, view, carried), ChatTrail()
+    else:
+        reply, chat_trail = _answer_llm(question, view, llm, carried)
+    trail.record(ctx, reply, chat_trail)
+    return reply
 
 
 _REFERENCE = re.compile(r"\b(it|its|it's|this model|that model|the same model|them|their)\b")
@@ -105,18 +112,18 @@ def answer_deterministic(
 
 def _answer_llm(
     question: str, view: FleetView, llm: "LlmContext", carried: list[str]
-) -> AssistantAnswer:
+) -> tuple[AssistantAnswer, ChatTrail]:
     from agents.assistant.llm_path import AGENT, TASK, entities_in, run_llm
 
     if Capability.TOOLS not in llm.tier.capabilities:
         reason = f"tier {llm.tier.name} does not declare tool calling; answered at tier 0"
         fallback = answer_deterministic(question, view, carried)
-        return fallback.model_copy(update={"fallback_reason": reason})
+        return fallback.model_copy(update={"fallback_reason": reason}), ChatTrail()
     start = len(llm.ledger.records)
     asked = question
     if carried:
         asked = f"(Earlier in this chat we talked about: {', '.join(carried)}.)\n{question}"
-    result, gate, prompt = run_llm(asked, view.ctx, llm)
+    result, gate, prompt, chat_trail = run_llm(asked, view.ctx, llm)
     used = llm.ledger.records[start:]
     tokens_in = sum(r.input_tokens for r in used)
     tokens_out = sum(r.output_tokens for r in used)
@@ -152,7 +159,7 @@ def _answer_llm(
                 "steps": result.turns,
                 "prompt_sha256": prompt.sha256,
             }
-        )
+        ), chat_trail
     text = result.answer.strip()
     verdicts = review(view.ctx, gate.proposals)
     if gate.proposals:
@@ -175,4 +182,4 @@ def _answer_llm(
         cost=cost,
         steps=result.turns,
         prompt_sha256=prompt.sha256,
-    )
+    ), chat_trail

@@ -37,7 +37,8 @@ class AssistantContext:
     store: RemediationStore | None = None
     """Remediation state: data incidents and approval requests (None: none recorded)."""
     audit: AuditLog | None = None
-    """The audit log, for "what changed" questions (None: not available)."""
+    """The audit log, for "what changed" questions, and where refused tool calls and
+    proposals from chat are recorded (None: not available, nothing recorded)."""
     llms: "Sequence[LlmContext]" = ()
     """Configured LLM tiers, cheapest first; empty = tier 0 only."""
     user: str = "assistant"
