@@ -10,6 +10,7 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.runnables import Runnable
 
 from llm.chat import token_usage
+from llm.redact import redact, tier_secrets
 from llm.tiers import LlmTier
 from llm.usage import Outcome, UsageLedger, UsageRecord
 from prompts import RenderedPrompt
@@ -47,7 +48,7 @@ def invoke(
     try:
         reply = runnable.invoke(messages)
     except Exception as exc:  # any failure at this boundary falls back; never crashes a run
-        reason = failure_reason(exc)
+        reason = failure_reason(exc, llm.tier)
         logger.warning("LLM call to tier %s failed: %s", llm.tier.name, reason)
         record(llm, agent, task, prompt, start, None, "error", reason)
         return CallFailed(reason)
@@ -74,7 +75,7 @@ def invoke_streaming(
                 on_token(chunk.content)
             merged = chunk if merged is None else merged + chunk
     except Exception as exc:  # same boundary rule as invoke()
-        reason = failure_reason(exc)
+        reason = failure_reason(exc, llm.tier)
         record(llm, agent, task, prompt, start, None, "error", reason)
         return CallFailed(reason)
     if merged is None or not merged.response_metadata.get("finish_reason"):
@@ -91,10 +92,15 @@ def invoke_streaming(
     return reply
 
 
-def failure_reason(exc: BaseException) -> str:
-    """`Type: first line of the message`, bounded, for logs and fallback records."""
+def failure_reason(exc: BaseException, tier: LlmTier | None = None) -> str:
+    """`Type: first line of the message`, bounded and without secrets, for logs and records.
+
+    An upstream error may echo the API key it was sent: the tier's key and anything shaped
+    like a key are redacted before the text goes anywhere.
+    """
     first = str(exc).splitlines()[0] if str(exc) else ""
-    return f"{type(exc).__name__}: {first}"[:500]
+    secrets = tier_secrets(tier) if tier is not None else []
+    return redact(f"{type(exc).__name__}: {first}", secrets)[:500]
 
 
 def record(

@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from llm.redact import redact, tier_secrets
 from llm.tiers import Capability, LlmTier
 from llm.vllm_launch import parser_hint
 from prompts import render_prompt
@@ -80,6 +81,10 @@ def check_tier(tier: LlmTier) -> CheckReport:
         report.items.append(_probe_chat(client, tier))
         report.items.append(_required(_probe_tools(client, tier), tier, Capability.TOOLS))
         report.items.append(_required(_probe_json(client, tier), tier, Capability.JSON_SCHEMA))
+    secrets = tier_secrets(tier)  # a server's error may echo the key it was sent
+    report.items = [
+        item.model_copy(update={"detail": redact(item.detail, secrets)}) for item in report.items
+    ]
     return report
 
 

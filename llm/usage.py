@@ -8,6 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from llm.redact import redact
+
 Outcome = Literal["ok", "invalid_output", "error", "fallback"]
 
 
@@ -69,7 +71,9 @@ class UsageLedger:
         return ledger
 
     def add(self, record: UsageRecord) -> None:
-        """Record one call."""
+        """Record one call (its `detail` without anything shaped like a secret)."""
+        if record.detail:
+            record = record.model_copy(update={"detail": redact(record.detail)})
         with self._lock:
             self._records.append(record)
             if self._path is not None:

@@ -11,23 +11,50 @@ from tools.errors import ConfigError
 M = TypeVar("M", bound=BaseModel)
 
 
+def read_text(path: Path, error: type[ConfigError] = ConfigError, what: str = "") -> str:
+    """A UTF-8 text file's content.
+
+    Raises:
+        ConfigError: (or `error`) the file is unreadable, or binary / not UTF-8; the message
+            names the file (and `what` it is, e.g. the setting that points at it).
+    """
+    named = f"{what} {path}" if what else str(path)
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise error(f"cannot read {named}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise error(
+            f"cannot read {named}: not a UTF-8 text file (byte {exc.start} is not text)"
+        ) from None
+
+
+def yaml_problem(exc: yaml.YAMLError) -> str:
+    """`line N: what is wrong` of a YAML error, without the excerpt of the file.
+
+    PyYAML's own message quotes the offending lines, which may hold a secret (an `api_key:`
+    line of a tiers file): only the line number and the problem are shown.
+    """
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or type(exc).__name__
+    return f"line {mark.line + 1}: {problem}" if mark is not None else str(problem)
+
+
 def read_yaml(path: Path, error: type[ConfigError] = ConfigError) -> tuple[Any, yaml.Node | None]:
     """Parse a YAML file; return its data and its node tree (for line numbers).
 
     Raises:
-        ConfigError: (or `error`) the file is unreadable or not YAML, with file and line.
+        ConfigError: (or `error`) the file is unreadable, binary or not YAML, with file and
+            line (never the file's text).
     """
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise error(f"cannot read {path}: {exc.strerror or exc}") from exc
+    text = read_text(path, error)
     try:
         return yaml.safe_load(text), yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise error(f"{where}: not valid YAML: {problem}") from exc
+        problem = getattr(exc, "problem", None) or type(exc).__name__
+        raise error(f"{where}: not valid YAML: {problem}") from None
 
 
 def load_yaml_model(path: Path, model: type[M]) -> M:

@@ -9,6 +9,7 @@ from pydantic import TypeAdapter, ValidationError
 from llm.tiers import LlmTier, check_tiers, find_tier
 from llm.usage import UsageLedger
 from tools.errors import ConfigError
+from tools.yamlfile import read_text, yaml_problem
 from world.settings import Settings
 
 if TYPE_CHECKING:  # LangChain is imported only when a tier is actually used
@@ -38,12 +39,11 @@ def llm_context(
 
 
 def _load_file(path: Path) -> list[LlmTier]:
+    text = read_text(path, what="LOTSEN_LLM_TIERS_FILE")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"cannot read LOTSEN_LLM_TIERS_FILE {path}: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path} is not valid YAML: {exc}") from None
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:  # never the file's lines: they may hold an api_key
+        raise ConfigError(f"{path} is not valid YAML ({yaml_problem(exc)})") from None
     try:
         return TypeAdapter(list[LlmTier]).validate_python(data)
     except ValidationError as exc:

@@ -6,6 +6,7 @@ in the evening peak, cleanest around midday. Point `LOTSEN_CARBON_CURVE_FILE` at
 file with your grid's curve (24 numbers, or a mapping hour -> number).
 """
 
+import math
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from tools.domain import GPU_CATALOGUE, GpuType
 from tools.domain.gpus import gpu_power
 from tools.errors import ConfigError
+from tools.yamlfile import read_text, yaml_problem
 
 JOULES_PER_KWH = 3.6e6
 HOURS_PER_DAY = 24
@@ -63,8 +65,10 @@ class CarbonCurve(BaseModel):
     @field_validator("g_per_kwh")
     @classmethod
     def _one_per_hour(cls, value: tuple[float, ...]) -> tuple[float, ...]:
-        if len(value) != HOURS_PER_DAY or any(v < 0 for v in value):
-            raise ValueError(f"needs 24 non-negative values (one per hour), got {len(value)}")
+        if len(value) != HOURS_PER_DAY or not all(math.isfinite(v) and v >= 0 for v in value):
+            raise ValueError(
+                f"needs 24 finite non-negative values (one per hour), got {len(value)}"
+            )
         return value
 
     def at(self, when: datetime) -> float:
@@ -97,12 +101,11 @@ def load_carbon_curve(path: Path | None) -> CarbonCurve:
     """
     if path is None:
         return CarbonCurve()
+    text = read_text(path, what="LOTSEN_CARBON_CURVE_FILE")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"cannot read LOTSEN_CARBON_CURVE_FILE {path}: {exc.strerror}") from None
+        data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path} is not valid YAML: {exc}") from None
+        raise ConfigError(f"{path} is not valid YAML ({yaml_problem(exc)})") from None
     if isinstance(data, dict):
         try:
             data = [data[h] for h in range(HOURS_PER_DAY)]
@@ -112,7 +115,8 @@ def load_carbon_curve(path: Path | None) -> CarbonCurve:
         return CarbonCurve(g_per_kwh=tuple(data) if isinstance(data, list) else data)
     except ValueError as exc:
         raise ConfigError(
-            f"{path}: a carbon curve needs 24 non-negative gCO2e/kWh values, one per hour"
+            f"{path}: a carbon curve needs 24 non-negative gCO2e/kWh values (finite numbers), "
+            "one per hour"
         ) from exc
 
 
