@@ -4,8 +4,9 @@ Tier 0 is no LLM at all: every agent's deterministic core. It needs no configura
 """
 
 from enum import StrEnum
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from tools.errors import ConfigError
 
@@ -36,11 +37,19 @@ class LlmTier(BaseModel):
     """Model name the server serves (vLLM: --served-model-name or the HF id)."""
     api_key: SecretStr | None = None
     context_length: int = Field(default=8192, gt=0)
-    cost_per_1k_input: float = Field(default=0.0, ge=0)
+    cost_per_1k_input: float = Field(default=0.0, ge=0, allow_inf_nan=False)
     """Cost unit per 1,000 prompt tokens (e.g. EUR, or GPU-seconds)."""
-    cost_per_1k_output: float = Field(default=0.0, ge=0)
+    cost_per_1k_output: float = Field(default=0.0, ge=0, allow_inf_nan=False)
     capabilities: frozenset[Capability] = frozenset(Capability)
-    timeout_s: float = Field(default=60.0, gt=0)
+    timeout_s: float = Field(default=60.0, gt=0, allow_inf_nan=False)
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("must be an http:// or https:// URL, e.g. http://vllm:8000/v1")
+        return value
 
     def cost(self, input_tokens: int, output_tokens: int) -> float:
         """Cost of one call."""

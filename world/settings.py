@@ -1,14 +1,20 @@
 """The one place that reads configuration: `LOTSEN_*` environment variables."""
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from llm.tiers import LlmTier
 from tools.capacity.energy import DEFAULT_GPU_HOUR_PRICE
 from tools.domain import GpuType
+
+MLFLOW_SCHEMES = frozenset({"http", "https", "file", "sqlite", "postgresql", "mysql", "databricks"})
+"""What LOTSEN_MLFLOW_URI may start with: a tracking server, a local store, a database."""
+Price = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+Duration = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 
 
 class Settings(BaseSettings):
@@ -49,15 +55,18 @@ class Settings(BaseSettings):
     embeddings_model: str = "text-embedding"
     embeddings_api_key: SecretStr | None = None
     user: str | None = None
-    """Who runs the command (proposer / approver); default: the OS user."""
-    approval_ttl_hours: float = Field(default=24.0, gt=0)
+    """Who runs the command (proposer / approver); default: the OS user. Normalised
+    (case-folded); with a users file it must be a listed user with the needed role."""
+    users_file: Path | None = None
+    """Users and their roles (`lotsen users add`); unset = `<data_dir>/state/users.yaml`."""
+    approval_ttl_hours: Duration = 24.0
     """How long an approval request stays open."""
     policy_files: list[Path] = Field(default_factory=list)
     """Extra compliance policy files or folders of *.yaml, as JSON, e.g. '["./policies"]';
     a policy with a shipped id replaces the shipped one."""
     vllm_bin: Path = Path(".venv-vllm/bin/vllm")
     """The `vllm` executable of vLLM's own environment (`make vllm-env`)."""
-    gpu_hour_price: dict[GpuType, float] = Field(
+    gpu_hour_price: dict[GpuType, Price] = Field(
         default_factory=lambda: dict(DEFAULT_GPU_HOUR_PRICE)
     )
     """Price of one whole GPU-hour per GPU type, as JSON, e.g. '{"H100-80GB": 2.5}'
@@ -65,10 +74,30 @@ class Settings(BaseSettings):
     carbon_curve_file: Path | None = None
     """YAML with the grid's carbon intensity, 24 gCO2e/kWh values for hours 0-23 UTC;
     unset = the shipped default curve."""
-    scale_to_zero_days: float = Field(default=7.0, gt=0)
+    scale_to_zero_days: Duration = 7.0
     """A deployment with no request for this many days is a scale-to-zero candidate."""
-    retrain_deadline_hours: float = Field(default=24.0, gt=0)
+    retrain_deadline_hours: Duration = 24.0
     """A queued retraining job without its own deadline must finish this soon."""
     lock_wait_s: float = Field(default=30.0, ge=0, le=3600)
     """How long a command waits for another one holding the data dir (re-seed, backup,
     restore) or a store's lock before it gives up naming the holder."""
+
+    @field_validator("mlflow_uri")
+    @classmethod
+    def _mlflow_scheme(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        scheme = urlsplit(value).scheme.split("+")[0]
+        if scheme not in MLFLOW_SCHEMES:
+            known = ", ".join(sorted(MLFLOW_SCHEMES))
+            raise ValueError(f"unsupported scheme {scheme or '(none)'!r}; use one of {known}")
+        return value
+
+    @field_validator("kube_api_url", "embeddings_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and (
+            urlsplit(value).scheme not in ("http", "https") or not urlsplit(value).netloc
+        ):
+            raise ValueError("must be an http:// or https:// URL")
+        return value

@@ -1,10 +1,12 @@
 """Shared CLI plumbing: settings from the typer context, console, JSON output."""
 
 import json
+import re
 from typing import Any
 
 import typer
 from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic_settings import SettingsError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
@@ -23,6 +25,12 @@ def load_settings(**overrides: Any) -> Settings:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"])
         raise ConfigError(f"invalid setting LOTSEN_{field.upper()}: {first['msg']}") from None
+    except SettingsError as exc:  # a complex value (list, dict) that is not JSON
+        found = re.search(r'field "(\w+)"', str(exc))
+        field = found.group(1).upper() if found else "(unknown)"
+        raise ConfigError(
+            f"invalid setting LOTSEN_{field}: not valid JSON ({exc.__cause__ or exc})"
+        ) from None
 
 
 def settings_of(ctx: typer.Context) -> Settings:
