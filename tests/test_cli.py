@@ -246,7 +246,7 @@ def test_real_rows_reference_ingest_and_scan(
         model,
         str(tmp_path / "now.csv"),
         "--window-start",
-        "2026-11-05T00:00:00",
+        "2026-11-02T00:00:00",
         "--metric-value",
         "0.89",
     )
@@ -261,7 +261,7 @@ def test_real_rows_reference_ingest_and_scan(
         "nope",
         str(tmp_path / "now.csv"),
         "--window-start",
-        "2026-11-05T00:00:00",
+        "2026-11-02T00:00:00",
     )
     assert code == 2 and "model 'nope' has no reference telemetry" in err
     code, _, err = lotsen(

@@ -15,10 +15,14 @@ from tools.drift.signals import ModelSignals
 from tools.errors import ConfigError, NotFoundError
 from tools.registry import CHAMPION
 from tools.telemetry.binning import bin_frame, build_reference
+from tools.telemetry.reference_rows import reference_features
 from tools.telemetry.scenario import demo_faults
 from tools.telemetry.simulate import Progress, SimModel, SimulationSpec, simulate
 from tools.telemetry.store import InjectedFault, ModelMeta, WindowFacts
 from world.world import World
+
+WINDOW_CLOCK_SLACK = timedelta(hours=1)
+"""How far past the world's clock a window may start (clocks of data sources differ a little)."""
 
 
 @dataclass
@@ -104,12 +108,12 @@ def ingest_reference(
     features = [f for f in registered.tags.get("features", "").split(",") if f] or list(
         frame.columns
     )
-    refs = [build_reference(f, frame[f]) for f in features if f in frame.columns]
-    if not refs:
-        raise ConfigError(f"{path} has none of {model}'s features ({', '.join(features[:5])}...)")
+    version = registered.aliases.get(CHAMPION, 1)
+    present = reference_features(frame, path, model, features, _covered(world, model, version))
+    refs = [build_reference(f, frame[f]) for f in present]
     meta = ModelMeta(
         model=model,
-        version=registered.aliases.get(CHAMPION, 1),
+        version=version,
         pipeline=registered.pipeline,
         metric=metric,
         reference_metric=reference_metric,
@@ -122,6 +126,16 @@ def ingest_reference(
     return len(refs)
 
 
+def _covered(world: World, model: str, version: int) -> set[str]:
+    """Features the stored reference of this model version covers (none if there is none)."""
+    try:
+        if world.telemetry.model(model).version != version:
+            return set()
+    except NotFoundError:
+        return set()
+    return {r.feature for r in world.telemetry.references(model)}
+
+
 def ingest_window(
     world: World,
     model: str,
@@ -132,7 +146,18 @@ def ingest_window(
     latency_ms: float | None,
     freshness_lag_h: float,
 ) -> int:
-    """Bin one current window of raw rows against the model's reference and store it."""
+    """Bin one current window of raw rows against the model's reference and store it.
+
+    Raises:
+        ConfigError: the window starts after the world's clock (plus `WINDOW_CLOCK_SLACK`):
+            it would be the newest window, and so the one every scan reads, for good.
+    """
+    latest = world.clock() + WINDOW_CLOCK_SLACK
+    if window_start > latest:
+        raise ConfigError(
+            f"window start {window_start:%Y-%m-%d %H:%M} is in the future: the world's clock "
+            f"is {world.clock():%Y-%m-%d %H:%M} UTC"
+        )
     frame = read_rows(path)
     store = world.telemetry
     meta = store.model(model)

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
+from lotsen.cli import checks
 from lotsen.cli.context import console, world_of
 from tools.errors import LotsenError
 
@@ -32,12 +33,17 @@ def ask_cmd(
     user: AsUser = None,
 ) -> None:
     """Ask the ops assistant one question (read-only; changes come back as proposals)."""
-    from world.assistant import ask
+    from agents.assistant import answer
+    from agents.assistant.answer import choose_llm
+    from world.assistant import assistant_port
 
+    question, user = checks.name("QUESTION", question), checks.name_or_none("--as", user)
     world = world_of(ctx)
-    reply = ask(world, question, tier=tier, user=user)
+    assistant = assistant_port(world, user)
+    choose_llm(assistant, tier)  # an unknown tier fails before anything is recorded
+    reply = answer(question, assistant, tier=tier)
     show(reply, as_json)
-    _queue(world, reply, world.user(user), quiet=as_json)
+    _queue(world, reply, user, quiet=as_json)
 
 
 def chat_cmd(
@@ -47,6 +53,7 @@ def chat_cmd(
     from agents.assistant.answer import choose_llm
     from world.assistant import assistant_port
 
+    user = checks.name_or_none("--as", user)
     interactive = sys.stdin.isatty()
     world = world_of(ctx)
     assistant = assistant_port(world, user)
@@ -82,11 +89,18 @@ def _loop(
         _queue(world, previous, assistant.user, quiet=as_json)
 
 
-def _queue(world: "World", reply: "AssistantAnswer", proposer: str, *, quiet: bool) -> None:
+def _queue(world: "World", reply: "AssistantAnswer", user: str | None, *, quiet: bool) -> None:
     """Queue the answer's proposals for a second person's approval, and say so."""
     if not reply.proposals:
         return
+    from tools.errors import ConfigError
     from world.approvals import queue_chat_proposals
+
+    try:
+        proposer = world.user(user, "operator")
+    except ConfigError as exc:
+        console.print(f"Not queued for approval: {exc}", markup=False)
+        return
 
     for request in queue_chat_proposals(world, reply, proposer):
         if not quiet:

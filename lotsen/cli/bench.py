@@ -6,7 +6,9 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
+from lotsen.cli import checks
 from lotsen.cli.context import console, print_json, settings_of
+from tools.errors import ConfigError
 
 if TYPE_CHECKING:
     from lotsen.bench.killresume import TrialResult
@@ -23,6 +25,8 @@ def fleet(
 ) -> None:
     """Seeding cost versus bare MLflow calls, and twin operation throughput."""
     from lotsen.bench.fleet import bench_fleet
+
+    models, jobs = checks.count("--models", models), checks.count("--jobs", jobs)
 
     with console.status(f"benchmarking a {models}-model fleet ..."):
         result = bench_fleet(models, seed, jobs)
@@ -74,13 +78,14 @@ def drift(
     """Drift scan vs Evidently's default report on the same data; fleet scan times."""
     from lotsen.bench.drift import bench_drift
 
+    models, rows = checks.count("--models", models), checks.count("--rows", rows, least=100)
+    sizes = _sizes("--fleet", fleet)
     python = evidently_python if evidently_python.exists() else None
     if python is None:
         console.print(
             f"[yellow]Evidently not found at {evidently_python} (`make bench-env`); "
             "comparing Lotsen's own paths only[/yellow]"
         )
-    sizes = [int(n) for n in fleet.split(",") if n.strip()]
     with console.status(f"benchmarking drift on {models} models x 35 columns ..."):
         result = bench_drift(models, rows, python, sizes)
     if as_json:
@@ -131,6 +136,7 @@ def remediation(
     """Upstream break over 200 of 1,000 models at tier 0; optional SIGKILL/resume trials."""
     from lotsen.bench.remediation import bench_upstream_break
 
+    kill_trials = checks.count("--kill-trials", kill_trials, least=0)
     result = bench_upstream_break()
     trials = _kill_trials(kill_trials) if kill_trials else []
     if as_json:
@@ -151,6 +157,17 @@ def remediation(
         for t in trials:
             if not t.same_end_state:
                 console.print(f"[red]delay {t.delay_s:.1f}s[/red]: {t.differences}")
+
+
+def _sizes(option: str, text: str) -> list[int]:
+    """Comma-separated fleet sizes, each at least 1."""
+    try:
+        sizes = [int(n) for n in text.split(",") if n.strip()]
+    except ValueError:
+        raise ConfigError(f"{option} must be comma-separated whole numbers, got {text!r}") from None
+    if not sizes:
+        raise ConfigError(f"{option} needs at least one fleet size")
+    return [checks.count(option, n) for n in sizes]
 
 
 def _kill_trials(count: int) -> list["TrialResult"]:
@@ -186,6 +203,8 @@ def packing(
     from lotsen.bench.packing import bench_packing
     from tools.capacity.energy import parse_gpu_type
 
+    deployments = checks.count("--deployments", deployments)
+    nodes = checks.count("--nodes", nodes)
     result = bench_packing(deployments, nodes, seed, parse_gpu_type(gpu_type))
     if as_json:
         print_json(result)
@@ -238,6 +257,8 @@ def startup(
     """
     from lotsen.bench.startup import bench_startup
 
+    runs, models = checks.count("--runs", runs), checks.count("--models", models)
+    question = checks.name_or_none("--question", question)
     given = ctx.find_root().params.get("data_dir")
     data_dir = settings_of(ctx).data_dir if given is not None else None
     with console.status(f"seeding a world, then {runs} cold run(s) of each command ..."):

@@ -5,6 +5,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from lotsen.cli import checks
 from lotsen.cli.context import console, print_json, world_of
 from tools.capacity.usage import Usage
 
@@ -113,6 +114,7 @@ def apply(
     from agents.capacity.apply import apply_plan
     from world.capacity import apply_port, load_plan
 
+    user = checks.name_or_none("--as", user)
     world = world_of(ctx)
     saved = load_plan(world)
     if user is not None:

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
+from lotsen.cli import checks
 from lotsen.cli.context import console, print_json, world_of
 from tools.errors import ConfigError
 from tools.policy.action import ActionKind, ProposedAction
@@ -37,6 +38,8 @@ def scan_cmd(
     ] = None,
 ) -> None:
     """Check every policy on every model, namespace, deployment, pool and GPU."""
+    markdown = None if markdown is None else checks.output_file("--markdown", markdown)
+    html = None if html is None else checks.output_file("--html", html)
     report = compliance.scan(world_of(ctx))
     written = _write_reports(report, markdown, html)
     if as_json:
@@ -161,10 +164,20 @@ def check_cmd(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Ask the gate what it would say to an action (nothing is executed)."""
+    model, namespace = (
+        checks.name_or_none("--model", model),
+        checks.name_or_none("--namespace", namespace),
+    )
+    user, alias = checks.name_or_none("--as", user), checks.name_or_none("--alias", alias)
+    version = None if version is None else checks.count("--version", version)
     world = world_of(ctx)
+    if model is not None:
+        world.registry.get_model(model)  # the gate would judge an action on nothing
+    if namespace is not None:
+        world.cluster.namespace(namespace)
     action = ProposedAction(
         kind=kind,
-        proposer=world.user(user),
+        proposer=world.user(user, "viewer"),
         model=model,
         namespace=namespace,
         version=version,
@@ -189,6 +202,8 @@ def inject_gap_cmd(
 ) -> None:
     """Create a known compliance gap in the embedded world (demos, drills, evals)."""
     from tools.cluster.sim import SimCluster
+
+    target = checks.name("TARGET", target)
 
     world = world_of(ctx)
     if not isinstance(world.cluster, SimCluster):

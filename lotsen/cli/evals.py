@@ -1,5 +1,6 @@
 """`lotsen eval run|list|check|compare|report`: the agent evaluation suite."""
 
+import glob
 import shutil
 import time
 from pathlib import Path
@@ -9,6 +10,7 @@ import typer
 from rich.table import Table
 
 from llm.tiers import TIER0, LlmTier, find_tier
+from lotsen.cli import checks
 from lotsen.cli.context import console, print_json, progress_bar, settings_of
 from tools.errors import ConfigError
 from world.llm import configured_tiers
@@ -35,10 +37,11 @@ def resolve_targets(targets: list[str] | None) -> list[Path]:
     paths = []
     for target in targets:
         path = Path(target)
-        by_id = sorted(SCENARIO_DIR.rglob(f"{target}.yaml"))
-        if path.exists():
+        plain = bool(target.strip()) and path.name == target and not glob.has_magic(target)
+        by_id = sorted(SCENARIO_DIR.rglob(f"{target}.yaml")) if plain else []
+        if path.exists() and str(path).strip():
             paths.append(path)
-        elif (SCENARIO_DIR / target).is_dir():
+        elif plain and (SCENARIO_DIR / target).is_dir():
             paths.append(SCENARIO_DIR / target)
         elif by_id:
             paths.append(by_id[0])
@@ -202,6 +205,8 @@ def compare_cmd(
     """Compare two runs; regressions (lower pass@1) first, in red."""
     from evals.compare import compare
     from evals.report import load_result
+
+    tolerance = checks.finite("--tolerance", tolerance, ge=0, le=1)
 
     result = compare(load_result(a), load_result(b), tolerance)
     if as_json:

@@ -10,6 +10,7 @@ from rich.table import Table
 
 from llm.tiers import TIER0, LlmTier
 from llm.vllm_launch import VllmLaunch
+from lotsen.cli import checks
 from lotsen.cli.context import console, print_json, settings_of
 from tools.errors import ConfigError
 from world.llm import configured_tiers
@@ -73,8 +74,9 @@ def check(
 def _targets(
     settings: Settings, tier: str | None, base_url: str | None, model: str | None
 ) -> list[LlmTier]:
-    if base_url:
-        if not model:
+    if base_url is not None:
+        checks.http_url("--base-url", base_url)
+        if not model or not model.strip():
             raise ConfigError("--base-url needs --model (the name the server serves)")
         return [LlmTier(name="adhoc", base_url=base_url, model=model)]
     tiers = configured_tiers(settings)
@@ -107,6 +109,11 @@ def serve(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the command only.")] = False,
 ) -> None:
     """Run `vllm serve` with the right tool-call parser, prefix caching and context length."""
+    model = checks.name("MODEL", model)
+    port = checks.count("--port", port, most=65535)
+    max_model_len = checks.count("--max-model-len", max_model_len)
+    tool_call_parser = checks.name_or_none("--tool-call-parser", tool_call_parser)
+    served_name = checks.name_or_none("--served-name", served_name)
     launch = VllmLaunch(
         model=model,
         port=port,
@@ -152,7 +159,7 @@ def metrics(
     """Running/waiting requests, KV-cache use and prefix-cache hit rate of a vLLM server."""
     from tools.vllm_metrics import read_vllm_metrics
 
-    snapshot = read_vllm_metrics(url)
+    snapshot = read_vllm_metrics(checks.http_url("URL", url))
     if as_json:
         print_json(snapshot)
         return

@@ -7,6 +7,7 @@ from rich.table import Table
 
 from lotsen.cli.context import console, print_json, world_of
 from lotsen.cli.render import models_table
+from tools.domain import Environment
 from tools.registry import MlflowRegistry
 
 app = typer.Typer(help="Read the model registry (versions, aliases, alias history).")
@@ -19,11 +20,11 @@ def _registry(ctx: typer.Context) -> MlflowRegistry:
 @app.command("list")
 def list_models(
     ctx: typer.Context,
-    env: Annotated[str | None, typer.Option(help="Only this environment.")] = None,
+    env: Annotated[Environment | None, typer.Option(help="Only this environment.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """List registered models."""
-    models = [m for m in _registry(ctx).list_models() if env is None or m.env.value == env]
+    models = [m for m in _registry(ctx).list_models() if env is None or m.env == env]
     if as_json:
         print_json(models)
     else:

@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
+from lotsen.cli import checks
 from lotsen.cli.context import console, print_json, progress_bar, world_of
-from tools.errors import NotFoundError
+from tools.errors import ConfigError, NotFoundError
 
 if TYPE_CHECKING:  # world.monitoring imports pandas, DuckDB and SciPy: only inside commands
     from tools.drift.signals import ModelSignals
@@ -18,6 +19,10 @@ if TYPE_CHECKING:  # world.monitoring imports pandas, DuckDB and SciPy: only ins
 
 telemetry_app = typer.Typer(help="Telemetry: simulate the fleet's windows, show injected faults.")
 BARS = " ▁▂▃▄▅▆▇█"
+MAX_WINDOWS = 366
+"""Most daily windows `telemetry simulate` makes (a year)."""
+MAX_ROWS = 1_000_000
+"""Most rows per simulated window (every model's windows are held in memory at once)."""
 
 
 @telemetry_app.command("simulate")
@@ -31,7 +36,11 @@ def simulate_cmd(
     ] = True,
 ) -> None:
     """Generate reference + current windows for every model, binned at ingest."""
+    from tools.telemetry.reference_rows import MIN_REFERENCE_ROWS
     from world.monitoring import simulate_telemetry
+
+    windows = checks.count("--windows", windows, most=MAX_WINDOWS)
+    rows = checks.count("--rows", rows, least=MIN_REFERENCE_ROWS, most=MAX_ROWS)
 
     with progress_bar() as bar:
         task = bar.add_task("simulating telemetry", total=None)
@@ -77,6 +86,8 @@ def scan_cmd(
     """Scan the fleet's newest windows: data quality, drift, performance, latency -> incidents."""
     from world.monitoring import scan_fleet
 
+    if feature is not None and model is None:
+        raise ConfigError("--feature needs --model (the model whose histogram to show)")
     world = world_of(ctx)
     report = scan_fleet(world, detail=model is not None)
     if model is not None:
@@ -191,22 +202,30 @@ def reference_cmd(
     model: Annotated[str, typer.Argument(help="Registered model.")],
     path: Annotated[Path, typer.Argument(help="Reference rows (Parquet or CSV).")],
     metric: Annotated[str, typer.Option(help="Performance metric name.")] = "auc",
-    value: Annotated[float, typer.Option(help="The metric on reference data.")] = float("nan"),
+    value: Annotated[
+        float | None, typer.Option(help="The metric on reference data (default: unknown).")
+    ] = None,
     lower_is_better: Annotated[bool, typer.Option(help="For rmse-like metrics.")] = False,
     latency_ms: Annotated[float, typer.Option(help="Baseline p95 latency.")] = 0.0,
     expected_rows: Annotated[int | None, typer.Option(help="Rows a window should have.")] = None,
 ) -> None:
-    """Compute a model's reference histograms from real rows (once per model version)."""
+    """Compute a model's reference histograms from real rows (once per model version).
+
+    The file needs at least 100 rows and the model's features; a file that does not
+    qualify is refused and the current reference stays.
+    """
     from world.monitoring import ingest_reference
 
+    if expected_rows is not None:
+        checks.count("--expected-rows", expected_rows)
     count = ingest_reference(
         world_of(ctx),
-        model,
-        path,
-        metric=metric,
-        reference_metric=value,
+        checks.name("MODEL", model),
+        checks.input_file("PATH", path),
+        metric=checks.name("--metric", metric),
+        reference_metric=float("nan") if value is None else checks.finite("--value", value),
         higher_is_better=not lower_is_better,
-        latency_ms=latency_ms,
+        latency_ms=checks.finite("--latency-ms", latency_ms, ge=0),
         expected_rows=expected_rows,
     )
     console.print(f"{model}: reference histograms for {count} feature(s) from {path}")
@@ -230,11 +249,11 @@ def ingest_cmd(
     start = window_start if window_start.tzinfo else window_start.replace(tzinfo=UTC)
     count = ingest_window(
         world_of(ctx),
-        model,
-        path,
+        checks.name("MODEL", model),
+        checks.input_file("PATH", path),
         window_start=start,
-        metric_value=metric_value,
-        latency_ms=latency_ms,
-        freshness_lag_h=lag_hours,
+        metric_value=checks.finite_or_none("--metric-value", metric_value),
+        latency_ms=checks.finite_or_none("--latency-ms", latency_ms, ge=0),
+        freshness_lag_h=checks.finite("--lag-hours", lag_hours, ge=0),
     )
     console.print(f"{model}: window {start:%Y-%m-%d %H:%M} binned for {count} feature(s)")

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from lotsen.cli import checks
 from lotsen.cli.context import console, print_json, settings_of, world_of
 from lotsen.cli.render import jobs_table
 from tools.cluster.sim import SimCluster
@@ -32,6 +33,7 @@ def advance(
     hours: Annotated[float, typer.Option(help="Hours to move the virtual clock.")] = 1.0,
 ) -> None:
     """Move the virtual clock: jobs finish, queued jobs start, energy accrues."""
+    hours = checks.finite("--hours", hours, ge=0, le=checks.MAX_HOURS)
     twin = _twin(ctx)
     finished = twin.advance(timedelta(hours=hours))
     console.print(f"Clock now {twin.now():%Y-%m-%d %H:%M}; {len(finished)} job(s) finished.")
@@ -57,6 +59,12 @@ def submit_job(
     key: Annotated[str | None, typer.Option(help="Idempotency key (default: derived).")] = None,
 ) -> None:
     """Submit a retraining job to the twin (admitted within quota, else queued)."""
+    hours = checks.finite("--hours", hours, gt=0, le=checks.MAX_HOURS)
+    mig_profile = checks.name_or_none("--mig-profile", mig_profile)
+    key = checks.name_or_none("--key", key)
+    twin = _twin(ctx)
+    world_of(ctx).registry.get_model(model)  # a job for a model that does not exist: refused
+    twin.namespace(namespace)
     sharing = GpuSharing.MIG if mig_profile else GpuSharing.EXCLUSIVE
     spec = JobSpec(
         namespace=namespace,
@@ -66,7 +74,7 @@ def submit_job(
         idempotency_key=key or hashlib.sha256(f"{namespace}/{model}".encode()).hexdigest()[:16],
         tolerations=["lotsen.io/env", "lotsen.io/training"],
     )
-    console.print(jobs_table([_twin(ctx).submit_job(spec)]))
+    console.print(jobs_table([twin.submit_job(spec)]))
 
 
 @app.command("faults")
@@ -98,7 +106,12 @@ def recover(ctx: typer.Context, node: str) -> None:
 @fault_app.command("quota-cut")
 def quota_cut(ctx: typer.Context, namespace: str, gpus: float) -> None:
     """Lower a namespace's GPU quota to GPUS (GPU-equivalents)."""
-    fault = _twin(ctx).inject_quota_cut(namespace, gpus)
+    gpus = checks.finite("GPUS", gpus, ge=0)
+    twin = _twin(ctx)
+    current = twin.namespace(namespace).gpu_quota
+    if current is not None and gpus > current:
+        raise ConfigError(f"a quota cut lowers the quota: {namespace} has {current:g} GPU now")
+    fault = twin.inject_quota_cut(namespace, gpus)
     console.print(f"Quota of {namespace}: {fault.detail['old']} -> {fault.detail['new']} GPU")
 
 
@@ -110,6 +123,7 @@ def noisy_neighbour(
     factor: Annotated[float, typer.Option(help="Latency slowdown factor.")] = 3.0,
 ) -> None:
     """Slow one GPU down; deployments on it see higher latency."""
+    factor = checks.finite("--factor", factor, ge=1)
     fault = _twin(ctx).inject_noisy_neighbour(node, gpu, factor)
     console.print(
         f"GPU {gpu} on {node} slowed x{factor}; hit: {fault.detail['deployments'] or 'none'}"
