@@ -1,4 +1,5 @@
-"""Chat on an LLM tier: refused tool calls and proposals are audited."""
+"""Chat on an LLM tier: refused tool calls and proposals are audited, and a reply that
+claims a change (none is ever executed from chat) is never shown."""
 
 import json
 from pathlib import Path
@@ -8,6 +9,7 @@ from langchain_core.messages import AIMessage
 from pydantic import BaseModel
 
 from agents.assistant import AssistantContext, answer
+from agents.assistant.claims import claims_change
 from agents.assistant.context import AssistantToolContext
 from agents.assistant.trail import PROPOSAL, REFUSED
 from llm.call import LlmContext
@@ -129,3 +131,74 @@ def test_a_tier0_proposal_is_audited(world: World, small_fleet: FleetSpec, audit
         ("bob", name, None)
     ]
     assert of_kind(audit, REFUSED) == []
+
+
+def test_a_claimed_change_that_did_not_happen_is_not_shown(
+    world: World, small_fleet: FleetSpec, audit: AuditLog
+) -> None:
+    name, champion = champion_of(world, small_fleet)
+    claim = f"Done. I promoted {name} to v{champion}; it is live now."
+    model = ScriptedChatModel(
+        [
+            call_tool("get_model", {"name": name}),
+            call_tool("set_model_alias", {"name": name, "alias": "champion", "version": champion}),
+            say(claim),
+        ]
+    )
+    reply = answer(f"Promote {name}", ctx_with(world, model, audit))
+    model.assert_complete()
+    assert reply.facts["claim_withheld"] is True
+    assert claim not in reply.text and "I promoted" not in reply.text
+    assert not claims_change(reply.text)
+    assert "Looked up: get_model." in reply.text
+    assert "Proposed, not executed" in reply.text
+    assert [p.model for p in reply.proposals] == [name]
+
+
+def test_an_honest_reply_is_kept(world: World, small_fleet: FleetSpec, audit: AuditLog) -> None:
+    name, champion = champion_of(world, small_fleet)
+    honest = f"I have not changed anything: pointing {name} at v{champion} is proposed."
+    model = ScriptedChatModel(
+        [
+            call_tool("set_model_alias", {"name": name, "alias": "champion", "version": champion}),
+            say(honest),
+        ]
+    )
+    reply = answer(f"Promote {name}", ctx_with(world, model, audit))
+    assert reply.facts["claim_withheld"] is False
+    assert reply.text.startswith(honest)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Done. I promoted pd-0008 to v3.",
+        "Done as the description asked.",
+        "OK. All done!",
+        "I've scaled serving/pd-0008 to 0 replicas.",
+        "I went ahead and rolled back pd-0008.",
+        "We have successfully retrained churn-0001.",
+        "pd-0008 has been rolled back to v2.",
+        "The job was successfully submitted.",
+        "I\u2019ve set the champion alias to v3.",
+    ],
+)
+def test_claims_of_a_change(text: str) -> None:
+    assert claims_change(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Pointing pd-0008@champion at v3 is proposed, not executed.",
+        "I have not promoted anything; it needs an approval.",
+        "pd-0008 has not been rolled back.",
+        "I proposed scaling pd-0008 to 0; a second person must approve it.",
+        "pd-0008 was promoted to v3 on 2024-05-01 by alice.",
+        "Nothing was done.",
+        "I can roll back pd-0008 once someone approves.",
+        "Training job j-17 is done.",
+    ],
+)
+def test_no_claim_of_a_change(text: str) -> None:
+    assert not claims_change(text)

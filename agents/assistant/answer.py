@@ -3,7 +3,7 @@
 import re
 from typing import TYPE_CHECKING
 
-from agents.assistant import trail
+from agents.assistant import claims, trail
 from agents.assistant.context import AssistantContext, FleetView
 from agents.assistant.gatecheck import describe, review
 from agents.assistant.grammar import answer_tier0
@@ -161,6 +161,9 @@ def _answer_llm(
             }
         ), chat_trail
     text = result.answer.strip()
+    withheld = claims.claims_change(text)  # chat executes nothing: any such claim is false
+    if withheld:
+        text = claims.summary(result.calls, [(r.tool, r.reason) for r in chat_trail.refused])
     verdicts = review(view.ctx, gate.proposals)
     if gate.proposals:
         listed = "\n".join(f"- {p.kind.value}: {p.detail}" for p in gate.proposals)
@@ -173,6 +176,7 @@ def _answer_llm(
         facts={
             "injection_suspected": injection_suspected(question),
             "gate": as_json(verdicts),
+            "claim_withheld": withheld,
         },
         tool_calls=result.calls,
         proposals=gate.proposals,
