@@ -233,6 +233,31 @@ class AuditLog:
         rows = self._conn.execute(_SIGNED_ROWS + " ORDER BY a.seq")
         return check_log(rows, self._key, self._read_witnesses(), expect_head)
 
+    def reanchor(self, *, actor: str, reason: str) -> AuditRecord:
+        """Accept the log as it now is (after restoring a backup) and record that it was.
+
+        The log's own chain and signatures must verify; the witnesses, which may remember a
+        later head than the restored log holds, are replaced, and an `audit_reanchored`
+        record keeps what they said (the records after it are in the replaced data).
+
+        Raises:
+            StateError: the log itself does not verify (a restore does not launder it).
+        """
+        rows = self._conn.execute(_SIGNED_ROWS + " ORDER BY a.seq")
+        own = check_log(rows, self._key, [], None)
+        if not own.ok:
+            raise StateError(f"{self._path} does not verify ({own.problem}); {_FIX}")
+        before = [
+            {"witness": str(r.path), "records": r.witness.records, "head": r.witness.head}
+            if r.witness is not None
+            else {"witness": str(r.path), "problem": r.problem or "missing"}
+            for r in self._read_witnesses()
+        ]
+        self._witness(self.head())
+        return self.append(
+            "audit_reanchored", actor=actor, data={"reason": reason, "witnesses_before": before}
+        )
+
     def close(self) -> None:
         """Close the file."""
         self._conn.close()

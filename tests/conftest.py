@@ -14,7 +14,7 @@ import pytest
 from hypothesis import settings
 
 from tests.support.llm_guard_session import GUARD_ENV_PREFIX, SessionGuard, Violations
-from tests.support.worlds import seed_with_telemetry
+from tests.support.worlds import full_world_with_pending_approval, seed_with_telemetry
 from tools.fleet.generate import generate_fleet
 from tools.fleet.spec import FleetSpec
 from tools.registry import AliasHistory, MlflowRegistry, sqlite_uri
@@ -202,3 +202,9 @@ def remediation_seed(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def small_fleet() -> FleetSpec:
     """A 24-model fleet plan."""
     return generate_fleet(24, seed=3)
+
+
+@pytest.fixture(scope="session")
+def full_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 24-model world where every store exists, with a retrain waiting for approval."""
+    return full_world_with_pending_approval(tmp_path_factory.mktemp("full") / "data")

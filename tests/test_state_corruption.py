@@ -13,28 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from agents.remediation.runner import remediate
 from tests.support.cli import Run, run_lotsen
-from tests.support.worlds import seed_with_telemetry
-from world.monitoring import scan_fleet
-from world.remediation import open_workflow
 from world.settings import Settings
 from world.world import World
-
-
-@pytest.fixture(scope="session")
-def full_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A world where every store exists, with a retrain waiting for a human's approval."""
-    data = seed_with_telemetry(tmp_path_factory.mktemp("full") / "data", 24, seed=5)
-    with World(Settings(data_dir=data)) as world, open_workflow(world, "bob") as wf:
-        incidents = scan_fleet(world).incidents
-        for incident in incidents:
-            if incident.kind == "drift_with_performance_drop":
-                for name in incident.models:
-                    world.registry.set_model_tag(name, "ai_act_risk", "high")
-        remediate(incidents, wf.world, wf.graph, wf.proposer)
-        assert world.approvals.requests(world.clock(), "pending"), "the fixture needs one"
-    return data
 
 
 @pytest.fixture
@@ -223,9 +204,7 @@ def test_a_run_whose_checkpoint_is_lost_can_still_be_rejected(
         capsys, monkeypatch, "approvals", "approve", request["id"], "--as", "eve"
     )
     assert code == 2 and "has no checkpoint" in err and "nothing was recorded" in err
-    code, _, err = _lotsen(
-        capsys, monkeypatch, "approvals", "reject", request["id"], "--as", "eve"
-    )
+    code, _, err = _lotsen(capsys, monkeypatch, "approvals", "reject", request["id"], "--as", "eve")
     assert code == 0, err
     with World(Settings(data_dir=data)) as world:
         assert world.approvals.get(request["id"]).status == "rejected"

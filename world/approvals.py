@@ -97,7 +97,7 @@ def _decide_remediation(
     from world.remediation import open_workflow
 
     pending = world.approvals.get(request_id)
-    with open_workflow(world, pending.proposer) as wf:
+    with open_workflow(world, recorded_proposer=pending.proposer) as wf:
         config = {"configurable": {"thread_id": pending.handle}}
         lost = pending.status == "pending" and not wf.graph.get_state(config).values
         if lost and not approved:

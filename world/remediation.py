@@ -49,12 +49,21 @@ def remediation_port(world: World) -> RemediationWorld:
 
 
 @contextmanager
-def open_workflow(world: World, user: str | None = None) -> Iterator[Workflow]:
-    """The compiled workflow over the world (checkpointer closed afterwards)."""
+def open_workflow(
+    world: World, user: str | None = None, *, recorded_proposer: str | None = None
+) -> Iterator[Workflow]:
+    """The compiled workflow over the world (checkpointer closed afterwards).
+
+    Args:
+        world: The world.
+        user: Who runs it now (checked as an operator).
+        recorded_proposer: Resuming a run: the proposer it recorded, taken as it is (the
+            person acting now is the approver, checked on their own).
+    """
     from agents.remediation.graph import build_graph
 
     port = remediation_port(world)
-    proposer = world.user(user)
+    proposer = recorded_proposer or world.user(user)
     with _checkpointer(world.settings, world.files.checkpoints_db) as saver:
         graph = build_graph(port, world.llm(), proposer, saver)
         yield Workflow(world=port, graph=graph, proposer=proposer)

@@ -85,7 +85,7 @@ def _retire(settings: Settings, *, expire_pending: bool) -> None:
         expired = world.approvals.expire([r.id for r in pending], now)
         world.audit.append(
             "fleet_reseeded",
-            actor=world.user(),
+            actor=world.user(role="admin"),
             data={"old_world": str(world.files.root.resolve().name), "expired": expired},
         )
 

@@ -180,6 +180,8 @@ def verify_backup(src: Path) -> BackupInfo:
         ConfigError: not a Lotsen backup, or a file is missing or changed.
     """
     manifest = src / BACKUP_MANIFEST
+    if not src.is_dir():
+        raise ConfigError(f"{src} is not a folder written by `lotsen state backup`")
     try:
         info = BackupInfo.model_validate_json(manifest.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -195,10 +197,11 @@ def verify_backup(src: Path) -> BackupInfo:
     return info
 
 
-def restore(settings: Settings, src: Path) -> tuple[BackupInfo, Path]:
+def restore(settings: Settings, src: Path, actor: str) -> tuple[BackupInfo, Path]:
     """Replace the data directory's contents by a verified backup; return where the old went.
 
-    The current contents move to `<data_dir>.before-restore-<time>` (nothing is deleted).
+    The current contents move to `<data_dir>.before-restore-<time>` (nothing is deleted);
+    the audit log is re-anchored to the restored head, recorded as done by `actor`.
 
     Raises:
         ConfigError: the backup does not verify.
@@ -223,10 +226,20 @@ def restore(settings: Settings, src: Path) -> tuple[BackupInfo, Path]:
                 shutil.copytree(entry, target, symlinks=True)
             else:
                 shutil.copy2(entry, target)
+    _reanchor_audit(settings, actor, f"restored the data directory from {src} ({describe(info)})")
     return info, aside
 
 
-def init_store(settings: Settings, store: Path) -> Path:
+def _reanchor_audit(settings: Settings, actor: str, reason: str) -> None:
+    """The audit witnesses remember the replaced log's head: accept the restored one, audited."""
+    from world.world import World
+
+    with World(settings) as world:
+        if (settings.data_dir / "state" / "audit.db").exists():
+            world.audit.reanchor(actor=actor, reason=reason)
+
+
+def init_store(settings: Settings, store: Path, actor: str) -> Path:
     """Start a lost or broken store anew: move what is left aside and unlist it.
 
     The next command that needs the store creates it empty. Returns where the remains went
@@ -250,6 +263,8 @@ def init_store(settings: Settings, store: Path) -> Path:
                 if side.exists():
                     os.replace(side, aside.with_name(aside.name + suffix))
         forget_store(path)
+    if path.name == "audit.db" and path.parent.name == "state":
+        _reanchor_audit(settings, actor, f"audit log started anew; its remains are in {aside}")
     return aside
 
 

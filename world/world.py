@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from memory.audit import AuditLog
     from memory.incident_memory import IncidentMemory
     from memory.remediation import RemediationStore
+    from memory.users import Role, UserDirectory
     from tools.capacity.energy import CapacityConfig
     from tools.cluster.protocol import Cluster
     from tools.domain import FeaturePipeline
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
 Clock = Callable[[], datetime]
 USAGE_FILE = "llm_usage.jsonl"
 INCIDENT_MEMORY_KIND = "chroma"
+USERS_FILE = "users.yaml"
 
 
 class World:
@@ -250,9 +252,25 @@ class World:
 
         return ComplianceGate(self.registry, self.cluster, self.policies, now=self.clock())
 
-    def user(self, override: str | None = None) -> str:
-        """Who is acting: an explicit name, else LOTSEN_USER, else the OS user."""
-        return override or self.settings.user or getpass.getuser()
+    @cached_property
+    def users(self) -> "UserDirectory":
+        """The users file (LOTSEN_USERS_FILE, else `<data_dir>/state/users.yaml`)."""
+        from memory.users import UserDirectory
+
+        path = self.settings.users_file or self.settings.data_dir / "state" / USERS_FILE
+        return UserDirectory(path)
+
+    def user(self, override: str | None = None, role: "Role" = "operator") -> str:
+        """Who is acting, normalised and checked against the users file for `role`.
+
+        The name is an explicit one (`--as`), else LOTSEN_USER, else the OS user.
+
+        Raises:
+            ConfigError: a malformed name, or (with a users file) an unknown user or one
+                without `role`.
+        """
+        name = override or self.settings.user or getpass.getuser()
+        return self.users.authorise(name, role)
 
     # --- LLM tiers --------------------------------------------------------------------------
     @cached_property

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 
 from lotsen.cli import (
     assistant,
@@ -23,6 +24,7 @@ from lotsen.cli import (
     remediate,
     state,
     twin,
+    users,
 )
 from lotsen.cli.context import load_settings, settings_of
 from lotsen.cli.damage import damaged_state, is_storage_error
@@ -50,6 +52,7 @@ app.add_typer(evals.app, name="eval")
 app.command("ask")(assistant.ask_cmd)
 app.command("chat")(assistant.chat_cmd)
 app.add_typer(state.app, name="state")
+app.add_typer(users.app, name="users")
 
 
 @app.callback()
@@ -82,6 +85,11 @@ def main() -> None:
         app()
     except LotsenError as exc:
         typer.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    except ValidationError as exc:  # a value no option check caught: still one line
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or exc.title
+        typer.echo(f"error: invalid {where}: {first['msg']}", err=True)
         sys.exit(2)
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)

@@ -122,7 +122,7 @@ def _decide(
     from world.approvals import decide
 
     world = world_of(ctx)
-    result = decide(world, request_id, world.user(user), approved, note)
+    result = decide(world, request_id, world.user(user, "approver"), approved, note)
     table = Table(title="Approved" if approved else "Rejected")
     for column in ("request", "agent", "action", "status", "result"):
         table.add_column(column)

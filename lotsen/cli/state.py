@@ -6,9 +6,10 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from lotsen.cli.context import console, print_json, settings_of
+from lotsen.cli.context import console, print_json, settings_of, world_of
 from world import state_admin
 
+AsAdmin = Annotated[str | None, typer.Option("--as", help="Acting admin (default LOTSEN_USER).")]
 app = typer.Typer(help="Check, back up and restore Lotsen's state (the whole data directory).")
 
 
@@ -55,9 +56,11 @@ def backup(
 def restore(
     ctx: typer.Context,
     src: Annotated[Path, typer.Argument(help="A folder written by `lotsen state backup`.")],
+    user: AsAdmin = None,
 ) -> None:
     """Replace the data directory by a verified backup; the current one is moved aside."""
-    info, aside = state_admin.restore(settings_of(ctx), src)
+    actor = world_of(ctx).user(user, "admin")
+    info, aside = state_admin.restore(settings_of(ctx), src, actor)
     console.print(f"Restored {state_admin.describe(info)}; the previous contents are in {aside}")
 
 
@@ -65,9 +68,11 @@ def restore(
 def init(
     ctx: typer.Context,
     store: Annotated[Path, typer.Option(help="The lost or broken store (see `state check`).")],
+    user: AsAdmin = None,
 ) -> None:
     """Start a lost or broken store anew (empty); what is left of it is moved aside."""
-    aside = state_admin.init_store(settings_of(ctx), store)
+    actor = world_of(ctx).user(user, "admin")
+    aside = state_admin.init_store(settings_of(ctx), store, actor)
     console.print(
         f"{store} will be created empty by the next command that needs it"
         + (f"; its remains are in {aside}" if aside != store else "")

@@ -28,3 +28,22 @@ def opened_copy(seeded: Path, tmp_path: Path) -> Iterator[World]:
     shutil.copytree(seeded, copy, symlinks=True)
     with World(Settings(data_dir=copy)) as world:
         yield world
+
+
+def full_world_with_pending_approval(data: Path) -> Path:
+    """A 24-model world where every store exists; `bob` proposed a retrain awaiting approval."""
+    from agents.remediation.runner import remediate
+    from world.monitoring import scan_fleet
+    from world.remediation import open_workflow
+
+    seed_with_telemetry(data, 24, seed=5)
+    with World(Settings(data_dir=data)) as world, open_workflow(world, "bob") as wf:
+        incidents = scan_fleet(world).incidents
+        for incident in incidents:
+            if incident.kind == "drift_with_performance_drop":
+                for name in incident.models:  # high-risk: the retrain waits for a human
+                    world.registry.set_model_tag(name, "ai_act_risk", "high")
+        remediate(incidents, wf.world, wf.graph, wf.proposer)
+        if not world.approvals.requests(world.clock(), "pending"):
+            raise AssertionError("the seeded faults no longer leave a retrain for a human")
+    return data
