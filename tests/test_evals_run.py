@@ -12,7 +12,12 @@ from evals.scenario import SCENARIO_DIR, load_scenario
 from llm.doubles import Reply, ScriptedOpenAIServer, ServerProfile
 from tests.support.cli import run_lotsen as lotsen
 
-SCENARIOS = ("drift-covariate-churn-01", "rollback-bad-promotion-01", "seasonal-noise-control-01")
+SCENARIOS = (
+    "drift-covariate-churn-01",
+    "rollback-bad-promotion-01",
+    "retrain-drift-drop-dev-01",
+    "seasonal-noise-control-01",
+)
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +44,7 @@ def test_run_at_tier0_writes_results_and_reports(
     assert "pass@1 100.0%" in out
     run = results(out_dir)
     cases = run["cases"]
-    assert isinstance(cases, list) and len(cases) == 6
+    assert isinstance(cases, list) and len(cases) == 8
     assert all(c["passed"] and c["tier"] == "tier0" for c in cases)
     metrics = run["metrics"]
     assert isinstance(metrics, dict)
@@ -67,8 +72,9 @@ def test_an_llm_tier_runs_through_the_same_runner(
     def decision(action: str) -> Reply:
         return Reply(content=json.dumps({"action": action, "reason": "scripted"}))
 
-    # trial 0: the model rolls back (right); trial 1: it only watches (wrong)
-    script = [decision("rollback"), decision("watch")]
+    # trial 0: the model retrains the dev model (right); trial 1: it asks for a human's
+    # review first (admissible, more cautious, but the scenario expects the retrain done)
+    script = [decision("retrain"), decision("retrain_with_review")]
     with ScriptedOpenAIServer(script, ServerProfile(auto=False)) as server:
         tier = {
             "name": "scripted",
@@ -81,7 +87,7 @@ def test_an_llm_tier_runs_through_the_same_runner(
         out_dir = data / "run-scripted"
         code, _, err = lotsen(
             capsys, monkeypatch, "--data-dir", str(data), "eval", "run",
-            "rollback-bad-promotion-01", "--tier", "scripted", "--trials", "2",
+            "retrain-drift-drop-dev-01", "--tier", "scripted", "--trials", "2",
             "--out", str(out_dir),
         )  # fmt: skip
         server.assert_complete()
@@ -104,7 +110,7 @@ def test_an_llm_tier_runs_through_the_same_runner(
         "--fail-on-regression",
     )  # fmt: skip
     assert code == 1
-    assert "rollback-bad-promotion-01" in out and "-50%" in out
+    assert "retrain-drift-drop-dev-01" in out and "-50%" in out
 
 
 def test_user_mistakes_are_one_line_errors(
