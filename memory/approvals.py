@@ -7,6 +7,7 @@ proposal is queued once per idempotency key while it is live; an expired one can
 proposed anew. Deciding is atomic: of two concurrent decisions exactly one wins.
 """
 
+import hashlib
 import json
 import secrets
 import sqlite3
@@ -34,6 +35,8 @@ CREATE TABLE requests (
 CREATE UNIQUE INDEX live_key ON requests(key) WHERE status != 'expired';
 CREATE INDEX by_status ON requests(status, created_at);
 """,
+    # 2: the hash of the exact actions (and handle) as proposed; an approval binds it
+    "ALTER TABLE requests ADD COLUMN action_sha256 TEXT;",
 )
 _ACTIONS = TypeAdapter(list[ProposedAction])
 
@@ -47,6 +50,8 @@ class Decision(BaseModel):
     """Who decided (never the proposer)."""
     at: datetime
     note: str | None = None
+    action_sha256: str | None = None
+    """The exact actions decided on (`action_digest`); None for requests of older releases."""
 
     def tag(self) -> str:
         """The value recorded on a model version the decision let through."""
@@ -81,6 +86,14 @@ class ApprovalRequest(BaseModel):
     executed_at: datetime | None = None
     result: str | None = None
     """What executing the approved actions did."""
+    action_sha256: str | None = None
+    """`action_digest` of `actions` and `handle` when proposed (None: an older release's)."""
+
+    def intact(self) -> bool:
+        """Whether the stored actions are still exactly those proposed (and reviewed)."""
+        return self.action_sha256 is None or self.action_sha256 == action_digest(
+            self.actions, self.handle
+        )
 
     def decision(self) -> Decision | None:
         """The decision, once there is one."""
@@ -93,6 +106,7 @@ class ApprovalRequest(BaseModel):
             by=self.decided_by,
             at=self.decided_at,
             note=self.note,
+            action_sha256=self.action_sha256,
         )
 
 
@@ -109,6 +123,16 @@ class NewRequest(BaseModel):
     proposer: str
     incident_id: str | None = None
     handle: str = ""
+
+
+def action_digest(actions: list[ProposedAction], handle: str) -> str:
+    """SHA-256 of the canonical form of what a request would do (its actions and handle)."""
+    canonical = json.dumps(
+        {"actions": _ACTIONS.dump_python(actions, mode="json"), "handle": handle},
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def same_person(a: str, b: str) -> bool:
@@ -134,8 +158,8 @@ class ApprovalQueue:
                 live = "apr-" + secrets.token_hex(5)
                 self._conn.execute(
                     "INSERT INTO requests (id, key, agent, action, actions, models, reasons, "
-                    "verdict, proposer, incident_id, handle, created_at, expires_at, status) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending')",
+                    "verdict, proposer, incident_id, handle, created_at, expires_at, status, "
+                    "action_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)",
                     (
                         live,
                         new.key,
@@ -150,6 +174,7 @@ class ApprovalQueue:
                         new.handle,
                         now.isoformat(),
                         (now + ttl).isoformat(),
+                        action_digest(new.actions, new.handle),
                     ),
                 )
             self._conn.execute("COMMIT")
@@ -207,7 +232,7 @@ class ApprovalQueue:
         self._conn.execute("BEGIN IMMEDIATE")
         try:
             request = self.get(request_id)
-            self._check_decidable(request, approver, now)
+            self._check_decidable(request, approver, approved, now)
             self._record(request_id, approver, approved, now, note)
             self._conn.execute("COMMIT")
         except ConflictError:
@@ -246,6 +271,7 @@ class ApprovalQueue:
         try:
             for r in requests:
                 data = r.model_dump(mode="json")
+                data["action_sha256"] = r.action_sha256 or action_digest(r.actions, r.handle)
                 data["actions"] = _ACTIONS.dump_json(r.actions).decode()
                 data["models"], data["reasons"] = json.dumps(r.models), json.dumps(r.reasons)
                 columns = ", ".join(data)
@@ -275,7 +301,14 @@ class ApprovalQueue:
         if updated.rowcount != 1:
             raise ConflictError(f"approval {request_id} was decided by someone else just now")
 
-    def _check_decidable(self, request: ApprovalRequest, approver: str, now: datetime) -> None:
+    def _check_decidable(
+        self, request: ApprovalRequest, approver: str, approved: bool, now: datetime
+    ) -> None:
+        if approved and not request.intact():
+            raise ConflictError(
+                f"approval {request.id} is void: its stored actions changed after they were "
+                "proposed and reviewed; reject it and let the agent propose anew"
+            )
         if request.status != "pending":
             raise ConflictError(f"approval {request.id} is already {request.status}")
         if now > request.expires_at:

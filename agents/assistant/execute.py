@@ -47,6 +47,11 @@ def execute_approved(request: ApprovalRequest, port: ChatPort) -> str:
     decision = request.decision()
     if decision is None or not decision.approved:
         raise ConflictError(f"{request.id} is {request.status}; only approved requests run")
+    if not request.intact():
+        raise ConflictError(
+            f"{request.id} is void: its stored actions changed after they were approved; "
+            "nothing was done"
+        )
     done = []
     for n, action in enumerate(request.actions):
         key = execution_key(request, n)

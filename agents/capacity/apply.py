@@ -88,6 +88,9 @@ def execute_approved(request: ApprovalRequest, world: ApplyWorld) -> ActionOutco
     )
     if request.status != "approved":
         return out
+    if not request.intact():
+        detail = "void: the stored action changed after it was approved; nothing was done"
+        return out.model_copy(update={"status": "failed", "detail": detail})
     if world.audit.find(capacity_key(handle.plan_id, planned.n)) is not None:
         return out.model_copy(update={"status": "already_done", "detail": "executed before"})
     return _run(handle.plan_id, planned, world, out, request.decided_by)

@@ -34,7 +34,7 @@ from llm.structured import Decision as LlmDecision
 from llm.structured import decide, schema_json
 from llm.tiers import TIER0
 from llm.usage import UsageRecord
-from memory.approvals import Decision, NewRequest
+from memory.approvals import Decision, NewRequest, action_digest
 from memory.remediation import RunStatus
 from prompts import RenderedPrompt, render_prompt
 from tools.domain import RegisteredModel
@@ -300,6 +300,7 @@ class _Nodes:
                 }
             )
         )
+        decision = self._bound(decision, plan, thread)
         self.world.audit.append(
             "approved" if decision.approved else "rejected",
             actor=decision.by,
@@ -316,6 +317,22 @@ class _Nodes:
         if not decision.approved:
             update["status"] = "rejected"
         return update
+
+    def _bound(self, decision: Decision, plan: RemediationPlan, thread: str) -> Decision:
+        """An approval counts only for the exact actions it was given for; else it is void."""
+        if not decision.approved or decision.action_sha256 is None:
+            return decision
+        if decision.action_sha256 == action_digest(proposed_actions(plan, self.proposer), thread):
+            return decision
+        self.world.audit.append(
+            "approval_void",
+            actor="retrainer",
+            incident=plan.incident_id,
+            idempotency_key=f"{plan.incident_id}:approval_void",
+            data={"approval_id": decision.request_id, "approved_by": decision.by},
+        )
+        note = "void: the run's actions differ from those approved"
+        return decision.model_copy(update={"approved": False, "note": note})
 
     def execute(self, state: RemediationState) -> StateUpdate:
         incident = state.incident

@@ -1,0 +1,81 @@
+"""An approval binds the exact actions it was given for (a hash of their canonical form):
+if the stored actions, or the run's own, differ from those, the approval is void."""
+
+import shutil
+import sqlite3
+from contextlib import closing
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from agents.remediation.runner import continue_with
+from memory.approvals import ApprovalQueue, NewRequest, action_digest
+from tools.errors import ConflictError
+from tools.policy.action import ActionKind, ProposedAction
+from tools.registry import CHAMPION
+from world.remediation import open_workflow
+from world.settings import Settings
+from world.world import World
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def _rollback(model: str) -> ProposedAction:
+    return ProposedAction(kind=ActionKind.ROLLBACK, model=model, proposer="bob")
+
+
+def _retarget(path: Path, request_id: str, model: str) -> None:
+    """What someone with the file could do: point a request's stored action elsewhere."""
+    with closing(sqlite3.connect(path)) as conn:
+        (actions,) = conn.execute(
+            "SELECT actions FROM requests WHERE id = ?", (request_id,)
+        ).fetchone()
+        conn.execute(
+            "UPDATE requests SET actions = ? WHERE id = ?",
+            (actions.replace("churn-0001", model), request_id),
+        )
+        conn.commit()
+
+
+def test_a_request_whose_actions_changed_cannot_be_approved(tmp_path: Path) -> None:
+    queue = ApprovalQueue(tmp_path / "approvals.db")
+    request = queue.submit(
+        NewRequest(
+            key="k",
+            agent="assistant",
+            action="chat rollback",
+            actions=[_rollback("churn-0001")],
+            models=["churn-0001"],
+            reasons=["prod"],
+            verdict="needs_approval",
+            proposer="bob",
+        ),
+        NOW,
+        timedelta(hours=1),
+    )
+    assert request.action_sha256 == action_digest(request.actions, request.handle)
+    _retarget(tmp_path / "approvals.db", request.id, "fraud-0042")
+    with pytest.raises(ConflictError, match="void"):
+        queue.decide(request.id, "carol", True, NOW, None)
+    assert queue.get(request.id).status == "pending"
+    assert queue.decide(request.id, "carol", False, NOW, "tampered").status == "rejected"
+
+
+def test_a_remediation_approval_for_other_actions_is_void(full_world: Path, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    shutil.copytree(full_world, data, symlinks=True)
+    with World(Settings(data_dir=data)) as world:
+        [request] = world.approvals.requests(world.clock(), "pending")
+        approved = world.approvals.decide(request.id, "carol", True, world.clock(), None)
+        decision = approved.decision()
+        assert decision is not None and decision.approved
+        forged = decision.model_copy(update={"action_sha256": "0" * 64})
+        champions = {m.name: m.aliases.get(CHAMPION) for m in world.registry.list_models()}
+        with open_workflow(world, recorded_proposer=request.proposer) as wf:
+            run = continue_with(forged, request.handle, wf.world, wf.graph)
+        assert run.status == "rejected"
+        kinds = [r.kind for r in world.audit.records(incident=request.incident_id)]
+        assert "approval_void" in kinds and "action" not in kinds
+        assert champions == {m.name: m.aliases.get(CHAMPION) for m in world.registry.list_models()}
+        assert not [j for j in world.cluster.jobs() if j.model in request.models]
