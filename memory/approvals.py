@@ -126,9 +126,18 @@ class NewRequest(BaseModel):
 
 
 def action_digest(actions: list[ProposedAction], handle: str) -> str:
-    """SHA-256 of the canonical form of what a request would do (its actions and handle)."""
+    """SHA-256 of the canonical form of what a request would do (its actions and handle).
+
+    Who proposed is not part of it (the request records the proposer for four eyes): a run
+    resumed by another process does the same thing whoever resumes it.
+    """
     canonical = json.dumps(
-        {"actions": _ACTIONS.dump_python(actions, mode="json"), "handle": handle},
+        {
+            "actions": _ACTIONS.dump_python(
+                actions, mode="json", exclude={"__all__": {"proposer"}}
+            ),
+            "handle": handle,
+        },
         sort_keys=True,
         separators=(",", ":"),
     )

@@ -72,10 +72,11 @@ def test_a_remediation_approval_for_other_actions_is_void(full_world: Path, tmp_
         assert decision is not None and decision.approved
         forged = decision.model_copy(update={"action_sha256": "0" * 64})
         champions = {m.name: m.aliases.get(CHAMPION) for m in world.registry.list_models()}
+        jobs = [j.id for j in world.cluster.jobs()]
         with open_workflow(world, recorded_proposer=request.proposer) as wf:
             run = continue_with(forged, request.handle, wf.world, wf.graph)
         assert run.status == "rejected"
         kinds = [r.kind for r in world.audit.records(incident=request.incident_id)]
         assert "approval_void" in kinds and "action" not in kinds
         assert champions == {m.name: m.aliases.get(CHAMPION) for m in world.registry.list_models()}
-        assert not [j for j in world.cluster.jobs() if j.model in request.models]
+        assert [j.id for j in world.cluster.jobs()] == jobs, "a retraining job was submitted"

@@ -254,3 +254,28 @@ def test_a_data_incident_goes_to_the_pipeline_owner_in_the_catalogue(
     remediate([upstream], wf.world, wf.graph, wf.proposer)
     opened = {d.id: d for d in wf.world.store.data_incidents()}
     assert opened[upstream.id].owner == "data-platform"
+
+
+def test_an_expired_request_is_proposed_anew_and_its_run_resumes(
+    world: World, wf: Workflow
+) -> None:
+    kinds = run_all(world, wf)
+    retrain = kinds["drift_with_performance_drop"]
+    first = approval_for(wf, retrain)
+    later = datetime.now(UTC) + timedelta(days=2)
+    wf.world.clock = lambda: later
+    with pytest.raises(ConflictError, match="expired"):
+        decide_approval(first, "alice", True, None, wf)
+    [run] = [r for r in wf.world.store.runs() if r.incident_id == retrain.id]
+    assert run.status == "waiting_approval"
+
+    remediate([retrain], wf.world, wf.graph, wf.proposer)  # the next run proposes it anew
+
+    [second] = [
+        a.id for a in wf.world.approvals.requests(later, "pending") if a.incident_id == retrain.id
+    ]
+    assert second != first and wf.world.approvals.get(first).status == "expired"
+    outcome = decide_approval(second, "alice", True, None, wf)
+    assert outcome.status == "done", outcome.summary
+    kinds_audit = [r.kind for r in wf.world.audit.records(incident=retrain.id)]
+    assert kinds_audit.count("approval_requested") == 2 and "approved" in kinds_audit

@@ -269,7 +269,7 @@ class World:
             ConfigError: a malformed name, or (with a users file) an unknown user or one
                 without `role`.
         """
-        name = override or self.settings.user or getpass.getuser()
+        name = override if override is not None else self.settings.user or getpass.getuser()
         return self.users.authorise(name, role)
 
     # --- LLM tiers --------------------------------------------------------------------------

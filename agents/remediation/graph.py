@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field
 from agents.remediation.executor import ACTOR, ActionResult, RemediationWorld, execute
 from agents.remediation.gate import GateResult, proposed_actions, review
 from agents.remediation.plan import (
+    EXPIRED,
     MUTATING,
     Action,
     PlanChoice,
@@ -264,6 +265,33 @@ class _Nodes:
     def approval(self, state: RemediationState, config: RunnableConfig) -> StateUpdate:
         plan, gate = _decided(state.plan, "plan"), _decided(state.gate, "gate")
         thread = _thread(config)
+        # The human's decision arrives as JSON from another process (`Command(resume=...)`).
+        # A request that expired unanswered is proposed anew (`EXPIRED` resumes the run):
+        # each proposal is one interrupt, replayed in order when the node runs again.
+        resumed = interrupt(self._propose(plan, gate, thread))
+        while isinstance(resumed, dict) and resumed.get(EXPIRED):
+            resumed = interrupt(self._propose(plan, gate, thread))
+        decision = Decision.model_validate(resumed)
+        decision = self._bound(decision, plan, thread)
+        self.world.audit.append(
+            "approved" if decision.approved else "rejected",
+            actor=decision.by,
+            incident=plan.incident_id,
+            idempotency_key=f"{plan.incident_id}:decision_by_human",
+            data={
+                "approval_id": decision.request_id,
+                "proposer": self.proposer,
+                "note": decision.note,
+            },
+        )
+        self.world.store.set_run(thread, "running", self.world.clock())
+        update: StateUpdate = {"approval": decision}
+        if not decision.approved:
+            update["status"] = "rejected"
+        return update
+
+    def _propose(self, plan: RemediationPlan, gate: GateResult, thread: str) -> dict[str, Any]:
+        """Queue the plan for a human (the live request, if one is queued) and say so."""
         now = self.world.clock()
         request = self.world.approvals.submit(
             NewRequest(
@@ -285,38 +313,16 @@ class _Nodes:
             "approval_requested",
             actor=self.proposer,
             incident=plan.incident_id,
-            idempotency_key=f"{plan.incident_id}:approval_requested",
+            idempotency_key=f"{plan.incident_id}:approval_requested:{request.id}",
             data={"approval_id": request.id, "reasons": gate.reasons},
         )
         self.world.store.set_run(thread, "waiting_approval", now)
-        # The human's decision arrives as JSON from another process (`Command(resume=...)`).
-        decision = Decision.model_validate(
-            interrupt(
-                {
-                    "approval_id": request.id,
-                    "action": plan.action.value,
-                    "models": plan.models,
-                    "reasons": gate.reasons,
-                }
-            )
-        )
-        decision = self._bound(decision, plan, thread)
-        self.world.audit.append(
-            "approved" if decision.approved else "rejected",
-            actor=decision.by,
-            incident=plan.incident_id,
-            idempotency_key=f"{plan.incident_id}:decision_by_human",
-            data={
-                "approval_id": decision.request_id,
-                "proposer": self.proposer,
-                "note": decision.note,
-            },
-        )
-        self.world.store.set_run(thread, "running", self.world.clock())
-        update: StateUpdate = {"approval": decision}
-        if not decision.approved:
-            update["status"] = "rejected"
-        return update
+        return {
+            "approval_id": request.id,
+            "action": plan.action.value,
+            "models": plan.models,
+            "reasons": gate.reasons,
+        }
 
     def _bound(self, decision: Decision, plan: RemediationPlan, thread: str) -> Decision:
         """An approval counts only for the exact actions it was given for; else it is void."""

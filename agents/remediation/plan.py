@@ -22,6 +22,9 @@ class Action(StrEnum):
     """Trouble right after a deploy: point `champion` back at the previous version."""
 
 
+EXPIRED = "expired_request"
+"""Resume payload key (`{EXPIRED: request_id}`): the run's request expired; propose anew."""
+
 MUTATING = {Action.RETRAIN, Action.RETRAIN_WITH_REVIEW, Action.ROLLBACK}
 
 

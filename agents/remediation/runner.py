@@ -7,7 +7,13 @@ from pydantic import BaseModel
 
 from agents.remediation.executor import ACTOR, RemediationWorld
 from agents.remediation.gate import review
-from agents.remediation.plan import THREAD_PREFIX, RemediationPlan, approval_key, tier0_plan
+from agents.remediation.plan import (
+    EXPIRED,
+    THREAD_PREFIX,
+    RemediationPlan,
+    approval_key,
+    tier0_plan,
+)
 from memory.approvals import Decision
 from memory.remediation import RunStatus
 from tools.drift.incidents import Incident
@@ -51,8 +57,22 @@ def remediate(
                 None if state.next else {"incident": incident},
                 _config(thread),
             )
+        elif run.status == "waiting_approval":
+            _propose_again_if_expired(world, graph, thread)
         outcomes.append(outcome(world, graph, thread))
     return outcomes
+
+
+def _propose_again_if_expired(world: RemediationWorld, graph: Any, thread: str) -> None:
+    """A run whose request expired unanswered proposes its plan anew (a new request)."""
+    request = world.approvals.by_key(approval_key(thread))
+    if request is None:
+        return
+    if request.status == "pending":
+        world.approvals.requests(world.clock(), "pending", "remediation")  # marks expiry
+        request = world.approvals.get(request.id)
+    if request.status == "expired" and graph.get_state(_config(thread)).interrupts:
+        graph.invoke(Command(resume={EXPIRED: request.id}), _config(thread))
 
 
 def resume(world: RemediationWorld, graph: Any) -> list[RunOutcome]:
