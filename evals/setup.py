@@ -154,7 +154,9 @@ def _registry_fault(fault: Fault, files: WorldFiles) -> None:
             twin = SimCluster(files.cluster_db)
             try:
                 namespace = serving_namespace(model)
-                if any(d.name == fault.model for d in twin.deployments(namespace)):
+                if namespace is not None and any(
+                    d.name == fault.model for d in twin.deployments(namespace)
+                ):
                     twin.set_model_version(namespace, fault.model, created.version)
             finally:
                 twin.close()

@@ -66,6 +66,7 @@ def test_the_seeded_fleet_is_compliant_and_every_policy_is_checked(
 
 def _prod_ns(registry: MlflowRegistry, model: str) -> str:
     m = registry.get_model(model)
+    assert m.env is not None
     return f"{m.owner}-{m.env.value}"
 
 

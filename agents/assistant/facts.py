@@ -21,7 +21,8 @@ class OwnerFacts(BaseModel):
 
     model: str
     owner: str
-    env: Environment
+    env: Environment | None
+    """None when the model's env tag is missing or unknown."""
     pipeline: str
     pipeline_owner: str | None
     namespaces: list[str]

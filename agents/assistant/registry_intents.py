@@ -4,6 +4,7 @@ from agents.assistant import facts
 from agents.assistant.context import FleetView
 from agents.assistant.intent import Reply, as_json, lookup, per_model
 from agents.assistant.query import Query
+from tools.registry.tag_contract import env_label, risk_label
 
 
 def _owner(view: FleetView, query: Query, model: str) -> Reply:
@@ -11,7 +12,7 @@ def _owner(view: FleetView, query: Query, model: str) -> Reply:
     where = f" It is deployed in {', '.join(f.namespaces)}." if f.namespaces else ""
     pipe_owner = f" (owned by {f.pipeline_owner})" if f.pipeline_owner else ""
     return Reply(
-        text=f"{model} is owned by the {f.owner} team ({f.env.value}); it is fed by "
+        text=f"{model} is owned by the {f.owner} team ({env_label(f.env)}); it is fed by "
         f"pipeline {f.pipeline}{pipe_owner}.{where}",
         entities=[model, f.pipeline, *f.namespaces],
         facts={"owner": as_json(f)},
@@ -118,8 +119,8 @@ def _info(view: FleetView, query: Query, model: str) -> Reply:
         f"{d.namespace} (v{d.model_version}, {d.replicas} replicas)" for d in deployed
     )
     return Reply(
-        text=f"{model}: {m.task.value} model of the {m.owner} team in {m.env.value}, "
-        f"risk {m.ai_act_risk.value}, pipeline {m.pipeline}, aliases "
+        text=f"{model}: {m.task.value} model of the {m.owner} team in {env_label(m.env)}, "
+        f"risk {risk_label(m.ai_act_risk)}, pipeline {m.pipeline}, aliases "
         f"{', '.join(f'{a}=v{v}' for a, v in sorted(m.aliases.items())) or 'none'}; "
         f"deployed in {where or 'no namespace'}.\n"
         f'Description (metadata, quoted as data): "{m.description}"',

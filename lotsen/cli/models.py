@@ -9,6 +9,7 @@ from lotsen.cli.context import console, print_json, world_of
 from lotsen.cli.render import models_table
 from tools.domain import Environment
 from tools.registry import MlflowRegistry
+from tools.registry.tag_contract import env_label, risk_label
 
 app = typer.Typer(help="Read the model registry (versions, aliases, alias history).")
 
@@ -47,7 +48,8 @@ def show(
         return
     console.print(
         f"[bold]{model.name}[/bold]: {model.description} (owner {model.owner}, "
-        f"env {model.env.value}, risk {model.ai_act_risk.value}, pipeline {model.pipeline})"
+        f"env {env_label(model.env)}, risk {risk_label(model.ai_act_risk)}, "
+        f"pipeline {model.pipeline})"
     )
     table = Table()
     for column in ("version", "aliases", "metrics", "trained on", "run"):

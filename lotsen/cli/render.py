@@ -4,6 +4,7 @@ from rich.table import Table
 
 from tools.domain import Deployment, Job, Namespace, Node, RegisteredModel
 from tools.fleet.status import FleetStatus
+from tools.registry.tag_contract import env_label, risk_label
 
 
 def status_tables(status: FleetStatus) -> list[Table]:
@@ -47,6 +48,11 @@ def status_tables(status: FleetStatus) -> list[Table]:
             busy,
             power,
         )
+    if status.unknown_env_models:
+        envs.caption = (
+            f"{status.unknown_env_models} model(s) without a known env tag, treated as prod "
+            "(`lotsen models lint`)"
+        )
     jobs = ", ".join(f"{v} {k}" for k, v in status.jobs.items())
     pools.caption = (
         f"{status.namespaces} namespaces, {status.namespaces_over_quota} over quota; jobs: {jobs}"
@@ -62,7 +68,9 @@ def models_table(models: list[RegisteredModel]) -> Table:
         table.add_column(column)
     for m in models:
         aliases = ", ".join(f"{a}=v{v}" for a, v in sorted(m.aliases.items()))
-        table.add_row(m.name, m.owner, m.env.value, m.pipeline, m.ai_act_risk.value, aliases)
+        table.add_row(
+            m.name, m.owner, env_label(m.env), m.pipeline, risk_label(m.ai_act_risk), aliases
+        )
     return table
 
 

@@ -4,6 +4,7 @@ from pydantic import BaseModel, Field
 
 from tools.catalog.context import ToolContext
 from tools.domain import AiActRisk, Environment
+from tools.registry.tag_contract import env_label, risk_label
 from tools.runtime.envelope import ToolResult
 from tools.runtime.spec import tool
 
@@ -30,8 +31,8 @@ def list_models(ctx: ToolContext, args: ListModelsArgs) -> ToolResult:
         {
             "name": m.name,
             "owner": m.owner,
-            "env": m.env.value,
-            "ai_act_risk": m.ai_act_risk.value,
+            "env": env_label(m.env),
+            "ai_act_risk": risk_label(m.ai_act_risk),
             "pipeline": m.pipeline,
             "aliases": dict(m.aliases),
         }

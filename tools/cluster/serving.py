@@ -13,6 +13,8 @@ def serve_version(cluster: Cluster, model: RegisteredModel, version: int) -> boo
         False when the model has no deployment there (nothing to change).
     """
     namespace = serving_namespace(model)
+    if namespace is None:
+        return False
     try:
         cluster.deployment(namespace, model.name)
     except LotsenError:

@@ -90,29 +90,45 @@ class Lineage(DomainModel):
     """Environment where the version was validated before reaching this one."""
 
 
-class NewModel(DomainModel):
-    """What is needed to register a model; its metadata lives in registry tags."""
+class ModelMetadata(DomainModel):
+    """What every model carries, registered or about to be (env and risk differ)."""
 
     name: str
     owner: str
     """Team accountable for the model."""
-    env: Environment
-    """Environment where the model's champion serves."""
     pipeline: str
     """Feature pipeline that feeds it."""
     description: str = ""
     task: ModelTask = ModelTask.CLASSIFICATION
-    ai_act_risk: AiActRisk = AiActRisk.MINIMAL
     change_plan: ChangePlan | None = None
     tags: dict[str, str] = Field(default_factory=dict)
     """Other tags, as stored in the registry."""
 
 
-class RegisteredModel(NewModel):
-    """A model in the registry, with its aliases."""
+class NewModel(ModelMetadata):
+    """What is needed to register a model; its metadata lives in registry tags."""
 
+    env: Environment
+    """Environment where the model's champion serves."""
+    ai_act_risk: AiActRisk = AiActRisk.MINIMAL
+
+
+class RegisteredModel(ModelMetadata):
+    """A model as the registry holds it: its aliases, and env/risk only when tagged validly.
+
+    A registry Lotsen did not seed may lack the tag contract (README, "The tag contract"):
+    a missing or unrecognised env or risk is None, never a guessed default, and the
+    compliance gate treats it as the strictest value (prod, high-risk).
+    """
+
+    env: Environment | None = None
+    """Environment where the model's champion serves; None when the tag is missing/unknown."""
+    ai_act_risk: AiActRisk | None = None
+    """EU AI Act risk class; None when the tag is missing or unknown."""
     aliases: dict[str, int] = Field(default_factory=dict)
     """Alias name -> version number."""
+    contract_tags: dict[str, str] = Field(default_factory=dict)
+    """The tag-contract keys (owner, env, ...) as stored, to tell missing from not understood."""
 
 
 class ModelVersion(DomainModel):

@@ -9,7 +9,7 @@ pipeline's name.
 from collections.abc import Iterable
 
 from tools.domain.common import Environment
-from tools.domain.models import FeaturePipeline, NewModel
+from tools.domain.models import FeaturePipeline, ModelMetadata, NewModel, RegisteredModel
 
 TRAINING_ENV = Environment.TEST
 """Environment whose namespaces run retraining jobs."""
@@ -20,12 +20,15 @@ def namespace_name(team: str, env: Environment) -> str:
     return f"{team}-{env.value}"
 
 
-def serving_namespace(model: NewModel) -> str:
-    """Namespace where the model's champion serves: its owner's, in its environment."""
-    return namespace_name(model.owner, model.env)
+def serving_namespace(model: NewModel | RegisteredModel) -> str | None:
+    """Namespace where the model's champion serves: its owner's, in its environment.
+
+    None when the model's env tag is missing or unknown (a registry Lotsen did not seed).
+    """
+    return namespace_name(model.owner, model.env) if model.env is not None else None
 
 
-def training_namespace(model: NewModel) -> str:
+def training_namespace(model: ModelMetadata) -> str:
     """Namespace where the model is retrained: its owner's test namespace."""
     return namespace_name(model.owner, TRAINING_ENV)
 

@@ -36,6 +36,8 @@ class FleetStatus(BaseModel):
     idle_days: float
     """The scale-to-zero threshold the idle counts use."""
     envs: list[EnvSummary]
+    unknown_env_models: int = 0
+    """Models whose env tag is missing or not understood (the gate treats them as prod)."""
     pools: list[PoolUsage]
     namespaces: int
     namespaces_over_quota: int
@@ -82,6 +84,7 @@ def fleet_status(
         at=now,
         idle_days=idle_days,
         envs=envs,
+        unknown_env_models=sum(m.env is None for m in models),
         pools=cluster.pool_usage(),
         namespaces=len(namespaces),
         namespaces_over_quota=sum(

@@ -13,6 +13,7 @@ from tools.policy.checks import CHECKS
 from tools.policy.facts import GpuSubject, PlatformFacts
 from tools.policy.spec import Policy, Scope, Severity, load_policies
 from tools.registry import ModelRegistry
+from tools.registry.tag_contract import strictest_env, strictest_risk
 
 logger = logging.getLogger(__name__)
 
@@ -131,7 +132,10 @@ def subjects(
                 (m.name, m)
                 for m in models
                 if _selected(
-                    policy, env=m.env.value, ai_act_risk=m.ai_act_risk.value, owner=m.owner
+                    policy,
+                    env=strictest_env(m.env).value,
+                    ai_act_risk=strictest_risk(m.ai_act_risk).value,
+                    owner=m.owner,
                 )
             ]
         case Scope.NAMESPACE:

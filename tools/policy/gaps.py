@@ -52,9 +52,10 @@ def inject_gap(
     elif kind == "alias_changed_outside":
         _move_champion_out_of_band(registry, target)
     elif kind == "prod_not_champion":
-        model = registry.get_model(target)
-        other = _other_version(registry, target)
-        twin.set_model_version(serving_namespace(model), target, other)
+        namespace = serving_namespace(registry.get_model(target))
+        if namespace is None:
+            raise StateError(f"{target} has no env tag: no serving namespace to change")
+        twin.set_model_version(namespace, target, _other_version(registry, target))
     else:
         raise ConfigError(f"unknown compliance gap {kind!r}; known: {', '.join(GAP_KINDS)}")
 

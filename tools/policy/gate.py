@@ -3,7 +3,8 @@
 `review` answers allow, needs_approval (a human must decide; four eyes) or deny. The gate
 never executes or promotes anything itself. Rules, each tied to a policy id:
 
-- prod and high-risk models: every change needs a human (SEG-05, AIA-06);
+- prod and high-risk models: every change needs a human (SEG-05, AIA-06); a model whose
+  env or risk tag is missing or not understood counts as prod and high-risk (TAG-01);
 - a promotion to @champion is denied when the version failed its training-data checks
   (AIA-08), is a substantial modification without sign-off (AIA-07), or, in prod, was not
   validated in test (SEG-05);
@@ -23,6 +24,13 @@ from tools.policy.evaluate import evaluate
 from tools.policy.facts import PlatformFacts
 from tools.policy.spec import Policy, Scope, Severity, load_policies
 from tools.registry import CHAMPION, ModelRegistry
+from tools.registry.tag_contract import (
+    ENV,
+    RISK,
+    strictest_env,
+    strictest_risk,
+    unknown_reason,
+)
 
 ALWAYS_HUMAN = {Environment.PROD}
 """Environments where no change runs without a human."""
@@ -46,7 +54,13 @@ class ComplianceGate:
         model = self._model(action, facts, review)
         if model is not None:
             _model_rules(action, model, _target_version(action, model, facts), review)
-        env = model.env if model is not None else _namespace_env(action, facts, review)
+        if model is not None:
+            env = model.env
+            if env is None:
+                reason = unknown_reason(ENV, model.contract_tags, "prod")
+                review.ask(f"{reason}: a human decides", "TAG-01")
+        else:
+            env = _namespace_env(action, facts, review)
         if env in ALWAYS_HUMAN:
             review.ask(f"{action.kind.value} touches {env.value}: a human decides", "SEG-05")
         self._open_findings(action, facts, review)
@@ -117,7 +131,10 @@ def _model_rules(
     version: ModelVersion | None,
     review: "_Review",
 ) -> None:
-    if model.ai_act_risk is AiActRisk.HIGH:
+    if model.ai_act_risk is None:
+        reason = unknown_reason(RISK, model.contract_tags, "high-risk")
+        review.ask(f"{reason}: a human decides", "TAG-01")
+    elif model.ai_act_risk is AiActRisk.HIGH:
         review.ask(f"{model.name} is high-risk under the EU AI Act: a human decides", "AIA-06")
     if action.kind is ActionKind.RETRAIN and not _within_plan(model, action.change_kind):
         review.ask(
@@ -148,14 +165,16 @@ def _promotion_rules(
             f"v{version.version} is a substantial modification ({kind}) without sign-off",
             "AIA-07",
         )
-    if model.env is Environment.PROD and version.lineage.promoted_from is not Environment.TEST:
+    in_prod = strictest_env(model.env) is Environment.PROD
+    if in_prod and version.lineage.promoted_from is not Environment.TEST:
         review.deny(f"v{version.version} was not validated in test", "SEG-05")
 
 
 def _within_plan(model: RegisteredModel, change_kind: str | None) -> bool:
     kind = change_kind or ChangeKind.RETRAIN_SAME_FEATURES.value
     if model.change_plan is None:
-        return model.ai_act_risk is not AiActRisk.HIGH or kind == "retrain_same_features"
+        high_risk = strictest_risk(model.ai_act_risk) is AiActRisk.HIGH
+        return not high_risk or kind == "retrain_same_features"
     return kind in {k.value for k in model.change_plan.allowed}
 
 

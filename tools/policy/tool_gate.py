@@ -14,6 +14,7 @@ from tools.domain import Environment
 from tools.errors import NotFoundError
 from tools.policy.action import ActionKind, ProposedAction
 from tools.policy.gate import ComplianceGate
+from tools.registry.tag_contract import strictest_env
 from tools.runtime.spec import ToolSpec
 
 
@@ -74,7 +75,7 @@ class ComplianceToolGate:
     def _env(self, action: ProposedAction) -> Environment | None:
         try:
             if action.model is not None:
-                return self.gate.registry.get_model(action.model).env
+                return strictest_env(self.gate.registry.get_model(action.model).env)
             if action.namespace is not None:
                 return self.gate.cluster.namespace(action.namespace).env
         except NotFoundError:

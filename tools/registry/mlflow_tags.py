@@ -4,14 +4,23 @@ from datetime import UTC, datetime
 from typing import Any
 
 from tools.domain import (
-    AiActRisk,
-    ChangePlan,
-    Environment,
     Lineage,
     ModelTask,
     ModelVersion,
     NewModel,
     RegisteredModel,
+)
+from tools.registry.tag_contract import (
+    CHANGE_PLAN,
+    ENV,
+    OWNER,
+    PIPELINE,
+    RISK,
+    TASK,
+    parse_change_plan,
+    parse_env,
+    parse_risk,
+    parse_task,
 )
 
 MODEL_KEYS = ("owner", "env", "pipeline", "task", "ai_act_risk", "change_plan")
@@ -34,20 +43,25 @@ def model_tags(spec: NewModel) -> dict[str, str]:
 
 
 def to_registered_model(rm: Any) -> RegisteredModel:
-    """Build a RegisteredModel from an MLflow RegisteredModel entity."""
+    """Build a RegisteredModel from an MLflow RegisteredModel entity (any tags, never raises).
+
+    Env and risk are parsed leniently (`tag_contract`); a missing or unrecognised value is
+    None. A task or change plan that cannot be read is left at its default; `contract_tags`
+    keeps every contract tag as stored, so `lotsen models lint` can tell what was wrong.
+    """
     tags: dict[str, str] = dict(rm.tags or {})
-    plan = tags.get("change_plan")
     return RegisteredModel(
         name=rm.name,
         description=rm.description or "",
-        owner=tags.get("owner", "unknown"),
-        env=Environment(tags.get("env", "dev")),
-        pipeline=tags.get("pipeline", ""),
-        task=ModelTask(tags.get("task", ModelTask.CLASSIFICATION.value)),
-        ai_act_risk=AiActRisk(tags.get("ai_act_risk", AiActRisk.MINIMAL.value)),
-        change_plan=ChangePlan.model_validate_json(plan) if plan else None,
+        owner=tags.get(OWNER, "").strip() or "unknown",
+        env=parse_env(tags.get(ENV)),
+        pipeline=tags.get(PIPELINE, "").strip(),
+        task=parse_task(tags.get(TASK)) or ModelTask.CLASSIFICATION,
+        ai_act_risk=parse_risk(tags.get(RISK)),
+        change_plan=parse_change_plan(tags.get(CHANGE_PLAN)),
         aliases={alias: int(version) for alias, version in (rm.aliases or {}).items()},
         tags={k: v for k, v in tags.items() if k not in MODEL_KEYS},
+        contract_tags={k: v for k, v in tags.items() if k in MODEL_KEYS},
     )
 
 
