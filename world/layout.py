@@ -6,6 +6,11 @@ fleet catalogue. `fleet init` builds a new world beside the old one and swaps th
 atomically, so a crash or Ctrl-C mid-seeding leaves the previous world (or none) exactly as
 it was. `<data_dir>/state/` holds what a re-seed never deletes: the audit log, the approval
 queue and the incident memory.
+
+Attach mode: with `LOTSEN_MLFLOW_URI` set and no seeded world, the registry is the user's
+own and `<data_dir>/attached/` (created on first use) holds Lotsen's stores beside it:
+alias history, telemetry, remediation runs, checkpoints and, with the `sim` cluster, an
+empty twin (no nodes, namespaces or deployments).
 """
 
 import logging
@@ -28,11 +33,17 @@ MLFLOW_ENV_DEFAULTS = {
 }
 
 
+ATTACHED_DIR = "attached"
+"""Directory of attach mode's own stores in the data dir."""
+
+
 @dataclass(frozen=True)
 class WorldFiles:
     """Files of one world directory."""
 
     root: Path
+    attached: bool = False
+    """True for attach mode: the registry is an existing MLflow, not a seeded one."""
 
     @property
     def mlflow_db(self) -> Path:
@@ -132,10 +143,24 @@ def configure_mlflow_env() -> None:
 
 
 def current_world(settings: Settings) -> WorldFiles:
-    """The world in use; NotFoundError if none was seeded yet."""
+    """The world in use: the seeded one, else attach mode when an MLflow URI is set.
+
+    Raises:
+        NotFoundError: no fleet was seeded and no registry to attach to is configured.
+    """
     link = settings.data_dir / "world"
-    if not link.exists():
-        raise NotFoundError(
-            f"no fleet in {settings.data_dir}; run `lotsen fleet init` (or set LOTSEN_DATA_DIR)"
-        )
-    return WorldFiles(link)
+    if link.exists():
+        return WorldFiles(link)
+    if settings.mlflow_uri is not None:
+        return attached_world(settings)
+    raise NotFoundError(
+        f"no fleet in {settings.data_dir}; run `lotsen fleet init` for the embedded demo "
+        "fleet, or set LOTSEN_MLFLOW_URI to attach to your MLflow registry"
+    )
+
+
+def attached_world(settings: Settings) -> WorldFiles:
+    """Lotsen's own stores beside an attached registry, `<data_dir>/attached/` (created)."""
+    files = WorldFiles(settings.data_dir / ATTACHED_DIR, attached=True)
+    files.artifacts.mkdir(parents=True, exist_ok=True)
+    return files

@@ -26,6 +26,7 @@ def build_world(
     *,
     force: bool,
     expire_pending: bool = False,
+    into_external_registry: bool = False,
     progress: Progress | None = None,
 ) -> WorldFiles:
     """Seed a new world and make it current atomically.
@@ -34,9 +35,17 @@ def build_world(
     are kept; re-seeding is recorded in the audit log.
 
     Raises:
-        ConfigError: a world exists and `force` is not set, or approvals are pending and
-            `expire_pending` is not set.
+        ConfigError: a world exists and `force` is not set, approvals are pending and
+            `expire_pending` is not set, or LOTSEN_MLFLOW_URI names a registry Lotsen does
+            not own and `into_external_registry` is not set.
     """
+    if settings.mlflow_uri is not None and not into_external_registry:
+        raise ConfigError(
+            f"LOTSEN_MLFLOW_URI points at {settings.mlflow_uri}, a registry Lotsen does not "
+            f"own: `fleet init` would register {len(spec.models)} synthetic models into it. "
+            "Lotsen works on your models without it (attach mode); unset LOTSEN_MLFLOW_URI "
+            "for the embedded demo fleet, or add --seed-into-external-registry to seed it anyway"
+        )
     with exclusive(settings.data_dir, "re-seed the fleet", settings.lock_wait_s):
         return _build(settings, spec, force=force, expire_pending=expire_pending, progress=progress)
 

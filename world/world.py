@@ -10,7 +10,7 @@ ports built from it, never the whole world.
 
 import getpass
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from types import TracebackType
 from typing import TYPE_CHECKING, Self
@@ -79,9 +79,11 @@ class World:
     # --- where things are -----------------------------------------------------------------
     @cached_property
     def files(self) -> WorldFiles:
-        """The re-seedable world's files (NotFoundError when no fleet was seeded)."""
+        """The re-seedable world's files, or attach mode's (NotFoundError: neither)."""
         self._hold_data_dir()
-        return current_world(self.settings)
+        files = current_world(self.settings)
+        self._hold_data_dir()  # attach mode may just have created the data dir
+        return files
 
     @cached_property
     def state(self) -> StateFiles:
@@ -124,7 +126,12 @@ class World:
         else:
             from tools.cluster.sim import SimCluster
 
-            cluster = SimCluster(self.files.cluster_db)
+            if self.files.attached:
+                from world.attach import attached_twin
+
+                cluster = attached_twin(self.files.cluster_db)
+            else:
+                cluster = SimCluster(self.files.cluster_db)
         self._closers.append(cluster.close)
         return cluster
 
@@ -244,6 +251,8 @@ class World:
         """Now, for every rule that depends on time (gate, approvals, scans, capacity)."""
         if self._clock is not None:
             return self._clock()
+        if self.settings.cluster == "sim" and self.files.attached:
+            return datetime.now(UTC)  # attach mode's empty twin: its virtual clock stands still
         return self.cluster.now()
 
     def gate(self) -> "ComplianceGate":

@@ -4,17 +4,18 @@ from agents.assistant import facts
 from agents.assistant.context import FleetView
 from agents.assistant.intent import Reply, as_json, lookup, per_model
 from agents.assistant.query import Query
-from tools.registry.tag_contract import env_label, risk_label
+from tools.registry.tag_contract import UNKNOWN, env_label, risk_label
 
 
 def _owner(view: FleetView, query: Query, model: str) -> Reply:
     f = facts.owner_of(view, model)
     where = f" It is deployed in {', '.join(f.namespaces)}." if f.namespaces else ""
     pipe_owner = f" (owned by {f.pipeline_owner})" if f.pipeline_owner else ""
+    who = "has no owner tag" if f.owner == UNKNOWN else f"is owned by the {f.owner} team"
+    fed = f"it is fed by pipeline {f.pipeline}{pipe_owner}" if f.pipeline else "no pipeline tag"
     return Reply(
-        text=f"{model} is owned by the {f.owner} team ({env_label(f.env)}); it is fed by "
-        f"pipeline {f.pipeline}{pipe_owner}.{where}",
-        entities=[model, f.pipeline, *f.namespaces],
+        text=f"{model} {who} ({f.env.value if f.env else 'env unknown'}); {fed}.{where}",
+        entities=[model, *([f.pipeline] if f.pipeline else []), *f.namespaces],
         facts={"owner": as_json(f)},
         lookups=[lookup("get_model", name=model)],
     )

@@ -28,10 +28,24 @@ def init(
     expire_pending: Annotated[
         bool, typer.Option(help="With --force: expire pending approval requests.")
     ] = False,
+    seed_into_external_registry: Annotated[
+        bool,
+        typer.Option(
+            help="Register the synthetic fleet into the MLflow of LOTSEN_MLFLOW_URI "
+            "(refused without it: that registry is not Lotsen's)."
+        ),
+    ] = False,
 ) -> None:
-    """Build a realistic fleet in the registry and the cluster twin (atomic)."""
+    """Build a realistic demo fleet in the embedded registry and the cluster twin (atomic)."""
     settings = settings_of(ctx)
-    seconds = seed_world(settings, models, seed, force=force, expire_pending=expire_pending)
+    seconds = seed_world(
+        settings,
+        models,
+        seed,
+        force=force,
+        expire_pending=expire_pending,
+        into_external_registry=seed_into_external_registry,
+    )
     size = sum(
         f.stat().st_size for f in current_world(settings).root.resolve().rglob("*") if f.is_file()
     )
@@ -47,7 +61,13 @@ def init(
 
 
 def seed_world(
-    settings: Settings, models: int, seed: int, *, force: bool, expire_pending: bool = False
+    settings: Settings,
+    models: int,
+    seed: int,
+    *,
+    force: bool,
+    expire_pending: bool = False,
+    into_external_registry: bool = False,
 ) -> float:
     """Generate and seed a fleet with a progress bar; return the seconds it took."""
     start = time.perf_counter()
@@ -59,6 +79,7 @@ def seed_world(
             spec,
             force=force,
             expire_pending=expire_pending,
+            into_external_registry=into_external_registry,
             progress=lambda done, total: bar.update(task, completed=done, total=total),
         )
     return time.perf_counter() - start

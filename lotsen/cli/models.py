@@ -9,7 +9,7 @@ from lotsen.cli.context import console, print_json, world_of
 from lotsen.cli.render import models_table
 from tools.domain import Environment
 from tools.registry import MlflowRegistry
-from tools.registry.tag_contract import env_label, risk_label
+from tools.registry.tag_contract import env_label, lint_models, risk_label
 
 app = typer.Typer(help="Read the model registry (versions, aliases, alias history).")
 
@@ -30,6 +30,27 @@ def list_models(
         print_json(models)
     else:
         console.print(models_table(models))
+
+
+@app.command("lint")
+def lint(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Check every model against the tag contract; exit 1 on any finding (for CI)."""
+    models = _registry(ctx).list_models()
+    problems = lint_models(models)
+    if as_json:
+        print_json(problems)
+    else:
+        table = Table(title=f"Tag contract: {len(models)} models")
+        for column in ("model", "tag", "problem", "what it causes"):
+            table.add_column(column)
+        for p in problems:
+            table.add_row(p.model, p.key, p.problem, p.effect)
+        console.print(table if problems else f"{len(models)} models carry the tag contract.")
+    if problems:
+        raise typer.Exit(1)
 
 
 @app.command("show")

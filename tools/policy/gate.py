@@ -58,7 +58,7 @@ class ComplianceGate:
             env = model.env
             if env is None:
                 reason = unknown_reason(ENV, model.contract_tags, "prod")
-                review.ask(f"{reason}: a human decides", "TAG-01")
+                review.ask(f"{reason}, a human decides", "TAG-01")
         else:
             env = _namespace_env(action, facts, review)
         if env in ALWAYS_HUMAN:
@@ -133,7 +133,7 @@ def _model_rules(
 ) -> None:
     if model.ai_act_risk is None:
         reason = unknown_reason(RISK, model.contract_tags, "high-risk")
-        review.ask(f"{reason}: a human decides", "TAG-01")
+        review.ask(f"{reason}, a human decides", "TAG-01")
     elif model.ai_act_risk is AiActRisk.HIGH:
         review.ask(f"{model.name} is high-risk under the EU AI Act: a human decides", "AIA-06")
     if action.kind is ActionKind.RETRAIN and not _within_plan(model, action.change_kind):

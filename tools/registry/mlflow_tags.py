@@ -17,6 +17,7 @@ from tools.registry.tag_contract import (
     PIPELINE,
     RISK,
     TASK,
+    UNKNOWN,
     parse_change_plan,
     parse_env,
     parse_risk,
@@ -53,7 +54,7 @@ def to_registered_model(rm: Any) -> RegisteredModel:
     return RegisteredModel(
         name=rm.name,
         description=rm.description or "",
-        owner=tags.get(OWNER, "").strip() or "unknown",
+        owner=tags.get(OWNER, "").strip() or UNKNOWN,
         env=parse_env(tags.get(ENV)),
         pipeline=tags.get(PIPELINE, "").strip(),
         task=parse_task(tags.get(TASK)) or ModelTask.CLASSIFICATION,

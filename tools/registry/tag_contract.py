@@ -22,6 +22,9 @@ OWNER, ENV, PIPELINE, TASK, RISK, FEATURES, CHANGE_PLAN = (
     "change_plan",
 )
 
+UNKNOWN = "unknown"
+"""How a missing or unrecognised value is shown (and the owner of a model without one)."""
+
 ENV_SYNONYMS: dict[str, Environment] = {
     **dict.fromkeys(("prod", "production", "prd", "live"), Environment.PROD),
     **dict.fromkeys(("test", "testing", "staging", "stage", "stg", "qa"), Environment.TEST),
@@ -131,12 +134,12 @@ def parse_change_plan(raw: str | None) -> ChangePlan | None:
 
 def env_label(env: Environment | None) -> str:
     """How an environment is shown: its value, or `unknown`."""
-    return env.value if env is not None else "unknown"
+    return env.value if env is not None else UNKNOWN
 
 
 def risk_label(risk: AiActRisk | None) -> str:
     """How a risk class is shown: its value, or `unknown`."""
-    return risk.value if risk is not None else "unknown"
+    return risk.value if risk is not None else UNKNOWN
 
 
 def strictest_env(env: Environment | None) -> Environment:
@@ -205,4 +208,25 @@ def contract_problems(model: RegisteredModel) -> list[TagProblem]:
         elif read(raw) is None:
             shown = raw if len(raw) <= 40 else raw[:37] + "..."
             problems.append(TagProblem(model.name, key, f"{shown!r} not understood", _EFFECTS[key]))
+    return problems
+
+
+def lint_models(models: list[RegisteredModel]) -> list[TagProblem]:
+    """Every model's contract problems, plus names that differ only in case."""
+    problems = [p for m in sorted(models, key=lambda m: m.name) for p in contract_problems(m)]
+    by_folded: dict[str, list[str]] = {}
+    for m in models:
+        by_folded.setdefault(m.name.casefold(), []).append(m.name)
+    for names in by_folded.values():
+        for name in sorted(names) if len(names) > 1 else ():
+            others = ", ".join(n for n in sorted(names) if n != name)
+            problems.append(
+                TagProblem(
+                    name,
+                    "name",
+                    f"differs from {others} only in case",
+                    "people, the assistant and case-insensitive backends may act on the "
+                    "wrong model",
+                )
+            )
     return problems
