@@ -51,12 +51,10 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 def _audit_key_env(config_home: Path) -> dict[str, str]:
-    """Where the audit key is: LOTSEN_AUDIT_KEY_FILE (worlds) and its default location
-    (logs opened directly, `AuditLog(path)`) are the same file."""
-    return {
-        "XDG_CONFIG_HOME": str(config_home),
-        "LOTSEN_AUDIT_KEY_FILE": str(config_home / "lotsen" / "audit.key"),
-    }
+    """Where the audit key is: its default location (`$XDG_CONFIG_HOME/lotsen/audit.key`), the
+    same for worlds and for logs opened directly, in every test and every process they start
+    (not a `LOTSEN_*` setting: developer settings stay out of the suite)."""
+    return {"XDG_CONFIG_HOME": str(config_home)}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
