@@ -36,6 +36,13 @@ def test_status_json_describes_the_seeded_fleet(
     assert {p["pool"] for p in status["pools"]} >= {"prod-h100-mig", "test-a100-train"}
 
 
+def test_the_seeded_fleet_carries_the_tag_contract(
+    data: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, out, _ = lotsen(capsys, monkeypatch, "models", "lint", "--json")
+    assert (code, json.loads(out)) == (0, [])
+
+
 def test_rich_status_and_listings_render(
     data: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
