@@ -80,9 +80,10 @@ def test_commands_read_the_registry_as_it_is_without_fleet_init(
 
     code, out, err = lotsen(capsys, monkeypatch, "compliance", "scan", "--json")
     assert (code, err) == (0, "")
-    tag_findings = {
-        f["subject"]: f for f in json.loads(out)["findings"] if f["policy_id"] == "TAG-01"
-    }
+    findings = json.loads(out)["findings"]
+    tag_findings = {f["subject"]: f for f in findings if f["policy_id"] == "TAG-01"}
+    overseer = {f["subject"]: f["status"] for f in findings if f["policy_id"] == "AIA-04"}
+    assert overseer[UNTAGGED] == "fail"  # unknown risk: the high-risk duties apply
     assert tag_findings[TAGGED]["status"] == "pass"
     assert tag_findings[UNTAGGED]["status"] == "fail"
     assert "env missing" in tag_findings[UNTAGGED]["message"]
