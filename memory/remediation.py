@@ -1,5 +1,6 @@
 """What the remediation workflow remembers: runs, data incidents, quarantine, watches.
 
+The lifecycle of the incidents scans find is here too (`incidents`, memory/incidents.py).
 Approval requests live in the one approval queue (memory/approvals.py).
 """
 
@@ -11,6 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
+from memory.incidents import INCIDENTS_MIGRATION, IncidentStore
 from tools.errors import NotFoundError
 from tools.state_db import open_state_db
 
@@ -36,6 +38,8 @@ CREATE TABLE watchlist (model TEXT PRIMARY KEY, incident_id TEXT NOT NULL, since
     # 2: approval requests moved to the one approval queue (memory/approvals.py); the old
     # rows stay readable until the queue has adopted them.
     "ALTER TABLE approvals RENAME TO legacy_approvals;",
+    # 3: the incident lifecycle (memory/incidents.py): occurrences, status, history
+    INCIDENTS_MIGRATION,
 )
 
 
@@ -72,6 +76,8 @@ class RemediationStore:
         """Open or create the store."""
         self._conn = open_state_db(path, "lotsen.remediation", _MIGRATIONS)
         self._conn.row_factory = sqlite3.Row
+        self.incidents = IncidentStore(self._conn)
+        """The incidents' lifecycle (same file: a run and the incident it moves)."""
 
     # runs
     def start_run(

@@ -178,15 +178,21 @@ def ingest_window(
 
 
 def scan_fleet(world: World, *, detail: bool = False) -> ScanReport:
-    """Scan the newest window of every model and group the signals into incidents."""
+    """Scan the newest window of every model and group the signals into incidents.
+
+    The incidents are recorded in the world's incident store: the same problem seen again
+    updates its open occurrence and keeps its id; a problem back in a later window after it
+    was resolved or closed is a new occurrence (memory/incidents.py).
+    """
     store = world.telemetry
     if store.latest_window() is None:
         raise NotFoundError("no telemetry yet; run `lotsen telemetry simulate` (or ingest windows)")
     start = time.perf_counter()
     batch = load_batch(store)
     signals = scan(batch, detail=detail)
-    incidents = group_incidents([s for s in signals if s.anomalous])
+    found = group_incidents([s for s in signals if s.anomalous])
     seconds = time.perf_counter() - start
+    incidents = world.runs.incidents.observe(found, world.clock())
     return ScanReport(
         models=len(batch.models.model),
         features=batch.features.rows,

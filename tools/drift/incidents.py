@@ -6,6 +6,13 @@ Two hundred models broken by one upstream pipeline are one incident, not two hun
 - latency regressions group by deploy time;
 - a performance drop without drift is concept drift (one incident per model), and a drop
   right after a deploy is a bad deploy.
+
+An incident's `key` names the problem, not the window it was seen in: the kind and its scope
+(the pipeline of a data-quality break; pipeline and drifted features of a drift; the models
+of a performance drop or latency regression). The next scan of the same break has the same
+key, so the incident store (memory/incidents.py) updates the open incident instead of opening
+a second one; `id` names one occurrence (the key itself for the first, `<key>-<n>` for a
+recurrence after the problem was resolved or closed).
 """
 
 import hashlib
@@ -42,6 +49,7 @@ class Incident(BaseModel):
     """One problem, however many models it touches."""
 
     id: str
+    """The occurrence: remediation's thread and idempotency keys derive from it."""
     kind: IncidentKind
     probable_cause: str
     pipeline: str | None = None
@@ -49,6 +57,16 @@ class Incident(BaseModel):
     features: list[str] = Field(default_factory=list)
     window_start: datetime
     evidence: list[str] = Field(default_factory=list)
+    key: str = ""
+    """The problem across scans: kind and scope, no window (empty: a checkpoint of an older
+    Lotsen, whose ids hashed the window in)."""
+    occurrence: int = 1
+    """Which occurrence of the problem `id` is (a recurrence after resolution is the next)."""
+
+
+def occurrence_id(key: str, occurrence: int) -> str:
+    """The id of an occurrence of a problem: the key, then `<key>-2`, `<key>-3`, ..."""
+    return key if occurrence == 1 else f"{key}-{occurrence}"
 
 
 def group_incidents(signals: list[ModelSignals]) -> list[Incident]:
@@ -78,6 +96,7 @@ def _data_quality(signals: Iterable[ModelSignals]) -> list[Incident]:
             _incident(
                 "data_quality",
                 group,
+                scope=pipeline,
                 pipeline=pipeline,
                 features=sorted({f for _, f in issues if f}),
                 cause=f"upstream data-quality break in pipeline {pipeline}: "
@@ -105,6 +124,7 @@ def _drift(signals: list[ModelSignals]) -> list[Incident]:
             _incident(
                 kind,
                 group,
+                scope=f"{pipeline}|{','.join(features)}",
                 pipeline=pipeline,
                 features=list(features),
                 cause=f"input drift in {', '.join(features)} ({scope}); {tail}",
@@ -124,7 +144,11 @@ def _performance(signals: list[ModelSignals]) -> list[Incident]:
             if recent
             else "performance dropped while inputs did not drift (concept drift)"
         )
-        out.append(_incident(kind, [s], pipeline=s.pipeline, cause=cause, evidence=[_perf(s)]))
+        out.append(
+            _incident(
+                kind, [s], scope=s.model, pipeline=s.pipeline, cause=cause, evidence=[_perf(s)]
+            )
+        )
     return out
 
 
@@ -139,6 +163,7 @@ def _latency(signals: list[ModelSignals]) -> list[Incident]:
             _incident(
                 "latency_regression",
                 group,
+                scope=",".join(sorted(s.model for s in group)),
                 cause=f"p95 latency up to x{worst:.1f} "
                 f"since the deploy at {deployed:%Y-%m-%d %H:%M}",
                 evidence=[f"{s.model}: p95 x{s.latency_ratio:.2f}" for s in group[:5]],
@@ -151,24 +176,24 @@ def _incident(
     kind: IncidentKind,
     group: list[ModelSignals],
     *,
+    scope: str,
     cause: str,
     pipeline: str | None = None,
     features: list[str] | None = None,
     evidence: list[str] | None = None,
 ) -> Incident:
+    """One incident; `scope` is what makes it the same problem on the next scan."""
     models = sorted(s.model for s in group)
-    window = group[0].window_start
-    digest = hashlib.sha1(
-        f"{kind}|{pipeline}|{','.join(models)}|{window.isoformat()}".encode()
-    ).hexdigest()
+    key = f"inc-{hashlib.sha1(f'{kind}|{scope}'.encode()).hexdigest()[:10]}"
     return Incident(
-        id=f"inc-{digest[:10]}",
+        id=key,
+        key=key,
         kind=kind,
         probable_cause=cause,
         pipeline=pipeline,
         models=models,
         features=features or [],
-        window_start=window,
+        window_start=group[0].window_start,
         evidence=evidence or [],
     )
 
