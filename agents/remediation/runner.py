@@ -1,6 +1,6 @@
 """Running the workflow for a scan's incidents, approving, rejecting and resuming."""
 
-from typing import Any
+from typing import Any, Literal
 
 from langgraph.types import Command
 from pydantic import BaseModel
@@ -9,14 +9,25 @@ from agents.remediation.executor import ACTOR, RemediationWorld
 from agents.remediation.gate import review
 from agents.remediation.plan import (
     EXPIRED,
+    MUTATING,
     THREAD_PREFIX,
     RemediationPlan,
     approval_key,
     tier0_plan,
 )
 from memory.approvals import Decision
-from memory.remediation import RunStatus
+from memory.remediation import Run, RunStatus
 from tools.drift.incidents import Incident
+from tools.errors import NotFoundError
+
+DONE_AS = {
+    "rollback": "rolled back",
+    "retrain": "retrained",
+    "retrain_with_review": "retrained after review",
+    "watch": "put on the watch list",
+    "open_data_incident": "reported to the pipeline owner",
+}
+"""How a finished action reads in 'already <done> at ... by ...'."""
 
 
 class RunOutcome(BaseModel):
@@ -28,28 +39,80 @@ class RunOutcome(BaseModel):
     status: RunStatus | str
     summary: str = ""
     approval_id: str | None = None
+    skipped: str = ""
+    """Why nothing was done now: the occurrence was remediated or closed before."""
 
 
 def thread_id(incident: Incident) -> str:
-    """The graph thread of an incident (stable across scans of the same window)."""
+    """The graph thread of an incident's occurrence (stable across scans of the problem)."""
     return f"{THREAD_PREFIX}{incident.id.removeprefix('inc-')}"
+
+
+def remediated(incidents: list[Incident], world: RemediationWorld) -> dict[str, str]:
+    """Incident id -> why it needs no plan ("already rolled back at ... by ...").
+
+    An occurrence that is resolved or closed, or whose run finished, was remediated; one
+    that recurred in a later window is a new occurrence with a new id (planned again).
+    """
+    said = {}
+    for incident in incidents:
+        record = world.store.incidents.find(incident.id)
+        if record is not None and record.status == "closed":
+            note = f": {record.note}" if record.note else ""
+            said[incident.id] = (
+                f"closed at {record.changed_at:%Y-%m-%d %H:%M} by {record.changed_by}{note}"
+            )
+        elif record is not None and record.status == "resolved":
+            done = DONE_AS.get(record.action or "", "remediated")
+            said[incident.id] = (
+                f"already {done} at {record.changed_at:%Y-%m-%d %H:%M} by {record.changed_by}"
+            )
+        elif (run := _finished_run(world, incident)) is not None:
+            done = DONE_AS.get(record.action or "", "remediated") if record else "remediated"
+            said[incident.id] = (
+                f"already {done} at {run.updated_at:%Y-%m-%d %H:%M} by {run.proposer}"
+                if run.status == "done"
+                else f"run {run.thread_id} {run.status} at {run.updated_at:%Y-%m-%d %H:%M}"
+            )
+    return said
+
+
+def _finished_run(world: RemediationWorld, incident: Incident) -> Run | None:
+    try:
+        run = world.store.run(thread_id(incident))
+    except NotFoundError:
+        return None
+    return None if run.status in ("running", "waiting_approval") else run
 
 
 def plan_only(
     incidents: list[Incident], world: RemediationWorld
 ) -> list[tuple[RemediationPlan, str]]:
-    """The tier-0 plans and gate verdicts, executing nothing (`lotsen remediate` without --auto)."""
+    """The tier-0 plans and gate verdicts, executing nothing (`lotsen remediate` without --auto).
+
+    Incidents already remediated (`remediated`) get no plan.
+    """
     gate = world.compliance_gate()
-    return [(plan, review(plan, gate, ACTOR).verdict) for plan in map(tier0_plan, incidents)]
+    done = remediated(incidents, world)
+    todo = [i for i in incidents if i.id not in done]
+    return [(plan, review(plan, gate, ACTOR).verdict) for plan in map(tier0_plan, todo)]
 
 
 def remediate(
     incidents: list[Incident], world: RemediationWorld, graph: Any, proposer: str
 ) -> list[RunOutcome]:
-    """Run (or continue) the workflow for every incident; finished runs are not repeated."""
+    """Run (or continue) the workflow for every incident; finished runs are not repeated.
+
+    An incident already remediated or closed (`remediated`) starts nothing: its outcome
+    says why.
+    """
     outcomes = []
+    done = remediated(incidents, world)
     for incident in incidents:
         thread = thread_id(incident)
+        if incident.id in done:
+            outcomes.append(_skipped(world, graph, incident, done[incident.id]))
+            continue
         run = world.store.start_run(thread, incident.id, incident.kind, proposer, world.clock())
         if run.status == "running":
             state = graph.get_state(_config(thread))
@@ -59,8 +122,16 @@ def remediate(
             )
         elif run.status == "waiting_approval":
             _propose_again_if_expired(world, graph, thread)
-        outcomes.append(outcome(world, graph, thread))
+        outcomes.append(_tracked(world, graph, thread))
     return outcomes
+
+
+def _skipped(world: RemediationWorld, graph: Any, incident: Incident, said: str) -> RunOutcome:
+    try:
+        found = outcome(world, graph, thread_id(incident))
+    except NotFoundError:  # closed before any run
+        found = RunOutcome(incident_id=incident.id, kind=incident.kind, action="-", status="-")
+    return found.model_copy(update={"skipped": said})
 
 
 def _propose_again_if_expired(world: RemediationWorld, graph: Any, thread: str) -> None:
@@ -83,7 +154,7 @@ def resume(world: RemediationWorld, graph: Any) -> list[RunOutcome]:
         if not graph.get_state(_config(run.thread_id)).next:
             continue  # killed before its first step: the next `remediate` starts it afresh
         graph.invoke(None, _config(run.thread_id))
-        outcomes.append(outcome(world, graph, run.thread_id))
+        outcomes.append(_tracked(world, graph, run.thread_id))
     for request in world.approvals.requests(world.clock(), agent="remediation"):
         decision = request.decision()
         if decision is None or request.handle not in waiting:
@@ -103,7 +174,27 @@ def continue_with(
         # pause first (every step of the approval node is idempotent), then resume it
         graph.invoke(None, _config(thread))
     graph.invoke(Command(resume=decision.model_dump(mode="json")), _config(thread))
-    return outcome(world, graph, thread)
+    return _tracked(world, graph, thread)
+
+
+def _tracked(world: RemediationWorld, graph: Any, thread: str) -> RunOutcome:
+    """The run's outcome, with its incident moved along.
+
+    Remediating while the run runs or waits; resolved when a mutating action finished; else
+    back to open (a watch, a data incident for the owner, a rejection or a failure).
+    """
+    found = outcome(world, graph, thread)
+    run = world.store.run(thread)
+    if run.status in ("running", "waiting_approval"):
+        status: Literal["remediating", "resolved", "open"] = "remediating"
+    elif run.status == "done" and found.action in {a.value for a in MUTATING}:
+        status = "resolved"
+    else:
+        status = "open"
+    world.store.incidents.follow_run(
+        run.incident_id, status, run.proposer, world.clock(), found.action, run.summary
+    )
+    return found
 
 
 def outcome(world: RemediationWorld, graph: Any, thread: str) -> RunOutcome:

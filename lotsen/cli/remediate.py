@@ -28,7 +28,7 @@ def remediate_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Scan the fleet and remediate each incident (without --auto: show the plans only)."""
-    from agents.remediation.runner import plan_only, remediate, resume
+    from agents.remediation.runner import plan_only, remediate, remediated, resume
     from world.monitoring import scan_fleet
     from world.remediation import open_workflow
 
@@ -51,6 +51,8 @@ def remediate_cmd(
                     verdict,
                 )
             console.print(table)
+            for incident_id, said in remediated(incidents, wf.world).items():
+                console.print(f"{incident_id}: not planned again, {said}")
             console.print(
                 "Run `lotsen remediate --auto` to execute; plans that need a human wait in "
                 "`lotsen approvals list`."
@@ -71,7 +73,8 @@ def show_outcomes(outcomes: "list[RunOutcome]", as_json: bool, title: str) -> No
         status = (
             o.status if o.status != "waiting_approval" else f"waiting approval ({o.approval_id})"
         )
-        table.add_row(o.incident_id, o.kind, o.action, status, o.summary)
+        result = f"not run again, {o.skipped}" if o.skipped else o.summary
+        table.add_row(o.incident_id, o.kind, o.action, status, result)
     console.print(table)
 
 
