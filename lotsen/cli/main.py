@@ -18,6 +18,7 @@ from lotsen.cli import (
     compliance,
     evals,
     fleet,
+    incidents,
     llm,
     models,
     monitor,
@@ -43,6 +44,7 @@ app.add_typer(bench.app, name="bench")
 app.add_typer(llm.app, name="llm")
 app.add_typer(monitor.telemetry_app, name="telemetry")
 app.command("scan")(monitor.scan_cmd)
+app.add_typer(incidents.app, name="incidents")
 app.command("remediate")(remediate.remediate_cmd)
 app.add_typer(remediate.approvals_app, name="approvals")
 app.add_typer(audit.app, name="audit")
