@@ -46,11 +46,13 @@ class BackupInfo(BaseModel):
 
 
 def store_dirs(data_dir: Path) -> list[Path]:
-    """Directories that hold stores: the state dir and the current world."""
+    """Directories that hold stores: the state dir, the current world, attach mode's own."""
     dirs = [data_dir / "state"]
     world = data_dir / "world"
     if world.exists():
         dirs.append(world.resolve())
+    if (data_dir / "attached").is_dir():
+        dirs.append(data_dir / "attached")
     return dirs
 
 
