@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 from agents.remediation.runner import RunOutcome, continue_with, remediate, resume
+from agents.remediation.trainers import RUN_TAG
+from tools.domain import JobStatus
 from tools.drift.incidents import Incident
 from tools.errors import ConflictError, NotFoundError, StateError
 from tools.registry import CHALLENGER, CHAMPION
@@ -48,6 +50,14 @@ def run_all(world: World, wf: Workflow) -> dict[str, Incident]:
 
 def champions(wf: Workflow) -> dict[str, int]:
     return {m.name: m.aliases[CHAMPION] for m in wf.world.registry.list_models()}
+
+
+def trained(wf: Workflow, incident: Incident) -> int | None:
+    """The version the incident's retrain registered (by its run tag), or None."""
+    model = incident.models[0]
+    key = f"{incident.id}:{model}:retrain"
+    found = [v.version for v in wf.world.registry.all_versions(model) if v.tags.get(RUN_TAG) == key]
+    return found[0] if found else None
 
 
 def approval_for(wf: Workflow, incident: Incident) -> str:
@@ -97,12 +107,15 @@ def test_every_row_of_the_decision_table(world: World, wf: Workflow) -> None:
     assert wf.world.cluster.jobs() == []
     decide_approval(approval_for(wf, retrain), "alice", True, "looks right", wf)
     after = registry.get_model(model)
-    assert after.aliases[CHAMPION] == after.aliases[CHALLENGER] > champion_before
-    assert len(wf.world.cluster.jobs()) == 1
+    assert after.aliases[CHAMPION] == trained(wf, retrain)
+    assert after.aliases[CHAMPION] > champion_before
+    assert CHALLENGER not in after.aliases  # promoted: no longer a challenger
+    [job] = wf.world.cluster.jobs()
+    assert job.status is JobStatus.SUCCEEDED  # the job ended before its version was promoted
     # concept drift: retrain only after review
-    assert registry.get_model(concept.models[0]).aliases.get(CHALLENGER) is None
+    assert trained(wf, concept) is None
     decide_approval(approval_for(wf, concept), "alice", True, None, wf)
-    assert registry.get_model(concept.models[0]).aliases.get(CHALLENGER) is not None
+    assert trained(wf, concept) is not None
     # bad deploy / latency after deploy: rolled back to the previous version
     for kind in ("bad_deploy", "latency_regression"):
         name = kinds[kind].models[0]
@@ -182,10 +195,7 @@ def test_postgres_checkpointer_survives_a_new_process_connection(settings: Setti
         ):  # new connection: state comes from PostgreSQL
             done = decide_approval(request, "alice", True, None, second)
             assert done.status == "done"
-            assert (
-                second.world.registry.get_model(concept.models[0]).aliases.get(CHALLENGER)
-                is not None
-            )
+            assert trained(second, concept) is not None
 
 
 def test_unreachable_checkpoint_database(settings: Settings, closed_port: int) -> None:

@@ -15,7 +15,8 @@ import pytest
 from agents.remediation.executor import PROMOTION_MARGIN, RemediationWorld, execute
 from agents.remediation.gate import GateResult, review
 from agents.remediation.plan import Action, RemediationPlan
-from agents.remediation.trainer import TrainResult
+from agents.remediation.trainers import RUN_TAG, Comparison, TrainerChoice
+from agents.remediation.trainers.synthetic import SyntheticTrainer
 from memory.approvals import Decision
 from tests.support.cli import init_data_dir
 from tests.support.worlds import opened_copy
@@ -28,23 +29,21 @@ from world.world import World
 CHAMPION_AUC = 0.80
 
 
-class FixedScoreTrainer:
+class FixedScorer:
     """Scores the challenger `lead` above the champion on the same held-out rows."""
 
     def __init__(self, lead: float) -> None:
         """`lead` < PROMOTION_MARGIN: the challenger loses."""
         self.lead = lead
-        self.trained: list[str] = []
 
-    def train(self, model: str, n_features: int, relation_changed: bool) -> TrainResult:
-        """No training: the fixed scores."""
-        self.trained.append(model)
-        return TrainResult(
+    def compare(self, model: RegisteredModel, champion: int | None, challenger: int) -> Comparison:
+        """No scoring: the fixed scores."""
+        return Comparison(
             metric="auc",
-            challenger=CHAMPION_AUC + self.lead,
             champion=CHAMPION_AUC,
-            train_rows=100,
+            challenger=CHAMPION_AUC + self.lead,
             holdout_rows=50,
+            holdout="fixed",
         )
 
 
@@ -60,7 +59,10 @@ def world(seeded: Path, tmp_path: Path) -> Iterator[World]:
 
 
 def port(world: World, lead: float) -> RemediationWorld:
-    return dataclasses.replace(remediation_port(world), trainer=FixedScoreTrainer(lead))
+    """The synthetic trainer (on the twin), scored `lead` above the champion."""
+    trainer = SyntheticTrainer(world.registry)
+    choice = TrainerChoice(trainer, FixedScorer(lead))
+    return dataclasses.replace(remediation_port(world), trainers=lambda _: choice)
 
 
 def pick(world: World, env: Environment) -> RegisteredModel:
@@ -106,9 +108,15 @@ def test_a_challenger_that_does_not_beat_the_margin_is_not_promoted(world: World
     w = port(world, lead=PROMOTION_MARGIN / 2)
     summary, champion = retrain(w, model)
     assert champion == model.aliases[CHAMPION], summary
-    assert "does not beat champion" in summary
-    challenger = w.registry.get_model(model.name).aliases[CHALLENGER]
-    assert challenger > model.aliases[CHAMPION]  # it was trained and registered, only kept back
+    assert "does not beat the champion" in summary
+    # it was trained and registered, only kept back: the lost challenger holds no alias
+    [trained] = [
+        v
+        for v in w.registry.all_versions(model.name)
+        if v.tags.get(RUN_TAG) == f"inc-{model.name}:{model.name}:retrain"
+    ]
+    assert trained.version > model.aliases[CHAMPION]
+    assert CHALLENGER not in w.registry.get_model(model.name).aliases
 
 
 def test_a_challenger_that_beats_the_margin_is_promoted(world: World) -> None:
@@ -116,8 +124,11 @@ def test_a_challenger_that_beats_the_margin_is_promoted(world: World) -> None:
     model = pick(world, Environment.DEV)
     w = port(world, lead=PROMOTION_MARGIN * 2)
     summary, champion = retrain(w, model)
-    assert champion == w.registry.get_model(model.name).aliases[CHALLENGER], summary
-    assert champion is not None and champion > model.aliases[CHAMPION]
+    assert champion is not None and champion > model.aliases[CHAMPION], summary
+    # promoted: @challenger no longer marks it (nor anything else)
+    assert CHALLENGER not in w.registry.get_model(model.name).aliases
+    moves = [(c.alias, c.new_version) for c in w.registry.alias_history(model.name)]
+    assert moves[-3:] == [(CHALLENGER, champion), (CHAMPION, champion), (CHALLENGER, None)]
 
 
 def test_a_prod_promotion_without_the_approval_it_needs_does_not_happen(world: World) -> None:

@@ -4,6 +4,7 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -15,6 +16,8 @@ from world.world import World
 
 if TYPE_CHECKING:
     from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+
+    from agents.remediation.trainers.config import TrainerSetup
 
 
 CHECKPOINTS_KIND = "langgraph.checkpoints"
@@ -31,20 +34,38 @@ class Workflow:
 
 def remediation_port(world: World) -> RemediationWorld:
     """What the remediation workflow may act on, taken from the world."""
-    from agents.remediation.trainer import SyntheticTrainer
-
     return RemediationWorld(
         registry=world.registry,
         cluster=world.cluster,
         audit=world.audit,
         store=world.runs,
         approvals=world.approvals,
-        trainer=SyntheticTrainer(),
+        trainers=trainer_setup(world),
         clock=world.clock,
         gate=world.gate,
         memory=world.memory,
         approval_ttl=world.approval_ttl,
         pipelines=world.pipelines,
+    )
+
+
+def trainer_setup(world: World) -> "TrainerSetup":
+    """Which trainer retrains which model (LOTSEN_TRAINER, LOTSEN_TRAINERS_FILE, tags)."""
+    from agents.remediation.trainers.config import TrainerSetup, load_trainers_file
+    from tools.cluster.sim import SimCluster
+    from tools.registry import sqlite_uri
+
+    settings = world.settings
+    cluster = world.cluster
+    return TrainerSetup(
+        registry=world.registry,
+        cluster=cluster,
+        tracking_uri=settings.mlflow_uri or sqlite_uri(world.files.mlflow_db),
+        embedded=settings.mlflow_uri is None,
+        kind=settings.trainer,
+        entries=tuple(load_trainers_file(settings.trainers_file)) if settings.trainers_file else (),
+        timeout=timedelta(hours=settings.trainer_timeout_hours),
+        advance=cluster.advance if isinstance(cluster, SimCluster) else None,
     )
 
 

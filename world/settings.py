@@ -43,7 +43,15 @@ class Settings(BaseSettings):
     kube_verify_tls: bool = True
     """Verify the API server's certificate."""
     trainer_image: str = Field(default="ghcr.io/lotsen/trainer:latest")
-    """Container image that runs retraining jobs on Kubernetes."""
+    """Container image of jobs submitted without a model's own (not retraining: see trainers)."""
+    trainer: Literal["synthetic", "local", "kubernetes"] | None = None
+    """How retraining runs when a model's trainer config names no kind: `kubernetes` (its
+    training image as a Job), `local` (its training command here), `synthetic` (demo only);
+    unset = synthetic on the embedded demo world, none with LOTSEN_MLFLOW_URI."""
+    trainers_file: Path | None = None
+    """YAML mapping model names/globs to training image/command/env and held-out window."""
+    trainer_timeout_hours: Duration = 6.0
+    """Longest wait for a training job; past it the retrain is a recorded failure."""
     llm_tiers: list[LlmTier] = Field(default_factory=list)
     """OpenAI-compatible endpoints, cheapest first, as JSON; empty = tier 0 only."""
     llm_tiers_file: Path | None = None

@@ -12,7 +12,14 @@ from pydantic import BaseModel
 
 from agents.remediation.gate import GateResult
 from agents.remediation.plan import Action, RemediationPlan
-from agents.remediation.trainer import Trainer
+from agents.remediation.trainers import (
+    RUN_TAG,
+    Comparison,
+    TrainerChoice,
+    TrainerFor,
+    TrainingRequest,
+)
+from agents.remediation.trainers.versions import trained_version
 from memory.approvals import ApprovalQueue, Decision
 from memory.audit import AuditLog
 from memory.incident_memory import IncidentMemory
@@ -21,26 +28,24 @@ from tools.cluster.protocol import Cluster
 from tools.cluster.serving import serve_version
 from tools.domain import (
     ChangeKind,
-    Environment,
     FeaturePipeline,
-    JobSpec,
-    Lineage,
-    NewVersion,
     RegisteredModel,
 )
 from tools.domain.ownership import pipeline_owner, training_namespace
 from tools.errors import LotsenError
-from tools.fleet.layout import ENV_TAINT, TRAINING_REQUEST, TRAINING_TAINT
 from tools.policy import tags
 from tools.policy.action import ActionKind, ProposedAction
 from tools.policy.gate import ComplianceGate
 from tools.registry import CHALLENGER, CHAMPION, ModelRegistry, rollback_target
 
 ACTOR = "lotsen-remediation"
-KEY_TAG = "lotsen.idempotency_key"
 PROMOTION_MARGIN = 0.01
 """A challenger must beat the champion by this much on the same held-out data."""
 WATCH_EVERY_HOURS = 1.0
+
+
+class TrainingFailedError(LotsenError):
+    """A training job failed, timed out or registered no version (recorded, not raised)."""
 
 
 @dataclass
@@ -54,7 +59,8 @@ class RemediationWorld:
     """Runs, data incidents, quarantine, watch list."""
     approvals: ApprovalQueue
     """The one approval queue (shared with every agent)."""
-    trainer: Trainer
+    trainers: TrainerFor
+    """The trainer configured for a model (raises ConfigError when there is none)."""
     clock: Callable[[], datetime]
     """The world's clock (virtual on the twin)."""
     gate: Callable[[], ComplianceGate]
@@ -114,12 +120,19 @@ def execute(
             ]
         case Action.RETRAIN | Action.RETRAIN_WITH_REVIEW:
             return [
-                _guarded(world, plan, m, _retrain_step(plan, gate, m, carried, world, approval))
+                _guarded(
+                    world, plan, m, _retrain_step(plan, gate, m, carried, world, approval, window)
+                )
                 for m in plan.models
             ]
         case Action.ROLLBACK:
             return [
-                _guarded(world, plan, m, _rollback_step(plan, m, champions.get(m), carried, world))
+                _guarded(
+                    world,
+                    plan,
+                    m,
+                    _rollback_step(plan, m, champions.get(m), carried, world, approval),
+                )
                 for m in plan.models
             ]
 
@@ -131,8 +144,9 @@ def _retrain_step(
     models: Mapping[str, RegisteredModel],
     world: RemediationWorld,
     approval: Decision | None,
+    window: datetime,
 ) -> Callable[[], str]:
-    return lambda: _retrain(plan, gate, _registered(world, models, model), world, approval)
+    return lambda: _retrain(plan, gate, _registered(world, models, model), world, approval, window)
 
 
 def _rollback_step(
@@ -141,8 +155,9 @@ def _rollback_step(
     champion: int | None,
     models: Mapping[str, RegisteredModel],
     world: RemediationWorld,
+    approval: Decision | None,
 ) -> Callable[[], str]:
-    return lambda: _rollback(plan, model, champion, models, world)
+    return lambda: _rollback(plan, model, champion, models, world, approval)
 
 
 def _registered(
@@ -197,21 +212,20 @@ def _retrain(
     registered: RegisteredModel,
     world: RemediationWorld,
     approval: Decision | None,
+    window: datetime,
 ) -> str:
+    """Train (or find the version trained for this key), compare fresh, promote or not.
+
+    The training job has ended before anything is compared or promoted; the challenger
+    alias marks the challenger only while it waits for a decision (a sign-off or an
+    approval): it is cleared when it is promoted and when it loses.
+    """
     model = registered.name
     key = f"{plan.incident_id}:{model}:retrain"
     champion = registered.aliases.get(CHAMPION)
-    job = world.cluster.submit_job(
-        JobSpec(
-            namespace=training_namespace(registered),
-            model=model,
-            gpu=TRAINING_REQUEST,
-            duration_s=3600,
-            idempotency_key=key,
-            tolerations=[ENV_TAINT, TRAINING_TAINT],
-        )
-    )
-    version, result = _challenger_version(world, registered, key, champion)
+    choice = world.trainers(registered)
+    version, job = _challenger_version(world, choice, registered, key, champion, window)
+    compared = choice.scorer.compare(registered, champion, version)
     world.registry.set_alias(
         model,
         CHALLENGER,
@@ -220,12 +234,11 @@ def _retrain(
         reason=f"retrained for {plan.incident_id}",
         idempotency_key=f"{key}:challenger",
     )
-    wins = result["challenger"] >= result["champion"] + PROMOTION_MARGIN
+    scores = _scores(compared, champion, version)
+    wins = compared.champion is None or compared.challenger >= compared.champion + PROMOTION_MARGIN
     if not wins:
-        outcome = (
-            f"challenger v{version} ({result['challenger']:.3f}) does not beat champion "
-            f"({result['champion']:.3f}) by {PROMOTION_MARGIN}; champion kept"
-        )
+        _clear_challenger(world, model, version, f"lost to the champion in {plan.incident_id}")
+        outcome = f"{scores}: does not beat the champion by {PROMOTION_MARGIN}; champion kept"
     elif model in gate.promotion_blocked:
         outcome = (
             f"challenger v{version} wins but promotion is blocked: "
@@ -234,12 +247,7 @@ def _retrain(
     elif refusal := _promotion_refused(world, plan, model, version, gate, approval):
         outcome = f"challenger v{version} wins but the gate refuses its promotion: {refusal}"
     else:
-        world.registry.set_version_tag(
-            model,
-            version,
-            tags.APPROVAL,
-            approval.tag() if approval else "gate: no policy requires a human",
-        )
+        _record_approval(world, model, version, approval)
         world.registry.set_alias(
             model,
             CHAMPION,
@@ -248,50 +256,97 @@ def _retrain(
             reason=f"won the gate for {plan.incident_id}",
             idempotency_key=f"{key}:promote",
         )
+        _clear_challenger(world, model, version, f"promoted to champion in {plan.incident_id}")
         serve_version(world.cluster, registered, version)
-        outcome = (
-            f"challenger v{version} ({result['challenger']:.3f}) beat champion v{champion} "
-            f"({result['champion']:.3f}); promoted to champion"
-        )
-    summary = f"training job {job.id} ({job.status.value}); {outcome}"
-    _done(world, plan, model, "retrain", summary, extra=result)
+        outcome = f"{scores}: promoted to champion"
+    summary = f"{choice.trainer.kind} training {job} (finished); {outcome}"
+    extra = {"challenger": compared.challenger, "holdout_rows": float(compared.holdout_rows)}
+    if compared.champion is not None:
+        extra["champion"] = compared.champion
+    _done(world, plan, model, "retrain", summary, extra=extra)
     return summary
 
 
-def _challenger_version(
-    world: RemediationWorld, registered: RegisteredModel, key: str, champion: int | None
-) -> tuple[int, dict[str, float]]:
-    """The version trained for this key (trained now, or found after a crash)."""
-    model = registered.name
-    for existing in world.registry.all_versions(model):  # tags only: one query
-        if existing.tags.get(KEY_TAG) == key:
-            metrics = world.registry.get_version(model, existing.version).metrics
-            return existing.version, {
-                "challenger": metrics["auc"],
-                "champion": metrics["champion_auc_same_holdout"],
-            }
-    features = len(registered.tags.get("features", "").split(","))
-    trained = world.trainer.train(model, features, relation_changed=True)
-    metrics = {"auc": trained.challenger, "champion_auc_same_holdout": trained.champion}
-    created = world.registry.create_version(
-        model,
-        NewVersion(
-            metrics=metrics,
-            tags={
-                KEY_TAG: key,
-                tags.DATA_CHECKS: "passed",
-                tags.CHANGE_KIND: ChangeKind.RETRAIN_SAME_FEATURES.value,
-            },
-            lineage=Lineage(
-                training_data=f"recent window ({trained.train_rows} rows)",
-                parent_version=champion,
-                code_version="synthetic-trainer",
-                promoted_from=Environment.TEST if registered.env is Environment.PROD else None,
-            ),
-            description=f"challenger trained by Lotsen ({key})",
-        ),
+def _scores(compared: Comparison, champion: int | None, version: int) -> str:
+    """The two fresh scores, the versions and the held-out window, in one phrase."""
+    theirs = (
+        "no champion"
+        if compared.champion is None
+        else f"champion v{champion} ({compared.champion:.3f})"
     )
-    return created.version, {"challenger": trained.challenger, "champion": trained.champion}
+    return (
+        f"challenger v{version} ({compared.challenger:.3f}) vs {theirs}, both scored now on "
+        f"{compared.holdout} ({compared.holdout_rows} rows, {compared.metric})"
+    )
+
+
+def _challenger_version(
+    world: RemediationWorld,
+    choice: TrainerChoice,
+    registered: RegisteredModel,
+    key: str,
+    champion: int | None,
+    window: datetime,
+) -> tuple[int, str]:
+    """(The version trained for this key, the job that trained it); a failed job raises.
+
+    A version already tagged with the key (a step re-run after a crash) is taken as it is.
+    Otherwise the trainer runs (idempotent by the key) and waits for the job to end; a
+    failed or timed-out job, or one that registered no version, is a `TrainingFailedError`.
+    """
+    model = registered.name
+    found = trained_version(world.registry, choice.lookup, model, key)
+    if found is not None:
+        return found, f"for {key}"
+    request = TrainingRequest(
+        model=model,
+        parent_version=champion,
+        run_tag=key,
+        window_start=window - choice.window,
+        window_end=window,
+        namespace=training_namespace(registered),
+        timeout=choice.timeout,
+    )
+    ended = choice.trainer.run(request)
+    if ended.status != "succeeded":
+        detail = f": {ended.detail}" if ended.detail else ""
+        raise TrainingFailedError(
+            f"{choice.trainer.kind} training job {ended.job} {ended.status.replace('_', ' ')}"
+            f"{detail}; nothing promoted"
+        )
+    found = trained_version(world.registry, choice.lookup, model, key)
+    if found is None:
+        raise TrainingFailedError(
+            f"{choice.trainer.kind} training job {ended.job} succeeded but registered no "
+            f"version of {model} from a run tagged {RUN_TAG}={key}; nothing promoted"
+        )
+    if not world.registry.get_version(model, found).tags.get(tags.CHANGE_KIND):
+        world.registry.set_version_tag(
+            model, found, tags.CHANGE_KIND, ChangeKind.RETRAIN_SAME_FEATURES.value
+        )
+    return found, ended.job
+
+
+def _record_approval(
+    world: RemediationWorld, model: str, version: int, approval: Decision | None
+) -> None:
+    """Record on the version what let Lotsen move an alias to it (before the move).
+
+    A human decision always; without one, the gate's allow, unless the version already
+    carries an earlier recorded approval (a rollback target keeps its release decision).
+    """
+    if approval is not None:
+        world.registry.set_version_tag(model, version, tags.APPROVAL, approval.tag())
+    elif not world.registry.get_version(model, version).tags.get(tags.APPROVAL):
+        world.registry.set_version_tag(
+            model, version, tags.APPROVAL, "gate: no policy requires a human"
+        )
+
+
+def _clear_challenger(world: RemediationWorld, model: str, version: int, reason: str) -> None:
+    """Remove @challenger if it still marks `version` (a re-run finds it gone: nothing)."""
+    if world.registry.get_model(model).aliases.get(CHALLENGER) == version:
+        world.registry.delete_alias(model, CHALLENGER, actor=ACTOR, reason=reason)
 
 
 def _promotion_refused(
@@ -326,12 +381,14 @@ def _rollback(
     champion: int | None,
     models: Mapping[str, RegisteredModel],
     world: RemediationWorld,
+    approval: Decision | None,
 ) -> str:
     if champion is None:
         raise LotsenError(f"{model} had no champion when the plan was made; nothing to roll back")
     target = rollback_target(world.registry, model, champion)
     if target is None:
         raise LotsenError(f"{model} has no version before v{champion} to roll back to")
+    _record_approval(world, model, target.version, approval)
     world.registry.set_alias(
         model,
         CHAMPION,

@@ -1,5 +1,5 @@
 """The live cluster adapter."""
 
-from tools.cluster.kubernetes.adapter import KubernetesCluster
+from tools.cluster.kubernetes.adapter import KubernetesCluster, TrainingContainer
 
-__all__ = ["KubernetesCluster"]
+__all__ = ["KubernetesCluster", "TrainingContainer"]

@@ -8,6 +8,7 @@ import hashlib
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -37,6 +38,16 @@ from tools.errors import BackendUnavailableError, ConfigError, ConflictError, No
 
 TIMEOUT = (5.0, 30.0)
 """(connect, read) seconds for every API call."""
+
+
+@dataclass(frozen=True)
+class TrainingContainer:
+    """What a training job runs: the model team's image, command and environment."""
+
+    image: str
+    command: list[str] = field(default_factory=list)
+    """Entrypoint and arguments; empty = the image's own entrypoint."""
+    env: dict[str, str] = field(default_factory=dict)
 
 
 class KubernetesCluster:
@@ -263,10 +274,16 @@ class KubernetesCluster:
 
     def submit_job(self, spec: JobSpec, *, dry_run: bool = False) -> Job:
         """Create a batch/v1 Job named after the idempotency key (so a retry finds it)."""
+        return self.submit_training_job(spec, None, dry_run=dry_run)
+
+    def submit_training_job(
+        self, spec: JobSpec, container: TrainingContainer | None, *, dry_run: bool = False
+    ) -> Job:
+        """Create a Job running `container` (None: the configured trainer image); idempotent."""
         from kubernetes.client import V1Job
         from kubernetes.client.exceptions import ApiException
 
-        raw = self._job_body(spec)
+        raw = self._job_body(spec, container)
         name = raw["metadata"]["name"]
         body = V1Job.from_dict(raw)
         assert body is not None
@@ -345,7 +362,7 @@ class KubernetesCluster:
             ).items
         )
 
-    def _job_body(self, spec: JobSpec) -> dict[str, Any]:
+    def _job_body(self, spec: JobSpec, container: TrainingContainer | None) -> dict[str, Any]:
         digest = hashlib.sha256(spec.idempotency_key.encode()).hexdigest()[:10]
         name = re.sub(r"[^a-z0-9-]", "-", f"lotsen-{spec.kind}-{spec.model}".lower())[:50].strip(
             "-"
@@ -376,8 +393,7 @@ class KubernetesCluster:
                         "containers": [
                             {
                                 "name": "trainer",
-                                "image": self._trainer_image,
-                                "args": ["--model", spec.model, "--kind", spec.kind],
+                                **_container(spec, container, self._trainer_image),
                                 "resources": {"limits": {resource: "1"}},
                             }
                         ],
@@ -401,6 +417,21 @@ class KubernetesCluster:
                 f"cannot reach the Kubernetes API at {self._host} ({type(exc).__name__}); "
                 "check LOTSEN_KUBE_API_URL or your kubeconfig"
             ) from exc
+
+
+def _container(
+    spec: JobSpec, container: TrainingContainer | None, default_image: str
+) -> dict[str, Any]:
+    """Image, command and environment of the job's container."""
+    if container is None:
+        return {"image": default_image, "args": ["--model", spec.model, "--kind", spec.kind]}
+    body: dict[str, Any] = {
+        "image": container.image,
+        "env": [{"name": k, "value": v} for k, v in sorted(container.env.items())],
+    }
+    if container.command:
+        body["command"] = container.command
+    return body
 
 
 def _translate(exc: Any, what: str) -> Exception:

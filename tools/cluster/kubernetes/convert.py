@@ -320,7 +320,16 @@ def to_job(obj: Any) -> Job:
         submitted_at=meta.creation_timestamp,
         started_at=status.start_time if status else None,
         finished_at=status.completion_time if status else None,
+        reason=_failure(status),
     )
+
+
+def _failure(status: Any) -> str:
+    """The Failed condition's reason and message, or ""."""
+    for cond in (status.conditions if status else None) or []:
+        if cond.type == "Failed" and cond.status == "True":
+            return ": ".join(part for part in (cond.reason, cond.message) if part)
+    return ""
 
 
 def _job_status(status: Any) -> JobStatus:
