@@ -268,9 +268,11 @@ class _Nodes:
         # The human's decision arrives as JSON from another process (`Command(resume=...)`).
         # A request that expired unanswered is proposed anew (`EXPIRED` resumes the run):
         # each proposal is one interrupt, replayed in order when the node runs again.
-        resumed = interrupt(self._propose(plan, gate, thread))
+        proposals = 0
+        resumed = interrupt(self._propose(plan, gate, thread, proposals))
         while isinstance(resumed, dict) and resumed.get(EXPIRED):
-            resumed = interrupt(self._propose(plan, gate, thread))
+            proposals += 1
+            resumed = interrupt(self._propose(plan, gate, thread, proposals))
         decision = Decision.model_validate(resumed)
         decision = self._bound(decision, plan, thread)
         self.world.audit.append(
@@ -290,8 +292,13 @@ class _Nodes:
             update["status"] = "rejected"
         return update
 
-    def _propose(self, plan: RemediationPlan, gate: GateResult, thread: str) -> dict[str, Any]:
-        """Queue the plan for a human (the live request, if one is queued) and say so."""
+    def _propose(
+        self, plan: RemediationPlan, gate: GateResult, thread: str, earlier: int
+    ) -> dict[str, Any]:
+        """Queue the plan for a human (the live request, if one is queued) and say so.
+
+        `earlier`: how many requests of this run expired before this one (keys the audit).
+        """
         now = self.world.clock()
         request = self.world.approvals.submit(
             NewRequest(
@@ -313,7 +320,8 @@ class _Nodes:
             "approval_requested",
             actor=self.proposer,
             incident=plan.incident_id,
-            idempotency_key=f"{plan.incident_id}:approval_requested:{request.id}",
+            idempotency_key=f"{plan.incident_id}:approval_requested"
+            + (f":{earlier + 1}" if earlier else ""),
             data={"approval_id": request.id, "reasons": gate.reasons},
         )
         self.world.store.set_run(thread, "waiting_approval", now)
