@@ -1,69 +1,21 @@
 """The registry against a real MLflow tracking server (not only the SQLite file)."""
 
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.support.mlflow_server import mlflow_server as running_server
 from tools.fleet.catalog import FleetCatalog
 from tools.fleet.generate import generate_fleet
 from tools.fleet.seed import seed_fleet
 from tools.registry import CHAMPION, AliasHistory, MlflowRegistry
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    root = tmp_path_factory.mktemp("mlflow-server")
-    port = _free_port()
-    mlflow = Path(sys.executable).with_name("mlflow")
-    log = (root / "server.log").open("w")
-    process = subprocess.Popen(
-        [
-            str(mlflow),
-            "server",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            "1",
-            "--backend-store-uri",
-            f"sqlite:///{root / 'server.db'}",
-            "--default-artifact-root",
-            str(root / "artifacts"),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=log,
-        env={**os.environ, "HOME": str(root)},
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(240):
-            try:
-                with urllib.request.urlopen(url + "/health", timeout=1):
-                    break
-            except OSError:
-                assert process.poll() is None, (root / "server.log").read_text()[-2000:]
-                time.sleep(0.25)
-        else:
-            pytest.fail("mlflow server did not start in 60 s")
+    with running_server(tmp_path_factory.mktemp("mlflow-server")) as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        log.close()
 
 
 def test_seed_and_alias_history_over_http(

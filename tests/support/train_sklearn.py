@@ -4,7 +4,8 @@ Reads the request from the environment Lotsen sets (`LOTSEN_MODEL`, `LOTSEN_RUN_
 `LOTSEN_RUN_TAG`, `MLFLOW_TRACKING_URI`) and its data from `TRAIN_DATA` (a CSV with a
 `label` column), trains a logistic regression, logs it with `mlflow.sklearn` (scored by its
 probabilities through pyfunc) in a run tagged with the run tag, and registers it as a new
-version of the model. `TRAIN_EXPERIMENT` names the MLflow experiment.
+version of the model. `TRAIN_EXPERIMENT` names the MLflow experiment; `VALIDATED_IN=test`
+records that the team's pipeline validated the version in test (prod promotions need it).
 """
 
 import os
@@ -33,7 +34,12 @@ def main() -> None:
         )
     # the team's data checks passed on this window: recorded on the version it registered
     version = info.registered_model_version
-    mlflow.MlflowClient().set_model_version_tag(model, version, "lotsen.data_checks", "passed")
+    client = mlflow.MlflowClient()
+    client.set_model_version_tag(model, version, "lotsen.data_checks", "passed")
+    if os.environ.get("VALIDATED_IN"):  # the pipeline validated it there before prod
+        client.set_model_version_tag(
+            model, version, "lineage.promoted_from", os.environ["VALIDATED_IN"]
+        )
 
 
 if __name__ == "__main__":
