@@ -12,6 +12,7 @@ incidents describe the world being watched, and a run and the incident it moves 
 the same file.
 """
 
+import hashlib
 import json
 import sqlite3
 from collections.abc import Iterator
@@ -243,6 +244,12 @@ class IncidentStore:
 
     def _open(self, incident: Incident, key: str, number: int, now: datetime) -> IncidentRecord:
         incident_id = occurrence_id(key, number)
+        legacy = _legacy_id(incident)
+        if (
+            number == 1
+            and self._conn.execute("SELECT 1 FROM runs WHERE incident_id = ?", (legacy,)).fetchone()
+        ):  # remediated before ids were stable: keep its id, do not run it again
+            incident_id = legacy
         note = None if number == 1 else f"recurred: occurrence {number}"
         self._conn.execute(
             "INSERT INTO incidents (id, key, occurrence, kind, pipeline, models, features, "
@@ -328,6 +335,14 @@ class IncidentStore:
             "INSERT INTO incident_events VALUES (?, ?, ?, ?, ?)",
             (incident_id, now.isoformat(), actor, status, note),
         )
+
+
+def _legacy_id(incident: Incident) -> str:
+    """The id an incident had before ids were stable (its window hashed in)."""
+    models = ",".join(incident.models)
+    window = incident.window_start.isoformat()
+    seen = f"{incident.kind}|{incident.pipeline}|{models}|{window}"
+    return f"inc-{hashlib.sha1(seen.encode()).hexdigest()[:10]}"
 
 
 def _record(row: sqlite3.Row) -> IncidentRecord:

@@ -2,9 +2,12 @@
 remediation workflow move, and plans that read what was done before (issue 15, part 4).
 """
 
+import hashlib
 import json
 import shutil
+import sqlite3
 from collections.abc import Iterator
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -266,3 +269,21 @@ def test_transitions_are_checked(tmp_path: Path) -> None:
     later = seen.model_copy(update={"window_start": now + timedelta(days=1)})
     assert [i.id for i in incidents.observe([later], now)] == ["inc-x-2"]
     store.close()
+
+
+def test_an_incident_remediated_before_ids_were_stable_keeps_its_id(
+    world: World, wf: Workflow
+) -> None:
+    """Upgrading must not remediate the current window again: a run recorded under the
+    window-hashed id of the commit before is found, and its incident keeps that id."""
+    bad = scan(world)["bad_deploy"]
+    seen = f"{bad.kind}|{bad.pipeline}|{','.join(bad.models)}|{bad.window_start.isoformat()}"
+    legacy = f"inc-{hashlib.sha1(seen.encode()).hexdigest()[:10]}"
+    fresh = wf.world.store
+    fresh.start_run(f"rem-{legacy[4:]}", legacy, bad.kind, "bob", world.clock())
+    fresh.set_run(f"rem-{legacy[4:]}", "done", world.clock(), "champion rolled back")
+    with closing(sqlite3.connect(world.files.remediation_db)) as conn, conn:
+        conn.execute("DELETE FROM incidents")  # as migration 3 leaves an older store
+    rescanned = scan(world)["bad_deploy"]
+    assert rescanned.id == legacy
+    assert rescanned.id not in {p.incident_id for p, _ in plan_only([rescanned], wf.world)}
