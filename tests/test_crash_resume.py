@@ -50,7 +50,7 @@ def reference(
 def before(remediation_seed: Path) -> tuple[list[Incident], dict[str, int]]:
     """The incidents and champions before any remediation."""
     with World(Settings(data_dir=remediation_seed)) as world:
-        incidents = scan_fleet(world).incidents
+        incidents = scan_fleet(world, record=False).incidents  # the seed stays as seeded
         champions = {m.name: m.aliases[CHAMPION] for m in world.registry.list_models()}
     return incidents, champions
 

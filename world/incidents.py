@@ -7,8 +7,14 @@ directory, keeps who acknowledged and closed what.
 
 from typing import Literal
 
-from memory.incidents import IncidentRecord
+from memory.incidents import IncidentRecord, IncidentStore
+from tools.errors import NotFoundError
 from world.world import World
+
+
+def incident_store(world: World) -> IncidentStore | None:
+    """The world's incidents; None before any scan recorded some (nothing is created)."""
+    return world.runs.incidents if world.files.remediation_db.exists() else None
 
 
 def acknowledge(
@@ -43,8 +49,11 @@ def _move(
     note: str | None,
 ) -> IncidentRecord:
     actor = world.user(user, "operator")
-    before = world.runs.incidents.get(incident_id).status
-    record = world.runs.incidents.transition(incident_id, status, actor, world.clock(), note)
+    store = incident_store(world)
+    if store is None:
+        raise NotFoundError(f"unknown incident {incident_id!r}: no scan has recorded incidents")
+    before = store.get(incident_id).status
+    record = store.transition(incident_id, status, actor, world.clock(), note)
     world.audit.append(
         f"incident_{status}",
         actor=actor,

@@ -177,12 +177,13 @@ def ingest_window(
     return len(bins)
 
 
-def scan_fleet(world: World, *, detail: bool = False) -> ScanReport:
+def scan_fleet(world: World, *, detail: bool = False, record: bool = True) -> ScanReport:
     """Scan the newest window of every model and group the signals into incidents.
 
-    The incidents are recorded in the world's incident store: the same problem seen again
-    updates its open occurrence and keeps its id; a problem back in a later window after it
-    was resolved or closed is a new occurrence (memory/incidents.py).
+    With `record`, the incidents are recorded in the world's incident store: the same
+    problem seen again updates its open occurrence and keeps its id; a problem back in a
+    later window after it was resolved or closed is a new occurrence (memory/incidents.py).
+    Without, the world is only read (the ids are those of a first occurrence).
     """
     store = world.telemetry
     if store.latest_window() is None:
@@ -192,7 +193,7 @@ def scan_fleet(world: World, *, detail: bool = False) -> ScanReport:
     signals = scan(batch, detail=detail)
     found = group_incidents([s for s in signals if s.anomalous])
     seconds = time.perf_counter() - start
-    incidents = world.runs.incidents.observe(found, world.clock())
+    incidents = world.runs.incidents.observe(found, world.clock()) if record else found
     return ScanReport(
         models=len(batch.models.model),
         features=batch.features.rows,

@@ -8,7 +8,7 @@ from rich.table import Table
 
 from lotsen.cli import checks
 from lotsen.cli.context import console, print_json, world_of
-from tools.errors import ConfigError
+from tools.errors import ConfigError, NotFoundError
 
 if TYPE_CHECKING:
     from memory.incidents import IncidentRecord, IncidentStatus
@@ -29,8 +29,11 @@ def list_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Incidents, most recently seen first (each recurrence is its own occurrence)."""
+    from world.incidents import incident_store
+
     wanted = _status(status)
-    found = world_of(ctx).runs.incidents.occurrences(wanted)
+    store = incident_store(world_of(ctx))
+    found = store.occurrences(wanted) if store is not None else []
     if as_json:
         print_json(found)
         return
@@ -57,8 +60,13 @@ def show_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """One incident: what was seen, in which windows, and every change of its status."""
-    store = world_of(ctx).runs.incidents
-    record = store.get(checks.name("ID", incident_id))
+    from world.incidents import incident_store
+
+    wanted = checks.name("ID", incident_id)
+    store = incident_store(world_of(ctx))
+    if store is None:
+        raise NotFoundError(f"unknown incident {wanted!r}: no scan has recorded incidents")
+    record = store.get(wanted)
     history = store.history(record.id)
     if as_json:
         shown = record.model_dump(mode="json")

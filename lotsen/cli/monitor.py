@@ -89,7 +89,8 @@ def scan_cmd(
     if feature is not None and model is None:
         raise ConfigError("--feature needs --model (the model whose histogram to show)")
     world = world_of(ctx)
-    report = scan_fleet(world, detail=model is not None)
+    # one model's detail reads the world only: a refused --feature must change nothing
+    report = scan_fleet(world, detail=model is not None, record=model is None)
     if model is not None:
         _model_detail(world, report.signals, model, feature, as_json)
         return
