@@ -131,6 +131,7 @@ def test_attach_scan_retrain_approve_promote_comply(
     champion = client.get_model_version_by_alias(PROD, "champion")
     assert champion.version == "2", out
     assert champion.tags.get("lotsen.approval", "").startswith(request["id"])
+    assert champion.run_id is not None
     run = client.get_run(champion.run_id)
     assert run.data.tags.get("lotsen.idempotency_key"), "the version the local trainer registered"
 
