@@ -168,7 +168,8 @@ def _registry_fault(fault: Fault, files: WorldFiles) -> None:
         case InjectText(where="model_description"):
             from mlflow.tracking import MlflowClient
 
-            client = MlflowClient(tracking_uri=sqlite_uri(files.mlflow_db))
+            uri = sqlite_uri(files.mlflow_db)
+            client = MlflowClient(tracking_uri=uri, registry_uri=uri)
             client.update_registered_model(fault.model, description=fault.text)
         case InjectText(where="model_tag"):
             registry.set_model_tag(fault.model, "notes", fault.text)
