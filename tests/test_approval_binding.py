@@ -80,3 +80,35 @@ def test_a_remediation_approval_for_other_actions_is_void(full_world: Path, tmp_
         assert "approval_void" in kinds and "action" not in kinds
         assert champions == {m.name: m.aliases.get(CHAMPION) for m in world.registry.list_models()}
         assert [j.id for j in world.cluster.jobs()] == jobs, "a retraining job was submitted"
+
+
+def test_an_approved_chat_request_changed_before_it_runs_does_not_run(
+    full_world: Path, tmp_path: Path
+) -> None:
+    from agents.assistant.execute import ChatPort, execute_approved
+
+    data = tmp_path / "data"
+    shutil.copytree(full_world, data, symlinks=True)
+    with World(Settings(data_dir=data)) as world:
+        model = world.registry.list_models()[0]
+        new = NewRequest(
+            key="chat:test",
+            agent="assistant",
+            action="chat rollback",
+            actions=[_rollback(model.name)],
+            models=[model.name],
+            reasons=["prod"],
+            verdict="needs_approval",
+            proposer="bob",
+        )
+        request = world.approvals.submit(new, world.clock(), timedelta(hours=1))
+        approved = world.approvals.decide(request.id, "carol", True, world.clock(), None)
+        other = world.registry.list_models()[1].name
+        changed = approved.model_copy(update={"actions": [_rollback(other)]})
+        before = {m.name: m.aliases.get(CHAMPION) for m in world.registry.list_models()}
+        records = len(world.audit.records())
+        port = ChatPort(world.registry, world.cluster, world.audit, world.gate())
+        with pytest.raises(ConflictError, match="void"):
+            execute_approved(changed, port)
+        assert before == {m.name: m.aliases.get(CHAMPION) for m in world.registry.list_models()}
+        assert len(world.audit.records()) == records, "nothing was executed or audited as done"
