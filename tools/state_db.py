@@ -93,7 +93,8 @@ def open_state_db(path: Path, schema: str, migrations: tuple[str, ...]) -> sqlit
     except StateError:
         conn.close()
         raise
-    record_store(path, schema)
+    if not listed:
+        record_store(path, schema)
     return conn
 
 

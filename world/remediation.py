@@ -115,7 +115,8 @@ def _checkpointer(settings: Settings, path: Path) -> Iterator[Any]:
                 f"{path} is not a usable checkpoint database ({exc}); {RESTORE_HINT} "
                 "(runs waiting for approval resume from it; their audit records remain)"
             ) from exc
-        record_store(path, CHECKPOINTS_KIND)
+        if not listed:
+            record_store(path, CHECKPOINTS_KIND)
         yield saver
     finally:
         conn.close()

@@ -216,9 +216,10 @@ class World:
             key = s.embeddings_api_key.get_secret_value() if s.embeddings_api_key else None
             embedding = OpenAIEmbedding(s.embeddings_url, s.embeddings_model, key)
         path = self.state.incident_memory
-        expect_store(path, INCIDENT_MEMORY_KIND)
+        listed = expect_store(path, INCIDENT_MEMORY_KIND)
         memory = IncidentMemory(path, embedding)
-        record_store(path, INCIDENT_MEMORY_KIND)
+        if not listed:
+            record_store(path, INCIDENT_MEMORY_KIND)
         return memory
 
     # --- rules ------------------------------------------------------------------------------

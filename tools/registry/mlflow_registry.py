@@ -335,7 +335,8 @@ def _check_sqlite(path: Path) -> None:
     refuse_emptied(path, "MLflow", listed=listed, has_tables=bool(tables))
     if not _MLFLOW_TABLES <= tables:
         raise StateError(f"{path} is a SQLite database but not an MLflow registry; move it away")
-    record_store(path, MLFLOW_KIND)
+    if not listed:
+        record_store(path, MLFLOW_KIND)
     import sqlite3
 
     with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:

@@ -285,7 +285,7 @@ def _open(path: Path | str, lock_wait_s: float = LOCK_WAIT_S) -> duckdb.DuckDBPy
     except StateError:
         conn.close()
         raise
-    if file is not None:
+    if file is not None and not listed:
         record_store(file, SCHEMA)
     return conn
 
