@@ -32,8 +32,9 @@ def decide(
     world: World, request_id: str, approver: str, approved: bool, note: str | None
 ) -> DecisionOutcome:
     """Record a decision, then let the proposing agent act on it at once."""
-    if world.approvals.get(request_id).agent == "remediation":
-        return _decide_remediation(world, request_id, approver, approved, note)
+    pending = world.approvals.get(request_id)
+    if pending.agent == "remediation":
+        return _decide_remediation(world, pending, approver, approved, note)
     request = world.approvals.decide(request_id, approver, approved, world.clock(), note)
     if not approved:
         return _outcome(request, "rejected: nothing is done")
@@ -90,16 +91,15 @@ def _chat_key(action: ProposedAction) -> str:
 
 
 def _decide_remediation(
-    world: World, request_id: str, approver: str, approved: bool, note: str | None
+    world: World, pending: ApprovalRequest, approver: str, approved: bool, note: str | None
 ) -> DecisionOutcome:
     """Open the waiting run's checkpoint first: a decision it cannot deliver is not recorded."""
-    from agents.remediation.runner import continue_with
+    from agents.remediation.runner import checkpointed, continue_with
     from world.remediation import open_workflow
 
-    pending = world.approvals.get(request_id)
+    request_id = pending.id
     with open_workflow(world, recorded_proposer=pending.proposer) as wf:
-        config = {"configurable": {"thread_id": pending.handle}}
-        lost = pending.status == "pending" and not wf.graph.get_state(config).values
+        lost = pending.status == "pending" and not checkpointed(wf.graph, pending.handle)
         if lost and not approved:
             return _reject_lost_run(world, request_id, approver, note)
         if lost:

@@ -139,10 +139,8 @@ def _propose_again_if_expired(world: RemediationWorld, graph: Any, thread: str) 
     request = world.approvals.by_key(approval_key(thread))
     if request is None:
         return
-    if request.status == "pending":
-        world.approvals.requests(world.clock(), "pending", "remediation")  # marks expiry
-        request = world.approvals.get(request.id)
-    if request.status == "expired" and graph.get_state(_config(thread)).interrupts:
+    lapsed = request.status == "pending" and world.clock() > request.expires_at
+    if (request.status == "expired" or lapsed) and graph.get_state(_config(thread)).interrupts:
         graph.invoke(Command(resume={EXPIRED: request.id}), _config(thread))
 
 
@@ -210,6 +208,11 @@ def outcome(world: RemediationWorld, graph: Any, thread: str) -> RunOutcome:
         summary=run.summary or "",
         approval_id=request.id if request is not None else None,
     )
+
+
+def checkpointed(graph: Any, thread: str) -> bool:
+    """Whether the run's graph state is in the checkpointer (a lost one cannot resume)."""
+    return bool(graph.get_state(_config(thread)).values)
 
 
 def _config(thread: str) -> dict[str, Any]:
