@@ -209,12 +209,16 @@ def _statements(script: str) -> Iterator[str]:
         yield pending  # incomplete: let SQLite report the syntax error
 
 
+def is_sqlite(path: Path) -> bool:
+    """Whether an existing file starts with SQLite's header."""
+    with path.open("rb") as handle:
+        return handle.read(len(SQLITE_MAGIC)) == SQLITE_MAGIC
+
+
 def _refuse_non_sqlite(path: Path) -> None:
     if not path.exists() or path.stat().st_size == 0:
         return
-    with path.open("rb") as handle:
-        header = handle.read(len(SQLITE_MAGIC))
-    if header != SQLITE_MAGIC:
+    if not is_sqlite(path):
         raise StateError(
             f"{path} is not a SQLite database (corrupt or foreign file); {RESTORE_HINT}"
         )

@@ -18,7 +18,7 @@ from pydantic import BaseModel
 
 from tools.dir_lock import LOCK_NAME, exclusive
 from tools.errors import ConfigError
-from tools.state_db import SQLITE_MAGIC
+from tools.state_db import is_sqlite
 from tools.state_manifest import forget_store, is_blank, manifest_of
 from world.settings import Settings
 
@@ -94,9 +94,8 @@ def _condition(path: Path, kind: str) -> tuple[Condition, str]:
 def _sqlite_condition(path: Path) -> tuple[Condition, str]:
     if not path.is_file():
         return "corrupt", f"{path.name} is missing"
-    with path.open("rb") as handle:
-        if handle.read(len(SQLITE_MAGIC)) != SQLITE_MAGIC:
-            return "corrupt", "not a SQLite file"
+    if not is_sqlite(path):
+        return "corrupt", "not a SQLite file"
     try:
         with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)) as conn:
             verdict = conn.execute("PRAGMA quick_check").fetchone()[0]

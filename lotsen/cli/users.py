@@ -21,9 +21,9 @@ def list_users(
 ) -> None:
     """The users file's users and roles (passwords are never shown)."""
     directory = world_of(ctx).users
-    users = [u.model_copy(update={"password_hash": None}) for u in directory.users()]
+    users = directory.users()
     if as_json:
-        print_json(users)
+        print_json([u.model_copy(update={"password_hash": None}) for u in users])
         return
     if not users:
         console.print(
@@ -34,8 +34,8 @@ def list_users(
     table = Table(title=f"Users ({directory.path})")
     for column in ("name", "roles", "password"):
         table.add_column(column)
-    for user, stored in zip(users, directory.users(), strict=True):
-        table.add_row(user.name, ", ".join(user.roles), "set" if stored.password_hash else "-")
+    for user in users:
+        table.add_row(user.name, ", ".join(user.roles), "set" if user.password_hash else "-")
     console.print(table)
 
 

@@ -10,13 +10,17 @@ not count as a change. Other files are hashed by their bytes.
 
 import hashlib
 import sqlite3
+from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
+from tools.state_db import is_sqlite
+
 _SKIPPED_SUFFIXES = ("-wal", "-shm", "-journal", ".lock", ".wal", ".lotsen-stores.json")
 """Journals and locks, and the store manifests (bookkeeping of which stores exist)."""
-_SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
 def fingerprint(data_dir: Path) -> dict[str, str]:
@@ -40,57 +44,34 @@ def fingerprint(data_dir: Path) -> dict[str, str]:
 
 
 def _digest(path: Path) -> str | None:
-    with path.open("rb") as handle:
-        head = handle.read(16)
-    if head == _SQLITE_MAGIC:
-        return _sqlite_digest(path)
+    if path.stat().st_size and is_sqlite(path):
+        with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as lite:
+            names = "SELECT name FROM sqlite_master WHERE type = 'table' "
+            return _rows_digest(
+                lite.execute(names + "AND name NOT LIKE 'sqlite_%'").fetchall(),
+                lambda sql: lite.execute(sql).fetchall(),
+            )
     if path.suffix == ".duckdb":
-        return _duckdb_digest(path)
+        with duckdb.connect(str(path), read_only=True) as duck:
+            names = "SELECT table_name FROM information_schema.tables"
+            return _rows_digest(
+                duck.execute(names).fetchall(), lambda sql: duck.execute(sql).fetchall()
+            )
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _sqlite_digest(path: Path) -> str | None:
+def _rows_digest(
+    tables: list[tuple[Any, ...]], fetch: Callable[[str], list[tuple[Any, ...]]]
+) -> str | None:
+    """Hash of every table's rows, tables by name, rows sorted; None when no table has rows."""
     digest = hashlib.sha256()
     rows_seen = 0
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
-        tables = [
-            name
-            for (name,) in conn.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table' "
-                "AND name NOT LIKE 'sqlite_%' ORDER BY name"
-            )
-        ]
-        for table in tables:
-            rows = sorted(repr(row) for row in conn.execute(f'SELECT * FROM "{table}"'))
-            if rows:
-                rows_seen += len(rows)
-                digest.update(f"{table}:{len(rows)}\n".encode())
-                digest.update("\n".join(rows).encode())
-    finally:
-        conn.close()
-    return digest.hexdigest() if rows_seen else None
-
-
-def _duckdb_digest(path: Path) -> str | None:
-    digest = hashlib.sha256()
-    rows_seen = 0
-    conn = duckdb.connect(str(path), read_only=True)
-    try:
-        tables = [
-            name
-            for (name,) in conn.execute(
-                "SELECT table_name FROM information_schema.tables ORDER BY table_name"
-            ).fetchall()
-        ]
-        for table in tables:
-            rows = sorted(repr(row) for row in conn.execute(f'SELECT * FROM "{table}"').fetchall())
-            if rows:
-                rows_seen += len(rows)
-                digest.update(f"{table}:{len(rows)}\n".encode())
-                digest.update("\n".join(rows).encode())
-    finally:
-        conn.close()
+    for (table,) in sorted(tables):
+        rows = sorted(repr(row) for row in fetch(f'SELECT * FROM "{table}"'))
+        if rows:
+            rows_seen += len(rows)
+            digest.update(f"{table}:{len(rows)}\n".encode())
+            digest.update("\n".join(rows).encode())
     return digest.hexdigest() if rows_seen else None
 
 

@@ -25,7 +25,7 @@ from tools.registry.mlflow_tags import (
     to_model_version,
     to_registered_model,
 )
-from tools.state_db import SQLITE_MAGIC
+from tools.state_db import is_sqlite
 from tools.state_manifest import RESTORE_HINT, expect_store, record_store, refuse_emptied
 
 logger = logging.getLogger(__name__)
@@ -319,9 +319,8 @@ def _check_sqlite(path: Path) -> None:
     listed = expect_store(path, MLFLOW_KIND)
     if not path.exists() or path.stat().st_size == 0:
         return
-    with path.open("rb") as handle:
-        if handle.read(len(SQLITE_MAGIC)) != SQLITE_MAGIC:
-            raise StateError(f"{path} is not a SQLite database (corrupt?); {RESTORE_HINT}")
+    if not is_sqlite(path):
+        raise StateError(f"{path} is not a SQLite database (corrupt?); {RESTORE_HINT}")
     import sqlite3
 
     with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
