@@ -48,17 +48,19 @@ def _main_file(path: Path) -> Path:
 
 
 def _zero(path: Path) -> None:
-    _main_file(path).write_bytes(b"")
-    if path.is_dir():
-        for child in path.iterdir():
-            if child.is_dir():
-                shutil.rmtree(child)
-        _main_file(path).unlink()
+    """A file of zero bytes; a store directory with nothing in it."""
+    if not path.is_dir():
+        path.write_bytes(b"")
+        return
+    for child in path.iterdir():
+        if child.is_dir():
+            shutil.rmtree(child)
+        else:
+            child.unlink()
 
 
 def _truncate(path: Path) -> None:
     target = _main_file(path)
-    _checkpoint(target)
     size = target.stat().st_size
     with target.open("r+b") as handle:
         handle.truncate(max(size // 3, 200))
@@ -66,7 +68,6 @@ def _truncate(path: Path) -> None:
 
 def _garble(path: Path) -> None:
     target = _main_file(path)
-    _checkpoint(target)
     raw = bytearray(target.read_bytes())
     for offset in range(0, len(raw), 97):
         raw[offset] ^= 0x5A
@@ -78,14 +79,6 @@ def _delete(path: Path) -> None:
         shutil.rmtree(path)
     else:
         path.unlink()
-
-
-def _checkpoint(target: Path) -> None:
-    """Fold a SQLite WAL into its file first, so damaging the file damages the data."""
-    for suffix in ("-wal", "-shm"):
-        side = target.with_name(target.name + suffix)
-        if side.exists():
-            side.unlink()
 
 
 DAMAGE: dict[str, Callable[[Path], None]] = {
@@ -117,8 +110,8 @@ def test_damaged_store_is_named_and_left_alone(
     pending = json.loads(_lotsen(capsys, monkeypatch, "approvals", "list", "--json")[1])
     command = [a.replace("{pending}", pending[0]["id"]) for a in STORES[store]]
     path = data / store
-    if store.endswith(".db"):
-        _flush_wal(path)
+    if store.endswith(".db") or path.is_dir():
+        _flush_wal(_main_file(path))
     DAMAGE[damage](path)
     before = _fingerprint(path)
 
@@ -140,7 +133,8 @@ def test_damaged_store_is_named_and_left_alone(
 
 
 def _flush_wal(path: Path) -> None:
-    """Checkpoint a SQLite store's WAL into the file (as a clean shutdown would)."""
+    """Fold a SQLite file's WAL into it (as a clean shutdown would), so damaging the file
+    damages the data."""
     import sqlite3
     from contextlib import closing
 
