@@ -14,11 +14,12 @@ import pytest
 
 from agents.remediation.executor import PROMOTION_MARGIN, RemediationWorld, execute
 from agents.remediation.gate import GateResult, review
-from agents.remediation.plan import Action, RemediationPlan
+from agents.remediation.plan import Action
 from agents.remediation.trainers import RUN_TAG, Comparison, TrainerChoice
 from agents.remediation.trainers.synthetic import SyntheticTrainer
 from memory.approvals import Decision
 from tests.support.cli import init_data_dir
+from tests.support.plans import plan
 from tests.support.worlds import opened_copy
 from tools.domain import AiActRisk, Environment, RegisteredModel
 from tools.policy import tags
@@ -71,17 +72,6 @@ def pick(world: World, env: Environment) -> RegisteredModel:
         m
         for m in world.registry.list_models()
         if m.env is env and m.ai_act_risk is not AiActRisk.HIGH and CHAMPION in m.aliases
-    )
-
-
-def plan(model: str, action: Action = Action.RETRAIN) -> RemediationPlan:
-    return RemediationPlan(
-        incident_id=f"inc-{model}",
-        incident_kind="drift_with_performance_drop",
-        action=action,
-        models=[model],
-        reason="test",
-        decided_by="tier0",
     )
 
 

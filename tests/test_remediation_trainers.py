@@ -19,13 +19,14 @@ import yaml
 
 from agents.remediation.executor import ActionResult, RemediationWorld, execute
 from agents.remediation.gate import GateResult
-from agents.remediation.plan import Action, RemediationPlan
+from agents.remediation.plan import Action
 from agents.remediation.trainers import RUN_TAG, TrainingRequest
 from agents.remediation.trainers.config import TrainerSetup, load_trainers_file
 from agents.remediation.trainers.holdout import score
 from agents.remediation.trainers.local import LocalCommandTrainer
 from memory.approvals import Decision
 from tests.support.cli import init_data_dir
+from tests.support.plans import plan
 from tests.support.worlds import opened_copy
 from tools.domain import Environment, JobStatus, NewModel
 from tools.policy import tags
@@ -48,17 +49,6 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def world(seeded: Path, tmp_path: Path) -> Iterator[World]:
     with opened_copy(seeded, tmp_path) as opened:
         yield opened
-
-
-def plan(model: str, action: Action = Action.RETRAIN) -> RemediationPlan:
-    return RemediationPlan(
-        incident_id=f"inc-{model}",
-        incident_kind="drift_with_performance_drop",
-        action=action,
-        models=[model],
-        reason="test",
-        decided_by="tier0",
-    )
 
 
 def run(
