@@ -162,6 +162,11 @@ class RemediationStore:
         """Models on the watch list."""
         return [r[0] for r in self._conn.execute("SELECT model FROM watchlist ORDER BY model")]
 
+    def watch_intervals(self) -> dict[str, float]:
+        """Watched model -> how often the watch asks for it to be scanned (hours)."""
+        rows = self._conn.execute("SELECT model, scan_every_hours FROM watchlist")
+        return {r[0]: float(r[1]) for r in rows}
+
     def quarantined(self) -> list[tuple[str, str]]:
         """(model, window start) pairs in quarantine."""
         return [
