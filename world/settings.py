@@ -9,7 +9,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from llm.tiers import LlmTier
 from tools.capacity.energy import DEFAULT_GPU_HOUR_PRICE
-from tools.domain import GpuType
+from tools.domain import Environment, GpuType
 
 MLFLOW_SCHEMES = frozenset({"http", "https", "file", "sqlite", "postgresql", "mysql", "databricks"})
 """What LOTSEN_MLFLOW_URI may start with: a tracking server, a local store, a database."""
@@ -89,6 +89,33 @@ class Settings(BaseSettings):
     lock_wait_s: float = Field(default=30.0, ge=0, le=3600)
     """How long a command waits for another one holding the data dir (re-seed, backup,
     restore) or a store's lock before it gives up naming the holder."""
+    loop_tick_s: Duration = 60.0
+    """Wall-clock seconds between two ticks of the operating loop (`lotsen run-loop`)."""
+    loop_lease_poll_s: Duration = 5.0
+    """How often a waiting replica tries to take the loop's leader lease."""
+    loop_user: str = "lotsen-loop"
+    """Who the loop proposes as (with a users file: a listed operator)."""
+    loop_scan_every_hours: dict[Environment, Duration] = Field(
+        default_factory=lambda: {
+            Environment.PROD: 6.0,
+            Environment.TEST: 24.0,
+            Environment.DEV: 24.0,
+        }
+    )
+    """Scheduled scan interval per model class (env tag; untagged counts as prod), as JSON;
+    watched models are scanned at their raised frequency (world clock)."""
+    console_url: str | None = None
+    """Base URL of the web console, for links in notifications (`/approvals/<id>`)."""
+    notify_webhook_url: SecretStr | None = None
+    """Generic JSON webhook that gets new incidents and approval requests; unset = off."""
+    notify_slack_url: SecretStr | None = None
+    """Slack incoming-webhook URL for the same events; unset = off."""
+    notify_attempts: int = Field(default=6, ge=1, le=50)
+    """Attempts per delivery before it is recorded as failed."""
+    notify_backoff_s: Duration = 2.0
+    """First retry delay; doubled per attempt, capped at 15 minutes."""
+    notify_timeout_s: Duration = 5.0
+    """Timeout of one delivery attempt."""
 
     @field_validator("mlflow_uri")
     @classmethod
@@ -101,7 +128,7 @@ class Settings(BaseSettings):
             raise ValueError(f"unsupported scheme {scheme or '(none)'!r}; use one of {known}")
         return value
 
-    @field_validator("kube_api_url", "embeddings_url")
+    @field_validator("kube_api_url", "embeddings_url", "console_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         if value is not None and (
