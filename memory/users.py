@@ -12,9 +12,13 @@ well-formed name is accepted with every role. Once `lotsen users add` has writte
 only the users it lists can act, each within their roles.
 """
 
+import hashlib
+import hmac
 import os
 import re
+import secrets
 import unicodedata
+from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
@@ -50,6 +54,22 @@ def normalise(name: str) -> str:
     return canonical
 
 
+TOKEN_PREFIX = "lotsen_"
+
+
+def grants(roles: "list[Role] | frozenset[str]", role: str) -> bool:
+    """Whether one of `roles` grants `role` (admin grants all; approver and operator read)."""
+    return any(role in _GRANTS[own] for own in roles if own in _GRANTS)
+
+
+class ApiToken(BaseModel):
+    """An API token of a user, stored as its SHA-256 (the token itself is shown once)."""
+
+    id: str
+    sha256: str
+    created: datetime
+
+
 class User(BaseModel):
     """One person (or service account) and what they may do."""
 
@@ -57,10 +77,12 @@ class User(BaseModel):
     roles: list[Role] = Field(min_length=1)
     password_hash: str | None = None
     """bcrypt hash; None = no password login (CLI-only identity)."""
+    tokens: list[ApiToken] = Field(default_factory=list)
+    """API tokens (`lotsen users token NAME`), hashed."""
 
     def may(self, role: Role) -> bool:
         """Whether one of this user's roles grants `role`."""
-        return any(role in _GRANTS[own] for own in self.roles)
+        return grants(self.roles, role)
 
     def check_password(self, password: str) -> bool:
         """Whether `password` matches (False when the user has none)."""
@@ -137,10 +159,42 @@ class UserDirectory:
         hashed = old.password_hash if old else None
         if password is not None:
             hashed = bcrypt.hashpw(_password_bytes(password), bcrypt.gensalt()).decode()
-        user = User(name=canonical, roles=sorted(set(roles), key=ROLES.index), password_hash=hashed)
+        user = User(
+            name=canonical,
+            roles=sorted(set(roles), key=ROLES.index),
+            password_hash=hashed,
+            tokens=old.tokens if old else [],
+        )
         self._users[canonical] = user
         self._save()
         return user
+
+    def issue_token(self, name: str, now: datetime) -> str:
+        """A new API token for a listed user (returned once; only its hash is kept).
+
+        Raises:
+            ConfigError: unknown user.
+        """
+        canonical = normalise(name)
+        user = self._users.get(canonical)
+        if user is None:
+            raise ConfigError(f"unknown user {canonical!r}; add them first (`lotsen users add`)")
+        token_id = secrets.token_hex(4)
+        token = f"{TOKEN_PREFIX}{token_id}_{secrets.token_urlsafe(32)}"
+        record = ApiToken(id=token_id, sha256=_sha256(token), created=now)
+        self._users[canonical] = user.model_copy(update={"tokens": [*user.tokens, record]})
+        self._save()
+        return token
+
+    def by_token(self, token: str) -> User | None:
+        """The user an API token belongs to (None: unknown or malformed token)."""
+        if not token.startswith(TOKEN_PREFIX):
+            return None
+        digest = _sha256(token)
+        for user in self._users.values():
+            if any(hmac.compare_digest(t.sha256, digest) for t in user.tokens):
+                return user
+        return None
 
     def remove(self, name: str) -> None:
         """Drop a user.
@@ -160,6 +214,10 @@ class UserDirectory:
         tmp.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
         tmp.chmod(0o600)
         os.replace(tmp, self.path)
+
+
+def _sha256(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def _password_bytes(password: str) -> bytes:

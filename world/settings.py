@@ -86,6 +86,17 @@ class Settings(BaseSettings):
     """A deployment with no request for this many days is a scale-to-zero candidate."""
     retrain_deadline_hours: Duration = 24.0
     """A queued retraining job without its own deadline must finish this soon."""
+    serve_session_hours: Duration = 8.0
+    """How long a web console login lasts (`lotsen serve`)."""
+    serve_insecure_cookies: bool = False
+    """Send the session cookie without `Secure` (plain-HTTP localhost only, e.g. the demo)."""
+    serve_trusted_header: str | None = None
+    """Header carrying the user name set by an OIDC proxy (e.g. `X-Forwarded-User`);
+    unset = off. Honoured only from `serve_trusted_proxies`; the user must be listed."""
+    serve_trusted_proxies: list[str] = Field(default_factory=list)
+    """Addresses of the proxies whose trusted header is believed, as JSON."""
+    serve_login_attempts: int = Field(default=5, ge=1, le=1000)
+    """Failed logins per user name or client address per 5 minutes before 429."""
     lock_wait_s: float = Field(default=30.0, ge=0, le=3600)
     """How long a command waits for another one holding the data dir (re-seed, backup,
     restore) or a store's lock before it gives up naming the holder."""

@@ -1,13 +1,14 @@
 """`lotsen users ...`: who may act, with which roles (the users file)."""
 
 import sys
+from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
 from lotsen.cli.context import console, print_json, world_of
-from memory.users import ROLES, Role
+from memory.users import ROLES, Role, normalise
 from tools.errors import ConfigError, NotFoundError
 from world.world import World
 
@@ -23,7 +24,7 @@ def list_users(
     directory = world_of(ctx).users
     users = directory.users()
     if as_json:
-        print_json([u.model_copy(update={"password_hash": None}) for u in users])
+        print_json([u.model_copy(update={"password_hash": None, "tokens": []}) for u in users])
         return
     if not users:
         console.print(
@@ -57,6 +58,19 @@ def add(
     added = world.users.put(name, roles, password)
     _audit(world, "user_added", actor, {"user": added.name, "roles": list(added.roles)})
     console.print(f"{added.name}: {', '.join(added.roles)} (in {world.users.path})")
+
+
+@app.command("token")
+def token(ctx: typer.Context, name: str, user: AsUser = None) -> None:
+    """Issue an API token for NAME (shown once; stored hashed), for `LOTSEN_SERVER_TOKEN`."""
+    world = world_of(ctx)
+    if not world.users.configured:
+        raise ConfigError("no users file yet: `lotsen users add NAME --role admin` first")
+    actor = world.user(user, "admin")
+    issued = world.users.issue_token(name, datetime.now(UTC))
+    token_id = issued.split("_")[1]
+    _audit(world, "token_issued", actor, {"user": normalise(name), "token": token_id})
+    typer.echo(issued)
 
 
 @app.command("remove")

@@ -1,0 +1,1 @@
+"""Lotsen as a service: the HTTP API, authentication, streamed chat and metrics."""

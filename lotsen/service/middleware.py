@@ -1,0 +1,56 @@
+"""ASGI middleware: HTTP latency for /metrics, and the anonymous CSRF cookie.
+
+Pure ASGI (not BaseHTTPMiddleware) so that streamed responses (SSE chat) pass untouched.
+"""
+
+import time
+from http.cookies import SimpleCookie
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from lotsen.service import metrics
+from lotsen.service.auth import CSRF_COOKIE
+
+
+class ServiceMiddleware:
+    """Times every HTTP request and sets the CSRF cookie a page created."""
+
+    def __init__(self, app: ASGIApp, *, secure_cookies: bool) -> None:
+        """Wrap `app`."""
+        self.app = app
+        self.secure = secure_cookies
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve one request."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def sending(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                fresh = scope.get("state", {}).get("new_csrf_cookie")
+                if isinstance(fresh, str):
+                    message["headers"] = [*message.get("headers", []), self._cookie(fresh)]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            route = scope.get("route")
+            path = getattr(route, "path", None) or "unmatched"
+            metrics.observe_request(scope["method"], path, status, time.perf_counter() - started)
+
+    def _cookie(self, value: str) -> tuple[bytes, bytes]:
+        cookie: SimpleCookie = SimpleCookie()
+        cookie[CSRF_COOKIE] = value
+        morsel = cookie[CSRF_COOKIE]
+        morsel["path"] = "/"
+        morsel["httponly"] = True
+        morsel["samesite"] = "strict"
+        if self.secure:
+            morsel["secure"] = True
+        return b"set-cookie", morsel.OutputString().encode("latin-1")
