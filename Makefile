@@ -39,6 +39,7 @@ bench: $(STAMP) .venv-bench/.installed
 	$(BIN)/lotsen bench drift
 	$(BIN)/lotsen bench packing --deployments 1000 --nodes 64
 	$(BIN)/lotsen bench startup
+	$(BIN)/lotsen bench remediation --kill-sweep 12
 
 # Evidently 0.7 needs pandas < 3, so the drift benchmark's baseline gets its own venv.
 bench-env: .venv-bench/.installed

@@ -3,7 +3,8 @@
 SIGKILL `lotsen remediate --auto` (or an approval) at a random moment, or once it has
 written its k-th audit record (a kill point chosen by progress, not by a clock), resume,
 finish, and compare the end state with an uninterrupted run. Used by the tests (a few kill
-points) and by `lotsen bench remediation --kill-trials N`.
+points) and by `lotsen bench remediation --kill-trials N` and `--kill-sweep N` (the full
+progress sweep: N kill points spread over every audit record of the run).
 """
 
 import json
@@ -130,13 +131,7 @@ def trial(
         process.send_signal(signal.SIGKILL)
     process.wait()
     finish(data)
-    got = world_state(data)
-    diffs = [
-        f"{field}: {json.dumps(getattr(got, field), default=str)[:300]} != "
-        f"{json.dumps(getattr(reference, field), default=str)[:300]}"
-        for field in WorldState.model_fields
-        if getattr(got, field) != getattr(reference, field)
-    ]
+    diffs = _differences(world_state(data), reference)
     return TrialResult(delay_s=delay_s, killed=killed, same_end_state=not diffs, differences=diffs)
 
 
@@ -175,6 +170,57 @@ def reference_state(source: Path, workdir: Path) -> WorldState:
     return world_state(data)
 
 
+class SweepPoint(BaseModel):
+    """One progress-based kill point of a sweep."""
+
+    kill_at_record: int
+    killed_mid_run: bool
+    same_end_state: bool
+    differences: list[str]
+
+
+def run_sweep(source: Path, workdir: Path, points: int) -> list[SweepPoint]:
+    """Kill `remediate --auto` at `points` audit records spread over the whole run.
+
+    Each kill is resumed and finished; its end state is compared with an uninterrupted run.
+    """
+    reference = reference_state(source, workdir)
+    once = workdir / "once"
+    shutil.copytree(source, once, symlinks=True)
+    start = audit_records(once)
+    kill_after_records(once, 10**9, "remediate", "--auto")
+    total = audit_records(once)
+    sweep = sorted(
+        {start + 1 + (total - start - 1) * i // max(points - 1, 1) for i in range(points)}
+    )
+    results = []
+    for k in sweep:
+        data = workdir / "data"
+        shutil.rmtree(data, ignore_errors=True)
+        shutil.copytree(source, data, symlinks=True)
+        alive, at_kill = kill_after_records(data, k, "remediate", "--auto")
+        finish(data)
+        diffs = _differences(world_state(data), reference)
+        results.append(
+            SweepPoint(
+                kill_at_record=k,
+                killed_mid_run=alive and at_kill < total,
+                same_end_state=not diffs,
+                differences=diffs,
+            )
+        )
+    return results
+
+
+def _differences(got: WorldState, reference: WorldState) -> list[str]:
+    return [
+        f"{field}: {json.dumps(getattr(got, field), default=str)[:300]} != "
+        f"{json.dumps(getattr(reference, field), default=str)[:300]}"
+        for field in WorldState.model_fields
+        if getattr(got, field) != getattr(reference, field)
+    ]
+
+
 def run_trials(
     source: Path, workdir: Path, count: int, max_delay_s: float, seed: int = 1
 ) -> list[TrialResult]:
@@ -187,4 +233,12 @@ def run_trials(
     ]
 
 
-__all__ = ["TrialResult", "WorldState", "open_workflow", "run_trials", "world_state"]
+__all__ = [
+    "SweepPoint",
+    "TrialResult",
+    "WorldState",
+    "open_workflow",
+    "run_sweep",
+    "run_trials",
+    "world_state",
+]

@@ -11,7 +11,7 @@ from lotsen.cli.context import console, print_json, settings_of
 from tools.errors import ConfigError
 
 if TYPE_CHECKING:
-    from lotsen.bench.killresume import TrialResult
+    from lotsen.bench.killresume import SweepPoint, TrialResult
 
 app = typer.Typer(help="Benchmarks (ratios against a baseline measured in the same run).")
 
@@ -131,16 +131,21 @@ def drift(
 @app.command("remediation")
 def remediation(
     kill_trials: Annotated[int, typer.Option(help="Kill/resume trials (each ~45 s).")] = 0,
+    kill_sweep: Annotated[
+        int, typer.Option(help="Kill points spread over the run's audit records (each ~45 s).")
+    ] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Upstream break over 200 of 1,000 models at tier 0; optional SIGKILL/resume trials."""
     from lotsen.bench.remediation import bench_upstream_break
 
     kill_trials = checks.count("--kill-trials", kill_trials, least=0)
+    kill_sweep = checks.count("--kill-sweep", kill_sweep, least=0)
     result = bench_upstream_break()
     trials = _kill_trials(kill_trials) if kill_trials else []
+    sweep = _kill_sweep(kill_sweep) if kill_sweep else []
     if as_json:
-        print_json([result, *trials])
+        print_json([result, *trials, *sweep])
         return
     console.print(
         f"Upstream break in {result.broken} of {result.models} models: {result.incidents} incident "
@@ -157,6 +162,17 @@ def remediation(
         for t in trials:
             if not t.same_end_state:
                 console.print(f"[red]delay {t.delay_s:.1f}s[/red]: {t.differences}")
+    if sweep:
+        same = sum(p.same_end_state for p in sweep)
+        mid = sum(p.killed_mid_run for p in sweep)
+        console.print(
+            f"Kill sweep: {same}/{len(sweep)} kill points ended in the reference state "
+            f"({mid} killed mid-run, at audit records "
+            f"{', '.join(str(p.kill_at_record) for p in sweep)})."
+        )
+        for p in sweep:
+            if not p.same_end_state:
+                console.print(f"[red]record {p.kill_at_record}[/red]: {p.differences}")
 
 
 def _sizes(option: str, text: str) -> list[int]:
@@ -174,21 +190,38 @@ def _kill_trials(count: int) -> list["TrialResult"]:
     import tempfile
 
     from lotsen.bench.killresume import run_trials
+
+    with tempfile.TemporaryDirectory() as tmp:
+        source = _seed_crash_world(Path(tmp) / "source")
+        with console.status(f"running {count} kill/resume trials ..."):
+            return run_trials(source, Path(tmp), count, max_delay_s=6.0)
+
+
+def _kill_sweep(points: int) -> list["SweepPoint"]:
+    import tempfile
+
+    from lotsen.bench.killresume import run_sweep
+
+    with tempfile.TemporaryDirectory() as tmp:
+        source = _seed_crash_world(Path(tmp) / "source")
+        with console.status(f"killing at {points} points spread over the run ..."):
+            return run_sweep(source, Path(tmp), points)
+
+
+def _seed_crash_world(source: Path) -> Path:
+    """The 160-model world with telemetry and faults the crash trials start from."""
     from tools.fleet.generate import generate_fleet
     from world.monitoring import simulate_telemetry
     from world.seeding import build_world
     from world.settings import Settings
     from world.world import World
 
-    with tempfile.TemporaryDirectory() as tmp:
-        source = Path(tmp) / "source"
-        settings = Settings(data_dir=source)
-        with console.status("seeding a 160-model world for the trials ..."):
-            build_world(settings, generate_fleet(160, seed=5), force=False)
-            with World(settings) as world:
-                simulate_telemetry(world, seed=5, windows=2, rows=3000, faults=True)
-        with console.status(f"running {count} kill/resume trials ..."):
-            return run_trials(source, Path(tmp), count, max_delay_s=6.0)
+    settings = Settings(data_dir=source)
+    with console.status("seeding a 160-model world for the trials ..."):
+        build_world(settings, generate_fleet(160, seed=5), force=False)
+        with World(settings) as world:
+            simulate_telemetry(world, seed=5, windows=2, rows=3000, faults=True)
+    return source
 
 
 @app.command("packing")

@@ -140,15 +140,28 @@ class _PatchingLoader(importlib.abc.Loader):
         self.patch(module)
 
 
+_PATCHED: list[bool] = []
+"""Non-empty once the HTTP libraries are patched (a process patches them once)."""
+
+
 def install(guard: Guard) -> None:
     """Guard this process: patch the HTTP libraries now or when they are first imported."""
     if _GUARD:
         raise RuntimeError("the LLM guard is already installed in this process")
     _GUARD.append(guard)
+    if _PATCHED:  # a later test session in the same process (e.g. mutmut's runs)
+        return
+    _PATCHED.append(True)
     for name, patch in _PATCHES.items():
         if name in sys.modules:
             patch(sys.modules[name])
     sys.meta_path.insert(0, _PatchOnImport())
+
+
+def uninstall(guard: Guard) -> None:
+    """Stop checking with `guard` (its session ended); the patches stay, checking nothing."""
+    if guard in _GUARD:
+        _GUARD.remove(guard)
 
 
 def disable() -> None:

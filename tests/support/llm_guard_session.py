@@ -24,6 +24,7 @@ from tests.support.llm_guard import (
     Guard,
     append_line,
     install,
+    uninstall,
     write_ports,
 )
 
@@ -102,6 +103,7 @@ class SessionGuard:
     def stop(self) -> list[str]:
         """Remove the guard's files; return the child violations nobody collected."""
         left = self.child_violations()
+        uninstall(self.guard)
         shutil.rmtree(self.workdir, ignore_errors=True)
         return left
 
