@@ -41,11 +41,11 @@ bench: $(STAMP) .venv-bench/.installed
 	$(BIN)/lotsen bench startup
 	$(BIN)/lotsen bench remediation --kill-sweep 12
 
-# Evidently 0.7 needs pandas < 3, so the drift benchmark's baseline gets its own venv.
+# Evidently 0.7 and NannyML 0.13 need pandas < 3, so the drift benchmark's baselines get their own venv.
 bench-env: .venv-bench/.installed
 .venv-bench/.installed:
 	$(PYTHON) -m venv .venv-bench
-	.venv-bench/bin/python -m pip install --quiet "evidently>=0.7,<0.8" "pandas<3" pyarrow
+	.venv-bench/bin/python -m pip install --quiet "evidently>=0.7,<0.8" "nannyml==0.13.1" "pandas<3" pyarrow
 	touch $@
 
 # The agent evaluation suite at tier 0 (EVAL_ARGS="--tier auto" adds configured LLM tiers).
