@@ -114,8 +114,8 @@ def prepare(scenario: Scenario, cache_dir: Path, target: Path, *, light: bool = 
         _registry_fault(fault, files)
     if scenario.telemetry is not None and (not light or _harness_needs_telemetry(scenario)):
         _simulate(scenario, settings, files, light)
-    for fault in scenario.faults:
-        _late_fault(fault, files)
+    for index, fault in enumerate(scenario.faults):
+        _late_fault(fault, files, index)
     _hide_ground_truth(target, files)
     (target / "scenario-id").write_text(scenario.id, encoding="utf-8")
     return settings
@@ -202,7 +202,7 @@ def _simulate(scenario: Scenario, settings: Settings, files: WorldFiles, light: 
         store.close()
 
 
-def _late_fault(fault: Fault, files: WorldFiles) -> None:
+def _late_fault(fault: Fault, files: WorldFiles, index: int) -> None:
     match fault:
         case InjectText(where="telemetry_category"):
             _inject_category(files, fault)
@@ -217,14 +217,15 @@ def _late_fault(fault: Fault, files: WorldFiles) -> None:
         case QuotaCut() | NodeLoss() | NoisyNeighbour() | SubmitJob() | AdvanceClock():
             twin = SimCluster(files.cluster_db)
             try:
-                _twin_fault(fault, twin)
+                _twin_fault(fault, twin, index)
             finally:
                 twin.close()
         case _:
             pass
 
 
-def _twin_fault(fault: Fault, twin: SimCluster) -> None:
+def _twin_fault(fault: Fault, twin: SimCluster, index: int) -> None:
+    """Apply one twin fault; `index` (its place in the scenario) keeps job keys distinct."""
     match fault:
         case QuotaCut():
             twin.inject_quota_cut(fault.namespace, fault.gpus)
@@ -240,7 +241,8 @@ def _twin_fault(fault: Fault, twin: SimCluster) -> None:
                         model=fault.model,
                         gpu=TRAINING_REQUEST,
                         duration_s=fault.hours * 3600,
-                        idempotency_key=f"scenario:{fault.namespace}:{fault.model}:{n}",
+                        # two faults for the same namespace and model are two sets of jobs
+                        idempotency_key=f"scenario:{index}:{fault.namespace}:{fault.model}:{n}",
                         tolerations=[ENV_TAINT, TRAINING_TAINT],
                     )
                 )

@@ -91,7 +91,8 @@ def test_an_llm_tier_runs_through_the_same_runner(
             "--out", str(out_dir),
         )  # fmt: skip
         server.assert_complete()
-    assert code == 0, err
+    assert code == 1, err  # one trial failed: the run fails
+    assert "1 scenario(s) failed: retrain-drift-drop-dev-01" in err
     run = results(out_dir)
     cases = run["cases"]
     assert isinstance(cases, list)
@@ -141,7 +142,7 @@ def test_the_judge_grades_checklists_only_when_asked(
             "--trials", "1", "--judge", "judge", "--out", str(out_dir),
         )  # fmt: skip
         server.assert_complete()
-    assert code == 0, err
+    assert code == 1 and "chat-gate-question-01" in err  # the judged case failed
     cases = results(out_dir)["cases"]
     assert isinstance(cases, list) and len(cases) == 1
     case: dict[str, Any] = cases[0]

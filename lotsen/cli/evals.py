@@ -78,13 +78,27 @@ def run_cmd(
         str | None, typer.Option(help="Grade `judge` checklists with this configured tier.")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the metrics as JSON.")] = False,
+    fail_under: Annotated[
+        float | None,
+        typer.Option(
+            "--fail-under",
+            metavar="PCT",
+            help="Exit 1 only when pass@1 is below PCT percent (default: any failed case).",
+        ),
+    ] = None,
 ) -> None:
-    """Run scenarios: build each world, inject faults, run the agent, apply the oracles."""
+    """Run scenarios: build each world, inject faults, run the agent, apply the oracles.
+
+    Exits 1 when any case fails or was not executed, or, with `--fail-under PCT`, when
+    pass@1 over all cases is below PCT percent.
+    """
     from evals.report import write_reports
     from evals.runner import run_suite
     from evals.scenario import load_suite
 
     settings = settings_of(ctx)
+    if fail_under is not None:
+        fail_under = checks.finite("--fail-under", fail_under, ge=0, le=100)
     if split not in ("dev", "heldout", "all"):
         raise ConfigError(f"--split must be dev, heldout or all, not {split!r}")
     chosen_tiers = resolve_tiers(settings, tier)
@@ -113,9 +127,38 @@ def run_cmd(
     paths = write_reports(result, run_dir)
     if as_json:
         print_json(result.metrics)
-        return
-    _summary(result)
-    console.print(f"results: {paths['json']}\nreport:  {paths['html']}  ({paths['markdown'].name})")
+    else:
+        _summary(result)
+        console.print(
+            f"results: {paths['json']}\nreport:  {paths['html']}  ({paths['markdown'].name})"
+        )
+    verdict = run_verdict(result, fail_under)
+    if verdict is not None:
+        typer.echo(verdict, err=True)
+        raise typer.Exit(1)
+
+
+def run_verdict(result: "RunResult", fail_under: float | None) -> str | None:
+    """Why a run fails (one line), or None when it passes.
+
+    Args:
+        result: The finished run.
+        fail_under: Percent of pass@1 required; None means every case must pass.
+
+    Returns:
+        A one-line reason for a non-zero exit, or None.
+    """
+    failed = sorted({c.scenario for c in result.cases if not c.passed})
+    if fail_under is None:
+        if failed:
+            more = f" (+{len(failed) - 10} more)" if len(failed) > 10 else ""
+            return f"eval failed: {len(failed)} scenario(s) failed: {', '.join(failed[:10])}{more}"
+        return None
+    total = len(result.cases)
+    rate = 100.0 * sum(c.passed for c in result.cases) / total if total else 0.0
+    if rate < fail_under:
+        return f"eval failed: pass@1 {rate:.1f}% is below --fail-under {fail_under:g}%"
+    return None
 
 
 def _summary(result: "RunResult") -> None:
