@@ -12,6 +12,8 @@ from tools.catalog.cluster_tools import (
 )
 from tools.catalog.compliance_tools import compliance_findings, review_action
 from tools.catalog.context import ToolContext
+from tools.catalog.drift_tools import drift_status
+from tools.catalog.node_tools import get_job, list_nodes, policy_text
 from tools.catalog.registry_tools import alias_history, get_model, list_models, set_model_alias
 from tools.runtime.spec import ToolSpec
 
@@ -24,6 +26,10 @@ ALL_TOOLS: tuple[ToolSpec, ...] = (
     gpu_usage,
     namespace_quotas,
     list_jobs,
+    get_job,
+    list_nodes,
+    drift_status,
+    policy_text,
     capacity_report,
     capacity_savings,
     low_carbon_window,

@@ -12,6 +12,7 @@ from tools.registry import ModelRegistry
 if TYPE_CHECKING:
     from tools.policy.gate import ComplianceGate
     from tools.policy.spec import Policy
+    from tools.telemetry.store import TelemetryStore
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,8 @@ class ToolContext:
     """Compliance policies of the compliance tools; None = the shipped ones."""
     clock: Callable[[], datetime] | None = None
     """The world's clock; None = the cluster's clock."""
+    telemetry: "Callable[[], TelemetryStore] | None" = None
+    """Opens the binned telemetry for the drift tools (on first use); None = none here."""
 
     def now(self) -> datetime:
         """Now, by the world's clock."""
