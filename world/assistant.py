@@ -23,6 +23,7 @@ def assistant_port(world: World, user: str | None = None) -> AssistantContext:
         clock=world.clock,
         policies=world.policies,
         capacity=world.capacity,
+        telemetry=(lambda: world.telemetry) if files.telemetry_db.exists() else None,
     )
 
 

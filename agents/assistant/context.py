@@ -19,6 +19,7 @@ from tools.runtime import ToolSpec
 
 if TYPE_CHECKING:
     from agents.assistant.intent import Intent
+    from tools.telemetry.store import TelemetryStore
     from llm.call import LlmContext  # LangChain: imported only where an LLM tier is used
 
 
@@ -55,6 +56,8 @@ class AssistantContext:
     """More read-only tools offered to the LLM tier (mutating ones only become proposals)."""
     approvals: ApprovalQueue | None = None
     """The approval queue, for "why is apr-... waiting" (None: none recorded)."""
+    telemetry: "Callable[[], TelemetryStore] | None" = None
+    """Opens the telemetry store for drift questions (None: no telemetry in this world)."""
 
     def tools(self) -> "AssistantToolContext":
         """The tool context over this assistant context (its gate, its clock)."""
@@ -76,6 +79,7 @@ class AssistantToolContext(ToolContext):
             capacity=ctx.capacity,
             policies=None if ctx.policies is None else list(ctx.policies),
             clock=ctx.clock,
+            telemetry=ctx.telemetry,
             assistant=ctx,
         )
 
