@@ -25,6 +25,8 @@ class LlmContext:
     tier: LlmTier
     model: BaseChatModel
     ledger: UsageLedger
+    route: str = ""
+    """The router's decision that chose this tier (task class and why); empty: not routed."""
 
 
 @dataclass(frozen=True)
@@ -129,5 +131,6 @@ def record(
             latency_s=time.perf_counter() - start,
             outcome=outcome,
             detail=detail,
+            route=llm.route,
         )
     )

@@ -31,6 +31,8 @@ class UsageRecord(BaseModel):
     outcome: Outcome = "ok"
     detail: str = ""
     """Why a call failed or fell back."""
+    route: str = ""
+    """The router's decision behind this call (task class, tier, why, escalations)."""
 
 
 class UsageSummary(BaseModel):

@@ -1,7 +1,12 @@
 """The ops assistant's port on the world."""
 
+from typing import TYPE_CHECKING
+
 from agents.assistant import AssistantAnswer, AssistantContext, answer
 from world.world import World
+
+if TYPE_CHECKING:
+    from agents.router.chat import ChatRouter
 
 
 def assistant_port(world: World, user: str | None = None) -> AssistantContext:
@@ -19,12 +24,22 @@ def assistant_port(world: World, user: str | None = None) -> AssistantContext:
         approvals=world.approvals if state.approvals_db.exists() else None,
         audit=world.audit if state.audit_db.exists() else None,
         llms=world.llms,
+        router=_router(world),
         user=world.user(user, "viewer"),
         clock=world.clock,
         policies=world.policies,
         capacity=world.capacity,
         telemetry=(lambda: world.telemetry) if files.telemetry_db.exists() else None,
     )
+
+
+def _router(world: World) -> "ChatRouter | None":
+    """The chat router over the data dir's registry (None with tier 0 only)."""
+    if not world.llms:
+        return None
+    from agents.router.chat import ChatRouter, registry_for
+
+    return ChatRouter(registry_for(world.settings.data_dir, [c.tier for c in world.llms]))
 
 
 def ask(

@@ -45,7 +45,7 @@ def answer(
         ConfigError: `tier` names a tier that is not configured.
     """
     view = FleetView(ctx)
-    llm = choose_llm(ctx, tier)
+    llm = choose_llm(ctx, tier, question)
     carried = _carried_models(question, view, previous)
     if llm is None:
         reply, chat_trail = answer_deterministic(question, view, carried), ChatTrail()
@@ -69,11 +69,16 @@ def _carried_models(question: str, view: FleetView, previous: AssistantAnswer | 
     return models if 0 < len(models) <= 3 else []
 
 
-def choose_llm(ctx: AssistantContext, tier: str | None) -> "LlmContext | None":
-    """The LLM to use for `tier` (see `answer`), or None for tier 0."""
+def choose_llm(ctx: AssistantContext, tier: str | None, question: str = "") -> "LlmContext | None":
+    """The LLM to use for `tier` (see `answer`), or None for tier 0.
+
+    With no tier asked for and LLM tiers configured, `ctx.router` (if any) decides.
+    """
     if tier is not None and tier.strip().lower() in TIER0_NAMES:
         return None
     if tier is None:
+        if ctx.router is not None and ctx.llms:
+            return ctx.router.choose(ctx, question)
         return ctx.llms[0] if ctx.llms else None
     for llm in ctx.llms:
         if llm.tier.name == tier:

@@ -19,8 +19,9 @@ from tools.runtime import ToolSpec
 
 if TYPE_CHECKING:
     from agents.assistant.intent import Intent
-    from tools.telemetry.store import TelemetryStore
+    from agents.router.chat import ChatRouter
     from llm.call import LlmContext  # LangChain: imported only where an LLM tier is used
+    from tools.telemetry.store import TelemetryStore
 
 
 def _utcnow() -> datetime:
@@ -42,6 +43,8 @@ class AssistantContext:
     proposals from chat are recorded (None: not available, nothing recorded)."""
     llms: "Sequence[LlmContext]" = ()
     """Configured LLM tiers, cheapest first; empty = tier 0 only."""
+    router: "ChatRouter | None" = None
+    """Chooses the tier per question when none is asked for (None: the cheapest LLM tier)."""
     user: str = "assistant"
     """Recorded as the proposer of any action the assistant proposes."""
     clock: Callable[[], datetime] = _utcnow
