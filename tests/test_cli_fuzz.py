@@ -38,6 +38,7 @@ SKIPPED = {
     "eval run",  # builds a world per scenario
     "eval check",
     "llm serve",  # may exec vLLM
+    "run-loop",  # runs until stopped (tests/test_loop_*.py)
 }
 SKIPPED_GROUPS = ("bench",)  # minutes each; their bounds are in tests/test_bad_input.py
 EXAMPLES = 100

@@ -20,9 +20,11 @@ from lotsen.cli import (
     fleet,
     incidents,
     llm,
+    loop,
     models,
     monitor,
     remediate,
+    serve,
     state,
     twin,
     users,
@@ -53,8 +55,11 @@ app.add_typer(compliance.app, name="compliance")
 app.add_typer(evals.app, name="eval")
 app.command("ask")(assistant.ask_cmd)
 app.command("chat")(assistant.chat_cmd)
+app.command("serve")(serve.serve_cmd)
 app.add_typer(state.app, name="state")
 app.add_typer(users.app, name="users")
+app.command("run-loop")(loop.run_loop_cmd)
+app.add_typer(loop.app, name="loop")
 
 
 @app.callback()

@@ -1,0 +1,1 @@
+"""The operating loop: scheduled scans, remediation, compliance and capacity, one leader."""
