@@ -25,12 +25,33 @@ class VllmMetrics(BaseModel):
     generation_tokens_total: float | None
 
 
-def parse_vllm_metrics(text: str) -> VllmMetrics:
-    """Parse Prometheus exposition text from vLLM's /metrics."""
+def parse_vllm_metrics(text: str | bytes, source: str = "metrics") -> VllmMetrics:
+    """Parse Prometheus exposition text from vLLM's /metrics.
+
+    Args:
+        text: The exposition text, or its raw bytes (must be UTF-8).
+        source: Where it came from, for the error message.
+
+    Raises:
+        BackendUnavailableError: not UTF-8 text, or not Prometheus exposition text.
+    """
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise BackendUnavailableError(
+                f"{source} is not UTF-8 text (byte {exc.start}): not a vLLM /metrics endpoint?"
+            ) from None
     values: dict[str, float] = {}
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            values[sample.name] = values.get(sample.name, 0.0) + sample.value
+    try:
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                values[sample.name] = values.get(sample.name, 0.0) + sample.value
+    except ValueError as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise BackendUnavailableError(
+            f"{source} is not Prometheus metrics text: {reason[:120]}"
+        ) from None
     hits = values.get("vllm:prefix_cache_hits_total")
     queries = values.get("vllm:prefix_cache_queries_total")
     if hits is not None and queries:
@@ -53,7 +74,7 @@ def read_vllm_metrics(metrics_url: str, timeout_s: float = 5.0) -> VllmMetrics:
     """Fetch and parse a server's metrics, e.g. http://vllm:8000/metrics."""
     try:
         with urllib.request.urlopen(metrics_url, timeout=timeout_s) as response:
-            text = response.read().decode()
+            raw = response.read()
     except OSError as exc:
         raise BackendUnavailableError(f"cannot read vLLM metrics at {metrics_url}: {exc}") from exc
-    return parse_vllm_metrics(text)
+    return parse_vllm_metrics(raw, metrics_url)

@@ -34,8 +34,8 @@ def load_result(path: Path) -> RunResult:
     if not file.exists():
         raise ConfigError(f"{file} does not exist; pass a run folder or its results.json")
     try:
-        return RunResult.model_validate_json(file.read_text(encoding="utf-8"))
+        return RunResult.model_validate_json(file.read_bytes())
     except ValidationError as exc:
         first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
+        where = ".".join(str(p) for p in first["loc"]) or "file"
         raise ConfigError(f"{file} is not a Lotsen eval result ({where}: {first['msg']})") from None
