@@ -28,6 +28,12 @@ MODELS_SCANNED = Counter(
     "lotsen_models_scanned", "Models scanned by fleet scans.", registry=REGISTRY
 )
 SCANS = Counter("lotsen_scans", "Fleet scans run.", registry=REGISTRY)
+CHAT_ANSWERS = Counter(
+    "lotsen_chat_answers",
+    "Chat answers given by the service, per tier.",
+    ["tier"],
+    registry=REGISTRY,
+)
 
 
 def observe_request(method: str, route: str, status: int, seconds: float) -> None:
