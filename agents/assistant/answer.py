@@ -72,12 +72,13 @@ def _carried_models(question: str, view: FleetView, previous: AssistantAnswer | 
 def choose_llm(ctx: AssistantContext, tier: str | None, question: str = "") -> "LlmContext | None":
     """The LLM to use for `tier` (see `answer`), or None for tier 0.
 
-    With no tier asked for and LLM tiers configured, `ctx.router` (if any) decides.
+    With no tier asked for, LLM tiers configured and a question, `ctx.router` (if any)
+    decides (and records its decision); without a question this only checks `tier`.
     """
     if tier is not None and tier.strip().lower() in TIER0_NAMES:
         return None
     if tier is None:
-        if ctx.router is not None and ctx.llms:
+        if ctx.router is not None and ctx.llms and question:
             return ctx.router.choose(ctx, question)
         return ctx.llms[0] if ctx.llms else None
     for llm in ctx.llms:
