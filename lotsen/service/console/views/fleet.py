@@ -4,7 +4,11 @@ from collections import Counter
 
 from pydantic import BaseModel
 
-from tools.domain.cluster import PoolUsage
+from memory.approvals import ApprovalRequest
+from memory.incidents import IncidentRecord
+from tools.domain.cluster import Deployment, PoolUsage
+from tools.domain.models import RegisteredModel
+from tools.policy.evaluate import Finding
 from tools.registry import CHAMPION
 from world.incidents import incident_store
 from world.world import World
@@ -114,3 +118,38 @@ def pool_views(world: World) -> list[PoolView]:
             )
         )
     return views
+
+
+class ModelPage(BaseModel):
+    """One model: its registry entry, deployments, incidents, requests and findings."""
+
+    model: RegisteredModel
+    deployments: list[Deployment]
+    incidents: list[IncidentRecord]
+    approvals: list[ApprovalRequest]
+    findings: list[Finding]
+    """Compliance findings about the model and its deployments, failing first."""
+
+
+def model_page(world: World, name: str) -> ModelPage:
+    """Everything the console knows about one model.
+
+    Raises:
+        NotFoundError: no such model in the registry.
+    """
+    from world.compliance import scan
+
+    model = world.registry.get_model(name)
+    store = incident_store(world)
+    incidents = [r for r in store.occurrences() if name in r.models] if store else []
+    approvals = []
+    if world.state.approvals_db.exists():
+        approvals = [r for r in world.approvals.requests(world.clock()) if name in r.models]
+    findings = sorted(scan(world, name).findings, key=lambda f: (f.status == "pass", f.policy_id))
+    return ModelPage(
+        model=model,
+        deployments=[d for d in world.cluster.deployments() if d.model == name],
+        incidents=sorted(incidents, key=lambda r: r.last_seen, reverse=True),
+        approvals=list(reversed(approvals)),
+        findings=findings,
+    )
