@@ -45,6 +45,9 @@ class KubeState:
     jobs: list[Obj] = field(default_factory=list)
     service_accounts: list[Obj] = field(default_factory=list)
     network_policies: list[Obj] = field(default_factory=list)
+    custom: dict[str, list[Obj]] = field(default_factory=dict)
+    """Extra collections by list path (Kueue CRDs, CronJobs), e.g.
+    `/apis/kueue.x-k8s.io/v1beta1/clusterqueues`; items are read and merge-patched by name."""
     requests: list[Request] = field(default_factory=list)
     token: str | None = None
     """If set, requests must carry `Authorization: Bearer <token>`."""
@@ -164,7 +167,26 @@ def route(state: KubeState, req: Request) -> tuple[int, Obj]:  # noqa: C901 - on
         if job is None:
             return 404, _status(404, "NotFound", f'jobs.batch "{m[2]}" not found')
         return 200, job
+    if method == "GET" and path in state.custom:
+        return 200, _list("List", state.custom[path])
+    if (m := re.fullmatch(r"(.+)/([^/]+)", path)) and m[1] in state.custom:
+        return _custom_item(state.custom[m[1]], req, m[2])
     return 404, _status(404, "NotFound", f"the stub does not serve {method} {path}")
+
+
+def _custom_item(items: list[Obj], req: Request, name: str) -> tuple[int, Obj]:
+    """GET or merge-PATCH one cluster-scoped custom object by name."""
+    found = next((i for i in items if i["metadata"]["name"] == name), None)
+    if found is None:
+        return 404, _status(404, "NotFound", f'"{name}" not found')
+    if req.method == "PATCH":
+        target = json.loads(json.dumps(found))
+        _merge(target, req.body)
+        if not req.dry_run:
+            found.clear()
+            found.update(target)
+        return 200, target
+    return 200, found
 
 
 def _deployment(

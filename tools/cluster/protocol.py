@@ -14,6 +14,7 @@ from tools.domain import (
     NodePool,
     PoolUsage,
 )
+from tools.domain.queues import ClusterQueue, CronSchedule, QueueConfig, QueuePatch
 
 
 class Cluster(Protocol):
@@ -104,4 +105,18 @@ class Cluster(Protocol):
 
     def pool_usage(self) -> list[PoolUsage]:
         """Allocation versus use per node pool."""
+        ...
+
+    def queues(self) -> QueueConfig:
+        """Kueue ResourceFlavors, ClusterQueues and LocalQueues (empty without Kueue)."""
+        ...
+
+    def patch_cluster_queue(
+        self, name: str, patch: QueuePatch, *, dry_run: bool = False
+    ) -> ClusterQueue:
+        """Change a ClusterQueue's preemption policy or limits; returns the patched queue."""
+        ...
+
+    def schedules(self, namespace: str | None = None) -> list[CronSchedule]:
+        """CronJobs (batch schedules), optionally of one namespace."""
         ...

@@ -211,6 +211,22 @@ class JobSpec(StateModel):
     """When the job must have finished; None = no deadline of its own."""
     not_before: datetime | None = None
     """Hold the job until then (set by the capacity planner for a low-carbon window)."""
+    queue_name: str | None = None
+    """Kueue LocalQueue in the namespace (`kueue.x-k8s.io/queue-name`); None = the
+    namespace's `default` (or only) LocalQueue, if it has one."""
+    priority: int = 0
+    """Workload priority: preemption compares it."""
+
+
+class Admission(StateModel):
+    """Where a job's workload was admitted: queue, flavor and the quota it holds."""
+
+    local_queue: str
+    cluster_queue: str
+    flavor: str
+    resource: str
+    amount: float
+    admitted_at: datetime
 
 
 class Job(StateModel):
@@ -225,6 +241,12 @@ class Job(StateModel):
     placement: Placement | None = None
     reason: str = ""
     """Why it is queued or failed."""
+    admission: Admission | None = None
+    """Kueue admission while it holds ClusterQueue quota; None outside Kueue."""
+    preempted: int = 0
+    """Times it was evicted by a preemption and requeued."""
+    eviction: str = ""
+    """Why it was last evicted (which job preempted it, under which policy)."""
 
 
 class Fault(StateModel):

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from tools.cluster.kubernetes import conventions as c
+from tools.cluster.kubernetes import kueue as kq
 from tools.cluster.kubernetes.convert import (
     NamespaceSecurity,
     env_of,
@@ -21,6 +22,7 @@ from tools.cluster.kubernetes.convert import (
     to_namespace,
     to_node,
 )
+from tools.cluster.kubernetes.kueue_methods import KueueMethods
 from tools.cluster.sim.capacity_ops import check_request
 from tools.domain import (
     Deployment,
@@ -50,7 +52,7 @@ class TrainingContainer:
     env: dict[str, str] = field(default_factory=dict)
 
 
-class KubernetesCluster:
+class KubernetesCluster(KueueMethods):
     """A live cluster through the Kubernetes API."""
 
     def __init__(self, api_client: Any, *, trainer_image: str) -> None:
@@ -68,6 +70,7 @@ class KubernetesCluster:
         self._apps = client.AppsV1Api(api_client)
         self._batch = client.BatchV1Api(api_client)
         self._networking = client.NetworkingV1Api(api_client)
+        self._custom = client.CustomObjectsApi(api_client)
         self._trainer_image = trainer_image
 
     def close(self) -> None:
@@ -373,6 +376,8 @@ class KubernetesCluster:
             else c.GPU_RESOURCE
         )
         labels = {c.MANAGED_LABEL: "true", c.MODEL_LABEL: spec.model, "lotsen.io/kind": spec.kind}
+        if spec.queue_name:
+            labels[kq.QUEUE_LABEL] = spec.queue_name
         return {
             "apiVersion": "batch/v1",
             "kind": "Job",

@@ -7,6 +7,7 @@ and later jobs may still start.
 
 from datetime import timedelta
 
+from tools.cluster.sim import kueue
 from tools.cluster.sim.placement import (
     find_slot,
     occupy,
@@ -24,6 +25,7 @@ from tools.domain import (
     Namespace,
     Occupant,
 )
+from tools.domain.queues import QueueConfig
 
 QUOTA_EPSILON = 1e-9
 
@@ -79,16 +81,28 @@ def reconcile_deployments(tx: Tx) -> None:
 
 
 def admit_jobs(tx: Tx) -> list[Job]:
-    """Start every queued job that fits now; return those started."""
+    """Start every queued job that fits now; return those started.
+
+    Higher priority first, then submission order. Kueue jobs get two passes: the first
+    admits only within nominal quota (so queues under their nominal quota go before
+    borrowers), the second allows borrowing and preemption.
+    """
     started = []
-    for job in tx.jobs(status=JobStatus.QUEUED):
-        if try_start(tx, job):
-            started.append(job)
-        tx.save_job(job)
+    config = tx.queues()
+    for borrow in (False, True):
+        queued = sorted(tx.jobs(status=JobStatus.QUEUED), key=lambda j: -j.spec.priority)
+        for job in queued:
+            if tx.job(job.id).status is not JobStatus.QUEUED:
+                continue
+            if not borrow and not kueue.governed(config, job):
+                continue
+            if try_start(tx, job, config, borrow=borrow):
+                started.append(job)
+            tx.save_job(job)
     return started
 
 
-def try_start(tx: Tx, job: Job) -> bool:
+def try_start(tx: Tx, job: Job, config: QueueConfig | None = None, *, borrow: bool = True) -> bool:
     """Start one queued job if quota and a slot allow; else record why it waits."""
     ns = tx.namespace(job.spec.namespace)
     request = job.spec.gpu
@@ -98,6 +112,9 @@ def try_start(tx: Tx, job: Job) -> bool:
     if ns.env is None:
         job.reason = f"namespace {ns.name} has no env label, so no node pool may run it"
         return False
+    config = tx.queues() if config is None else config
+    if kueue.governed(config, job):
+        return kueue.try_admit(tx, job, config, borrow=borrow)
     needed = request_equivalents(tx, ns.env, request)
     if needed is None:
         job.reason = f"no {ns.env} pool offers {request.slot_label()} {request.gpu_type} slots"

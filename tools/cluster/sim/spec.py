@@ -16,6 +16,7 @@ from tools.domain import (
 )
 from tools.domain.cluster import StateModel
 from tools.domain.gpus import MIG_COMPUTE_SLICES, validate_mig_layout
+from tools.domain.queues import CronSchedule, QueueConfig
 from tools.errors import ConfigError
 
 
@@ -36,6 +37,10 @@ class ClusterSpec(StateModel):
     namespaces: list[Namespace]
     deployments: list[Deployment]
     """Desired deployments; they are placed in order when the twin is built."""
+    queues: QueueConfig = Field(default_factory=QueueConfig)
+    """Kueue ResourceFlavors, ClusterQueues and LocalQueues (none = namespace quotas only)."""
+    schedules: list[CronSchedule] = Field(default_factory=list)
+    """CronJobs (batch schedules)."""
 
 
 def image_for_version(image: str, version: int) -> str:

@@ -10,12 +10,16 @@ from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
+from pydantic import TypeAdapter
+
 from tools.cluster.sim.spec import ClusterSpec
 from tools.domain import Deployment, Fault, Job, JobStatus, Namespace, Node, NodePool
+from tools.domain.queues import CronSchedule, QueueConfig
 from tools.errors import NotFoundError
 from tools.state_db import open_state_db
 
 SCHEMA = "lotsen.cluster"
+_SCHEDULES = TypeAdapter(list[CronSchedule])
 _MIGRATIONS = (
     # 1: the twin
     """
@@ -186,6 +190,28 @@ class Tx:
             ),
         )
 
+    # Kueue objects and schedules (live copies; the spec keeps what reset restores)
+    def queues(self) -> QueueConfig:
+        """The cluster's ResourceFlavors, ClusterQueues and LocalQueues."""
+        raw = self._get_optional("queues")
+        return QueueConfig() if raw is None else QueueConfig.model_validate_json(raw)
+
+    def save_queues(self, config: QueueConfig) -> None:
+        """Replace the Kueue objects."""
+        self._put("queues", config.model_dump_json())
+
+    def schedules(self) -> list[CronSchedule]:
+        """CronJobs, by namespace and name."""
+        raw = self._get_optional("schedules")
+        if raw is None:
+            return []
+        return _SCHEDULES.validate_json(raw)
+
+    def save_schedules(self, schedules: list[CronSchedule]) -> None:
+        """Replace the CronJobs."""
+        ordered = sorted(schedules, key=lambda s: (s.namespace, s.name))
+        self._put("schedules", _SCHEDULES.dump_json(ordered).decode())
+
     # faults
     def faults(self) -> list[Fault]:
         """Injected faults, oldest first."""
@@ -216,6 +242,10 @@ class Tx:
         if row is None:
             raise NotFoundError("the cluster twin is empty; run `lotsen fleet init` first")
         return str(row[0])
+
+    def _get_optional(self, key: str) -> str | None:
+        row = self._conn.execute("SELECT value FROM twin WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
 
     def _put(self, key: str, value: str) -> None:
         self._conn.execute("REPLACE INTO twin VALUES (?, ?)", (key, value))

@@ -30,7 +30,8 @@ from tools.domain import (
     PoolUsage,
 )
 from tools.domain.gpus import gpu_power
-from tools.errors import ConfigError
+from tools.domain.queues import ClusterQueue, CronSchedule, QueueConfig, QueuePatch, apply_patch
+from tools.errors import ConfigError, NotFoundError
 
 JOULES_PER_KWH = 3.6e6
 
@@ -123,7 +124,48 @@ class SimCluster:
         with self._store.read() as tx:
             return [_pool_usage(pool, tx) for pool in tx.pools()]
 
+    def queues(self) -> QueueConfig:
+        """Kueue objects."""
+        with self._store.read() as tx:
+            return tx.queues()
+
+    def schedules(self, namespace: str | None = None) -> list[CronSchedule]:
+        """CronJobs, optionally of one namespace."""
+        with self._store.read() as tx:
+            return [s for s in tx.schedules() if namespace is None or s.namespace == namespace]
+
     # --- writes ------------------------------------------------------------------------
+    def patch_cluster_queue(
+        self, name: str, patch: QueuePatch, *, dry_run: bool = False
+    ) -> ClusterQueue:
+        """Patch a ClusterQueue; queued jobs are admitted (or reclaim) under the new rules."""
+        with self._store.transaction(dry_run=dry_run) as tx:
+            config = tx.queues()
+            current = config.cluster_queue(name)
+            if current is None:
+                raise NotFoundError(f"unknown ClusterQueue {name!r}")
+            patched = apply_patch(current, patch)
+            config.cluster_queues = [
+                patched if q.name == name else q for q in config.cluster_queues
+            ]
+            tx.save_queues(config)
+            if not dry_run:
+                admit_jobs(tx)
+            return patched
+
+    def set_queues(self, config: QueueConfig) -> None:
+        """Replace the Kueue objects (scenario set-up); queued jobs are admitted under them."""
+        with self._store.transaction() as tx:
+            tx.save_queues(config)
+            admit_jobs(tx)
+
+    def set_schedules(self, schedules: list[CronSchedule]) -> None:
+        """Replace the CronJobs (scenario set-up)."""
+        with self._store.transaction() as tx:
+            for s in schedules:
+                tx.namespace(s.namespace)
+            tx.save_schedules(schedules)
+
     def scale(
         self, namespace: str, name: str, replicas: int, *, dry_run: bool = False
     ) -> Deployment:
@@ -261,6 +303,8 @@ def _build(tx: Tx, spec: ClusterSpec) -> None:
         tx.save_namespace(ns)
     for dep in spec.deployments:
         tx.save_deployment(dep.model_copy(update={"placements": []}))
+    tx.save_queues(spec.queues)
+    tx.save_schedules(spec.schedules)
     reconcile_deployments(tx)
 
 

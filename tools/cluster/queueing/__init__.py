@@ -1,0 +1,1 @@
+"""Kueue-style queueing: quota arithmetic, preemption and why a workload waits."""
