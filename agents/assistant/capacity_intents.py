@@ -9,6 +9,13 @@ from tools.capacity.rightsizing import scale_to_zero_candidates
 from tools.capacity.usage import Usage, capacity_report
 from tools.domain import Environment
 
+CURRENCY = "EUR"
+"""Unit of the prices per GPU-hour (LOTSEN_GPU_HOUR_PRICE; the shipped defaults are EUR)."""
+COUNTED = (
+    "Counted: every GPU of the cluster's nodes at its price per GPU-hour, held around the "
+    "clock; idle = not busy by measured utilisation (allocated but unused, or unallocated)."
+)
+
 
 def capacity(view: FleetView, query: Query) -> Reply:
     """Idle GPUs, idle GPU-hours, cost and CO2e per environment, pool or namespace."""
@@ -27,16 +34,19 @@ def capacity(view: FleetView, query: Query) -> Reply:
     idle = round(sum(f.idle_gpus for f in facts), 3)
     hours = round(sum(f.idle_gpu_hours_per_day for f in facts), 1)
     cost = round(sum(f.cost_per_day for f in facts), 2)
+    idle_cost = round(sum(f.idle_cost_per_day for f in facts), 2)
     lines = [
         f"- {f.name}: {f.gpus:g} GPUs, {f.busy:g} busy, {f.idle_gpus:g} idle "
         f"({f.unallocated:g} not allocated), {f.idle_gpu_hours_per_day:g} idle GPU-h/day, "
-        f"cost {f.cost_per_day:g}/day, {f.kg_co2e_per_day:g} kg CO2e/day"
+        f"idle cost {f.idle_cost_per_day:g} of {f.cost_per_day:g} {CURRENCY}/day, "
+        f"{f.kg_co2e_per_day:g} kg CO2e/day"
         for f in facts
     ]
     scope = f" in {query.env.value}" if query.env else ""
     return Reply(
-        text=f"{idle:g} GPU-equivalents are idle{scope} ({hours:g} idle GPU-hours per day, "
-        f"total cost {cost:g}/day) by {by}:\n" + "\n".join(lines),
+        text=f"{idle:g} GPU-equivalents are idle{scope} ({hours:g} idle GPU-hours per day). "
+        f"Idle cost: {idle_cost:g} {CURRENCY}/day; total cost of the GPUs held: {cost:g} "
+        f"{CURRENCY}/day. {COUNTED}\nBy {by}:\n" + "\n".join(lines),
         entities=[u.name for u in rows] if by != "env" else [],
         facts={
             "by": by,
@@ -44,6 +54,8 @@ def capacity(view: FleetView, query: Query) -> Reply:
             "idle_gpus": idle,
             "idle_gpu_hours_per_day": hours,
             "cost_per_day": cost,
+            "idle_cost_per_day": idle_cost,
+            "currency": CURRENCY,
         },
         lookups=[lookup("capacity_report", by=by, env=query.env)],
     )
@@ -63,6 +75,9 @@ class CapacityRow(BaseModel):
     """gpus - requested."""
     idle_gpu_hours_per_day: float
     cost_per_day: float
+    """Every GPU held, busy or not, at its price per GPU-hour."""
+    idle_cost_per_day: float
+    """The idle share of `cost_per_day` (idle GPUs / GPUs)."""
     kg_co2e_per_day: float
 
 
@@ -77,6 +92,7 @@ def _row(u: Usage) -> CapacityRow:
         unallocated=round(u.gpus - u.requested, 3),
         idle_gpu_hours_per_day=round(u.idle_gpu_hours_per_day, 1),
         cost_per_day=round(u.cost_per_day, 2),
+        idle_cost_per_day=round(u.cost_per_day * (u.gpus - u.busy) / u.gpus, 2) if u.gpus else 0.0,
         kg_co2e_per_day=round(u.kg_co2e_per_day, 2),
     )
 

@@ -9,6 +9,8 @@ from agents.assistant import cluster_intents, mutations, ops_intents, registry_i
 from agents.assistant.capacity_intents import CAPACITY_INTENTS
 from agents.assistant.compliance_intents import COMPLIANCE_INTENTS
 from agents.assistant.context import FleetView
+from agents.assistant.drift_intents import DRIFT_INTENTS
+from agents.assistant.fleet_intents import FLEET_INTENTS
 from agents.assistant.intent import Intent, Reply, keyword_intent, unknown_or_which
 from agents.assistant.query import Query
 
@@ -19,13 +21,6 @@ BUILTIN_INTENTS: tuple[Intent, ...] = (
         r"alias(es)? history|history of|who (promoted|moved|rolled|changed|set)|"
         r"alias (moves|changes)|promotion history|when was .* (promoted|rolled back)",
         registry_intents.alias_history,
-    ),
-    keyword_intent(
-        "changes",
-        "What changed for pd-0008 recently?",
-        r"what (has |have )?changed|(recent|latest|last) changes?|changed recently|"
-        r"what happened|what's new|anything (new|changed)",
-        ops_intents.changes,
     ),
     keyword_intent(
         "versions",
@@ -75,12 +70,6 @@ BUILTIN_INTENTS: tuple[Intent, ...] = (
         cluster_intents.idle,
     ),
     keyword_intent(
-        "incidents",
-        "Are there open data incidents?",
-        r"incidents?\b",
-        ops_intents.incidents,
-    ),
-    keyword_intent(
         "approvals",
         "Which approvals are pending?",
         r"approv|pending|waiting for",
@@ -112,8 +101,14 @@ BUILTIN_INTENTS: tuple[Intent, ...] = (
     ),
 )
 
-AGENT_INTENTS: tuple[Intent, ...] = (*COMPLIANCE_INTENTS, *CAPACITY_INTENTS)
-"""Intents answered by other agents (compliance reviewer, capacity planner), tried first."""
+AGENT_INTENTS: tuple[Intent, ...] = (
+    *FLEET_INTENTS,
+    *DRIFT_INTENTS,
+    *COMPLIANCE_INTENTS,
+    *CAPACITY_INTENTS,
+)
+"""Intents over operations (jobs, nodes, changes, drift, incidents) and the other agents
+(compliance reviewer, capacity planner), tried before the registry/cluster lookups."""
 
 _HELP = r"^(help|\?)$|what can (you|i) (do|ask)|what do you (know|answer)|^examples?\b"
 CHANGE_EXAMPLES = ("Roll back fraud-0004 (answered with a proposal, never executed)",)
@@ -139,6 +134,8 @@ def answer_tier0(view: FleetView, query: Query) -> tuple[str, Reply]:
     if query.has(_HELP):
         return "help", help_reply(intents, understood=True)
     change = mutations.detect(query)
+    if change is not None and mutations.is_question(query):
+        return "what_if", mutations.what_if(view, query, change)
     if change is not None:
         return "change_request", mutations.propose(view, query, change)
     for intent in intents:

@@ -73,6 +73,51 @@ def detect(query: Query) -> MutationRequest | None:
     return MutationRequest(verb, None)
 
 
+_QUESTION = re.compile(
+    r"^(is|are|was|were|should|shall|may|might|does|do|did|has|have|why|when|who|which|what|"
+    r"how|would it|will it|is it)\b"
+)
+_REQUEST = re.compile(r"^(can|could|would|will) you\b|\bplease\b|\bpls\b|\bgo ahead\b")
+
+
+def is_question(query: Query) -> bool:
+    """Whether a sentence naming a change asks about it ("is X safe to roll back?")."""
+    text = query.text.strip()
+    return _QUESTION.match(text) is not None and _REQUEST.search(text) is None
+
+
+def what_if(view: FleetView, query: Query, request: MutationRequest) -> Reply:
+    """Answer a question about a change with the gate's verdict; propose nothing."""
+    if request.kind is None or not query.models:
+        return Reply(
+            text="Name the model and the change (e.g. 'is fraud-0004 safe to roll back "
+            "without a human?'); nothing was proposed or executed.",
+            entities=list(query.models),
+            facts={"what_if": True, "gate": [], "executed": False},
+        )
+    actions, notes = [], []
+    for model in query.models[:10]:
+        action, note = _proposal(view, query, request.kind, model)
+        if action is None:
+            notes.append(note)
+        else:
+            actions.append(action)
+    gate = review(view.ctx, actions)
+    for action, verdict in zip(actions, gate, strict=True):
+        human = {
+            "allow": "yes: the compliance gate allows it without a human approval",
+            "needs_approval": "no: it needs a human approval (four eyes)",
+            "deny": "no: the compliance gate denies it",
+        }.get(verdict.verdict, f"unknown: the gate is {verdict.verdict}")
+        notes.append(f"{action.detail}: {human} ({'; '.join(verdict.reasons)}).")
+    return Reply(
+        text="\n".join(notes) + "\nThis is a review only: nothing was proposed or executed.",
+        entities=list(query.models),
+        facts={"what_if": True, "gate": as_json(gate), "executed": False},
+        lookups=[lookup("review_action", model=m) for m in query.models[:10]],
+    )
+
+
 def injection_suspected(text: str) -> bool:
     """Whether text tries to talk the assistant out of its rules."""
     return _INJECTION.search(text.lower()) is not None
