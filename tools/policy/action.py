@@ -25,6 +25,8 @@ class ActionKind(StrEnum):
     """Re-place a deployment's replicas on other GPUs."""
     SUBMIT_JOB = "submit_job"
     """Submit (or reschedule) a job on the cluster."""
+    PATCH_QUEUE = "patch_queue"
+    """Change a Kueue ClusterQueue's preemption policy or borrowing/lending limits."""
 
 
 class ProposedAction(BaseModel):
