@@ -33,6 +33,17 @@ class Promote(_Fault):
     actor: str = "ci-deploy"
 
 
+class MoveAlias(_Fault):
+    """Someone moved an alias (a rollback, a manual promotion), recorded with who and why."""
+
+    kind: Literal["move_alias"]
+    model: str
+    version: int = Field(ge=1)
+    alias: str = "champion"
+    actor: str = "alice"
+    reason: str = "manual change"
+
+
 class NarrowChangePlan(_Fault):
     """Replace a model's pre-determined change plan (empty = nothing may change)."""
 
@@ -115,6 +126,7 @@ class AdvanceClock(_Fault):
 Fault = Annotated[
     TelemetryFault
     | Promote
+    | MoveAlias
     | NarrowChangePlan
     | SetTag
     | InjectText

@@ -209,6 +209,7 @@ def _trial(
         settings=tier_settings(data, tier),
         tier=tier,
         ask=scenario.ask,
+        earlier=tuple(scenario.earlier),
         propose=scenario.propose,
         human=scenario.human,
     )

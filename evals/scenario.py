@@ -66,6 +66,8 @@ class Scenario(BaseModel):
     """A no-fault or must-not-act control: acting (an extra finding, a mutation) fails it."""
     ask: str | None = None
     """The chat question (assistant scenarios)."""
+    earlier: list[str] = Field(default_factory=list)
+    """Questions asked before `ask` in the same chat (so "it" can refer to their answer)."""
     propose: ProposedAction | None = None
     """A change for the compliance gate to review (compliance scenarios)."""
     human: Human = "none"

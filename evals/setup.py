@@ -23,6 +23,7 @@ from evals.faults import (
     ComplianceGap,
     Fault,
     InjectText,
+    MoveAlias,
     NarrowChangePlan,
     NodeLoss,
     NoisyNeighbour,
@@ -107,7 +108,7 @@ def prepare(scenario: Scenario, cache_dir: Path, target: Path, *, light: bool = 
     before: list[Fault] = [
         f
         for f in scenario.faults
-        if isinstance(f, Promote | NarrowChangePlan | SetTag)
+        if isinstance(f, Promote | MoveAlias | NarrowChangePlan | SetTag)
         or (isinstance(f, InjectText) and f.where != "telemetry_category")
     ]
     for fault in before:
@@ -160,6 +161,10 @@ def _registry_fault(fault: Fault, files: WorldFiles) -> None:
                     twin.set_model_version(namespace, fault.model, created.version)
             finally:
                 twin.close()
+        case MoveAlias():
+            registry.set_alias(
+                fault.model, fault.alias, fault.version, actor=fault.actor, reason=fault.reason
+            )
         case NarrowChangePlan():
             plan = ChangePlan(allowed=tuple(ChangeKind(a) for a in fault.allowed))
             registry.set_model_tag(fault.model, "change_plan", plan.model_dump_json())

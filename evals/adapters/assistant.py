@@ -19,7 +19,11 @@ def run(task: AgentTask) -> AgentRun:
     assert task.ask is not None, "assistant scenarios carry a question"
     with World(task.settings) as world:
         ctx = assistant_port(world, "lotsen-eval")
-        reply = answer(task.ask, ctx, tier=task.tier.name if task.tier else "0")
+        tier = task.tier.name if task.tier else "0"
+        previous = None
+        for question in task.earlier:
+            previous = answer(question, ctx, tier=tier, previous=previous)
+        reply = answer(task.ask, ctx, tier=tier, previous=previous)
     output = AgentOutput(
         answer=Answer(
             text=reply.text,

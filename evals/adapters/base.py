@@ -41,6 +41,8 @@ class AgentTask:
     tier: LlmTier | None
     """None = tier 0 (deterministic core)."""
     ask: str | None = None
+    earlier: tuple[str, ...] = ()
+    """Earlier questions of the same chat, answered first (follow-ups)."""
     propose: ProposedAction | None = None
     """A change for the compliance gate to review."""
     human: str = "none"
