@@ -314,3 +314,80 @@ def startup(
             f"{timing.cpu_median_s:.3f}",
         )
     console.print(table)
+
+
+@app.command("router")
+def router(
+    ctx: typer.Context,
+    targets: Annotated[
+        list[str] | None,
+        typer.Argument(help="Suites, scenario ids or paths (default: the whole eval suite)."),
+    ] = None,
+    results: Annotated[
+        Path | None,
+        typer.Option(help="Take outcomes from this eval run (folder or results.json)."),
+    ] = None,
+    profiles: Annotated[
+        Path | None, typer.Option(help="Scripted tiers' behaviour (default: the shipped file).")
+    ] = None,
+    jobs: Annotated[int, typer.Option(help="Scenarios run in parallel.")] = 1,
+    train_share: Annotated[float, typer.Option(help="Share of cases that calibrate.")] = 0.5,
+    write_registry: Annotated[
+        Path | None, typer.Option(help="Also write the learned registry to this file.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Always-largest vs always-tier-0 vs the router on the held-out split of the eval suite.
+
+    Without LOTSEN_LLM_TIERS the LLM tiers are scripted doubles (the first line says so).
+    """
+    from evals.report import load_result
+    from evals.scenario import load_suite
+    from lotsen.bench.router import run_router_bench
+    from lotsen.cli.evals import resolve_targets
+    from world.llm import configured_tiers
+
+    settings = settings_of(ctx)
+    jobs = checks.count("--jobs", jobs)
+    train_share = checks.finite("--train-share", train_share, ge=0.05, le=0.95)
+    scenarios = load_suite(resolve_targets(targets))
+    with console.status(f"router bench over {len(scenarios)} scenarios ..."):
+        result = run_router_bench(
+            scenarios,
+            configured=configured_tiers(settings),
+            cache_dir=settings.data_dir / "evals" / "cache",
+            jobs=jobs,
+            results=load_result(results) if results is not None else None,
+            profiles_path=profiles,
+            train_share=train_share,
+        )
+    if write_registry is not None:
+        result.registry.save(write_registry)
+    if as_json:
+        print_json(result)
+        return
+    typer.echo(result.first_line)
+    table = Table(
+        title=f"Router bench: held-out split, {result.test_cases} cases "
+        f"(calibrated on {result.train_cases})"
+    )
+    for column in ("policy", "success", "passed", "LLM cost", "latency s/case", "escalations"):
+        table.add_column(column, justify="left" if column == "policy" else "right")
+    for p in result.policies:
+        table.add_row(
+            p.name,
+            f"{p.success:.1%}",
+            f"{p.passed}/{p.cases}",
+            f"{p.cost:.4f}",
+            f"{p.latency_s:.2f}",
+            str(p.escalations),
+        )
+    console.print(table)
+    fitted = result.calibration
+    met = result.cost_reduction >= 0.70 and result.success_ratio >= 0.98
+    console.print(
+        f"router vs always-{result.largest}: cost -{result.cost_reduction:.1%}, success ratio "
+        f"{result.success_ratio:.3f} (target: >= 70% lower cost at >= 0.98: "
+        f"{'met' if met else 'NOT met'}); calibrated target {fitted.target:g}, "
+        f"cascade floor {fitted.cascade_floor:g}"
+    )

@@ -24,6 +24,7 @@ from lotsen.cli import (
     models,
     monitor,
     remediate,
+    route,
     serve,
     state,
     twin,
@@ -44,6 +45,7 @@ app.add_typer(cluster.app, name="cluster")
 app.add_typer(twin.app, name="twin")
 app.add_typer(bench.app, name="bench")
 app.add_typer(llm.app, name="llm")
+app.add_typer(route.app, name="route")
 app.add_typer(monitor.telemetry_app, name="telemetry")
 app.command("scan")(monitor.scan_cmd)
 app.add_typer(incidents.app, name="incidents")
