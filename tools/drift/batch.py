@@ -1,5 +1,6 @@
 """Loading a fleet scan's input from the telemetry store as flat numpy arrays."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -46,7 +47,7 @@ class FeatureArrays:
     """One row per (model, feature), models in sorted order."""
 
     model_index: I64
-    feature: list[str]
+    feature: Sequence[str]
     is_cat: B
     ref_counts: F64
     ref_sums: F64

@@ -1,0 +1,82 @@
+"""A scan streamed in blocks (name ranges or hash partitions) equals one pass over the fleet."""
+
+from datetime import UTC, datetime
+
+import pytest
+
+from tools.drift.batch import load_batch
+from tools.drift.engine import DriftConfig, scan, with_fdr_cutoff
+from tools.drift.signals import ModelSignals
+from tools.drift.stream import Block, blocks, model_names, scan_blocks, scan_store
+from tools.fleet.generate import generate_fleet
+from tools.telemetry.scenario import demo_faults
+from tools.telemetry.simulate import SimModel, SimulationSpec, simulate
+from tools.telemetry.store import TelemetryStore
+
+
+@pytest.fixture(scope="module")
+def store() -> TelemetryStore:
+    fleet = generate_fleet(40, 3)
+    models = [
+        SimModel(
+            name=p.model.name,
+            version=p.champion,
+            pipeline=p.model.pipeline,
+            task=p.model.task,
+            features=p.model.tags["features"].split(","),
+        )
+        for p in fleet.models
+    ]
+    spec = SimulationSpec(
+        seed=3,
+        start=datetime(2026, 11, 1, tzinfo=UTC),
+        faults=demo_faults(models, list(fleet.pipelines)),
+        reference_rows=600,  # small references: KS / chi-squared, so the FDR cutoff matters
+        window_rows=600,
+        windows=2,
+    )
+    telemetry = TelemetryStore(":memory:")
+    simulate(spec, models, list(fleet.pipelines), telemetry)
+    return telemetry
+
+
+def dump(signals: list[ModelSignals]) -> list[dict[str, object]]:
+    return [s.model_dump() for s in signals]
+
+
+@pytest.mark.parametrize("detail", [False, True])
+def test_blocks_of_models_give_the_single_pass_result(store: TelemetryStore, detail: bool) -> None:
+    expected = scan(load_batch(store), detail=detail)
+    assert any(s.dq_issues for s in expected) and any(s.drifted_features for s in expected)
+    assert 0 < expected[0].p_cutoff < 1  # the scan-wide cutoff is in play
+    for size in (1, 7, 1000):
+        assert dump(scan_store(store, block_models=size, detail=detail)) == dump(expected)
+
+
+def test_hash_partitions_give_the_single_pass_result(store: TelemetryStore) -> None:
+    expected = scan(load_batch(store))
+    config = DriftConfig()
+    parts = [Block(part=p, parts=3) for p in range(3)]
+    found, p_values = scan_blocks(store, parts, config)
+    assert len({s.model for s in found}) == len(found)
+    merged = with_fdr_cutoff(sorted(found, key=lambda s: s.model), p_values, config)
+    assert dump(merged) == dump(expected)
+
+
+def test_an_earlier_window_streams_like_it_loads(store: TelemetryStore) -> None:
+    first = store.db.execute("SELECT min(window_start) FROM windows").fetchall()[0][0]
+    expected = scan(load_batch(store, first), detail=True)
+    assert expected and expected[0].window_start == first
+    streamed = scan_store(store, window_start=first, block_models=5, detail=True)
+    assert dump(streamed) == dump(expected)
+
+
+def test_blocks_cover_the_sorted_names_once(store: TelemetryStore) -> None:
+    names = model_names(store)
+    assert names == sorted(names) and len(names) == 40
+    ranges = list(blocks(names, 16))
+    assert [(b.first, b.last) for b in ranges] == [
+        (names[0], names[15]),
+        (names[16], names[31]),
+        (names[32], names[39]),
+    ]
