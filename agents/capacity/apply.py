@@ -231,12 +231,19 @@ def _execute(planned: PlannedAction, cluster: Cluster) -> str:
             cluster.defer_job(planned.job_id, planned.not_before, dry_run=True)
             job = cluster.defer_job(planned.job_id, planned.not_before)
             return f"{job.id} held until {planned.not_before:%Y-%m-%d %H:%M}"
+        case ActionKind.PATCH_QUEUE:
+            assert planned.cluster_queue is not None and planned.queue_patch is not None
+            cluster.patch_cluster_queue(planned.cluster_queue, planned.queue_patch, dry_run=True)
+            cq = cluster.patch_cluster_queue(planned.cluster_queue, planned.queue_patch)
+            return f"ClusterQueue {cq.name}: {planned.queue_patch.describe()}"
         case _:
             raise AssertionError(f"the capacity planner does not propose {a.kind}")
 
 
 def _target(planned: PlannedAction) -> str:
     a = planned.action
+    if planned.cluster_queue:
+        return f"ClusterQueue/{planned.cluster_queue}"
     if planned.job_id:
         return f"{a.namespace}/{planned.job_id}"
     return f"{a.namespace}/{a.deployment}"

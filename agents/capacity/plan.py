@@ -7,7 +7,7 @@ parameters to execute them; none runs without the compliance gate (see `apply.py
 import hashlib
 import time
 from collections import Counter
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from pydantic import BaseModel, Field
 
@@ -15,15 +15,18 @@ from tools.capacity.consolidation import Consolidation, Move, consolidate
 from tools.capacity.demand import current_gpus_by_pool, memory_overcommitted, plan_packing
 from tools.capacity.energy import CapacityConfig
 from tools.capacity.packing import GroupPlan
+from tools.capacity.queues import QueueDiagnosis, diagnose_waits
 from tools.capacity.rightsizing import (
     RightSize,
     ScaleToZero,
     right_sizing_candidates,
     scale_to_zero_candidates,
 )
+from tools.capacity.schedules import Reservation, needed_deployments, reservations
 from tools.capacity.windows import ScheduledJob, schedule_jobs
 from tools.cluster.protocol import Cluster
 from tools.domain import Deployment, Environment, GpuRequest, GpuSharing, GpuType
+from tools.domain.queues import QueuePatch
 from tools.policy.action import ActionKind, ProposedAction
 
 AGENT = "capacity-planner"
@@ -74,6 +77,9 @@ class PlannedAction(BaseModel):
     job_id: str | None = None
     not_before: datetime | None = None
     """SUBMIT_JOB: hold the queued job until then."""
+    cluster_queue: str | None = None
+    queue_patch: QueuePatch | None = None
+    """PATCH_QUEUE: the ClusterQueue and the change."""
     saving: str = ""
     """What it saves, one line."""
 
@@ -85,6 +91,15 @@ class Savings(BaseModel):
     gpu_equivalents: float
     g_co2e_jobs: float
     """Saved by moving queued jobs into cleaner windows (one-off)."""
+
+
+class KeptForSchedule(BaseModel):
+    """An idle deployment not scaled to zero because a scheduled run will call it."""
+
+    namespace: str
+    name: str
+    cronjob: str
+    next_run: datetime
 
 
 class CapacityPlan(BaseModel):
@@ -100,6 +115,11 @@ class CapacityPlan(BaseModel):
     right_sizing: list[RightSize]
     consolidation: Consolidation
     jobs: list[ScheduledJob]
+    queue_waits: list[QueueDiagnosis] = Field(default_factory=list)
+    """Queued Kueue jobs waiting for quota, why, and the queue patch (if any)."""
+    reserved: list[Reservation] = Field(default_factory=list)
+    """GPU capacity CronJobs hold over the planning horizon."""
+    kept_for_schedules: list[KeptForSchedule] = Field(default_factory=list)
     actions: list[PlannedAction]
     savings: Savings
     explanation: str = ""
@@ -116,7 +136,10 @@ def build_plan(cluster: Cluster, config: CapacityConfig, proposer: str = AGENT) 
     solve_s = time.perf_counter() - started
     current = current_gpus_by_pool(nodes)
     ready_nodes = Counter(n.pool for n in nodes if n.ready)
-    idle = scale_to_zero_candidates(deployments, now, config)
+    schedules = cluster.schedules()
+    horizon = timedelta(hours=config.schedule_horizon_hours)
+    needed = needed_deployments(schedules, now, horizon)
+    idle, kept = _spare_scheduled(scale_to_zero_candidates(deployments, now, config), needed)
     idle_keys = {f"{s.namespace}/{s.name}" for s in idle}
     resize = [
         r
@@ -131,9 +154,12 @@ def build_plan(cluster: Cluster, config: CapacityConfig, proposer: str = AGENT) 
         pools,
         pinned=frozenset(idle_keys | {f"{r.namespace}/{r.name}" for r in resize}),
     )
-    jobs = schedule_jobs(cluster.jobs(), nodes, cluster.namespaces(), now, config)
+    all_jobs, namespaces = cluster.jobs(), cluster.namespaces()
+    jobs = schedule_jobs(all_jobs, nodes, namespaces, now, config)
+    waits = diagnose_waits(all_jobs, cluster.queues(), namespaces, now)
     by_key = {(d.namespace, d.name): d for d in deployments}
     actions = _actions(proposer, idle, resize, merged, jobs, now, by_key)
+    actions += _queue_actions(proposer, waits, first=len(actions) + 1)
     over = memory_overcommitted(nodes, deployments)
     packing = [
         _summary(p, current.get(p.group.name, 0), ready_nodes).model_copy(
@@ -155,6 +181,9 @@ def build_plan(cluster: Cluster, config: CapacityConfig, proposer: str = AGENT) 
         right_sizing=resize,
         consolidation=merged,
         jobs=jobs,
+        queue_waits=waits,
+        reserved=reservations(schedules, now, horizon),
+        kept_for_schedules=kept,
         actions=actions,
         savings=Savings(
             cost_per_day=sum(s.cost_per_day for s in idle)
@@ -164,6 +193,46 @@ def build_plan(cluster: Cluster, config: CapacityConfig, proposer: str = AGENT) 
             g_co2e_jobs=sum(j.saving_g_co2e for j in jobs),
         ),
     )
+
+
+def _spare_scheduled(
+    idle: list[ScaleToZero], needed: dict[str, tuple[str, datetime]]
+) -> tuple[list[ScaleToZero], list[KeptForSchedule]]:
+    """Drop scale-to-zero candidates a CronJob run within the horizon calls."""
+    keep, kept = [], []
+    for s in idle:
+        hit = needed.get(f"{s.namespace}/{s.name}")
+        if hit is None:
+            keep.append(s)
+        else:
+            kept.append(
+                KeptForSchedule(namespace=s.namespace, name=s.name, cronjob=hit[0], next_run=hit[1])
+            )
+    return keep, kept
+
+
+def _queue_actions(proposer: str, waits: list[QueueDiagnosis], first: int) -> list[PlannedAction]:
+    out: list[PlannedAction] = []
+    for w in waits:
+        if w.patch is None:
+            continue
+        action = ProposedAction(
+            kind=ActionKind.PATCH_QUEUE,
+            proposer=proposer,
+            model=None,
+            namespace=w.affects,
+            detail=f"patch ClusterQueue {w.cluster_queue}: {w.patch.describe()} ({w.message})",
+        )
+        out.append(
+            PlannedAction(
+                n=first + len(out),
+                action=action,
+                cluster_queue=w.cluster_queue,
+                queue_patch=w.patch,
+                saving=f"admits {w.job_id} from lent quota",
+            )
+        )
+    return out
 
 
 def _summary(plan: GroupPlan, current: int, ready_nodes: Counter[str]) -> PoolPacking:

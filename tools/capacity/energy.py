@@ -137,6 +137,9 @@ class CapacityConfig(BaseModel):
     """Right-sizing aims for at most this busy fraction on the smaller slot."""
     retrain_deadline_hours: float = Field(default=24.0, gt=0)
     """A queued job without a deadline must finish within this many hours of submission."""
+    schedule_horizon_hours: float = Field(default=168.0, gt=0)
+    """Planning horizon for scheduled work: a deployment a CronJob run calls within it is
+    never scaled to zero, and the capacity its runs hold is reported as reserved."""
 
     def price(self, gpu: GpuType) -> float:
         """Price per whole GPU-hour.

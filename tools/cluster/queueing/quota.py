@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from tools.domain.cluster import Job, JobStatus
 from tools.domain.queues import ClusterQueue, FlavorQuota, QueueConfig
 
 FlavorResource = tuple[str, str]
@@ -105,6 +106,24 @@ class QuotaState:
             if other.name != cq.name and (b := self.borrowed(other, fr)) > EPSILON:
                 out[other.name] = b
         return out
+
+
+def holders(jobs: Iterable[Job]) -> list[Holder]:
+    """The quota held by the running jobs Kueue admitted."""
+    return [
+        Holder(
+            id=j.id,
+            cluster_queue=j.admission.cluster_queue,
+            flavor=j.admission.flavor,
+            resource=j.admission.resource,
+            amount=j.admission.amount,
+            priority=j.spec.priority,
+            created_at=j.submitted_at,
+            admitted_at=j.admission.admitted_at,
+        )
+        for j in jobs
+        if j.status is JobStatus.RUNNING and j.admission is not None
+    ]
 
 
 def _fr(h: Holder) -> FlavorResource:

@@ -9,7 +9,7 @@ release their slots and go back to the queue.
 
 from tools.cluster.queueing.explain import quota_wait
 from tools.cluster.queueing.preemption import Pending, targets
-from tools.cluster.queueing.quota import Holder, QuotaState
+from tools.cluster.queueing.quota import QuotaState, holders
 from tools.cluster.sim.placement import find_slot, occupy, release
 from tools.cluster.sim.store import Tx
 from tools.domain import Job, JobStatus, Node, Occupant
@@ -35,21 +35,7 @@ def governed(config: QueueConfig, job: Job) -> bool:
 
 def quota_state(tx: Tx, config: QueueConfig) -> QuotaState:
     """Quota held by the running jobs Kueue admitted."""
-    holders = [
-        Holder(
-            id=j.id,
-            cluster_queue=j.admission.cluster_queue,
-            flavor=j.admission.flavor,
-            resource=j.admission.resource,
-            amount=j.admission.amount,
-            priority=j.spec.priority,
-            created_at=j.submitted_at,
-            admitted_at=j.admission.admitted_at,
-        )
-        for j in tx.jobs(status=JobStatus.RUNNING)
-        if j.admission is not None
-    ]
-    return QuotaState(config, holders)
+    return QuotaState(config, holders(tx.jobs(status=JobStatus.RUNNING)))
 
 
 def try_admit(tx: Tx, job: Job, config: QueueConfig, *, borrow: bool) -> bool:
