@@ -6,6 +6,7 @@ from typing import Any
 from tools.domain import ChangeKind, ModelVersion, RegisteredModel
 from tools.policy import tags
 from tools.policy.checks.registry import check
+from tools.policy.durations import DurationError, describe, parse_duration, period_param
 from tools.policy.facts import PlatformFacts
 
 
@@ -24,16 +25,26 @@ def served_versions(model: RegisteredModel, facts: PlatformFacts) -> list[ModelV
 def inference_logging(
     model: RegisteredModel, facts: PlatformFacts, params: dict[str, Any]
 ) -> list[str]:
-    """Inference logging is on and logs are kept at least `min_retention_days`."""
-    minimum = int(params.get("min_retention_days", 183))
+    """Inference logging is on and logs are kept at least `min_retention` (a period).
+
+    The retention tag may be a number of days, an ISO-8601 duration (P1Y, P6M, PT4380H)
+    or a shorthand (`1y`, `6 months`, `183 days`).
+    """
+    minimum = period_param(params, "min_retention", "P6M")
     problems = []
     if model.tags.get(tags.INFERENCE_LOGGING) != "on":
         problems.append("inference logging is not on")
-    raw = model.tags.get(tags.LOG_RETENTION_DAYS, "")
-    if not raw.isdigit():
+    raw = model.tags.get(tags.LOG_RETENTION_DAYS, "").strip()
+    if not raw:
         problems.append("log retention is not documented")
-    elif int(raw) < minimum:
-        problems.append(f"logs kept {raw} days, less than {minimum}")
+        return problems
+    try:
+        kept = parse_duration(raw)
+    except DurationError as exc:
+        problems.append(f"log retention is not documented: {exc}")
+        return problems
+    if kept < minimum:
+        problems.append(f"logs kept {raw} ({describe(kept)}), less than {describe(minimum)}")
     return problems
 
 
@@ -53,15 +64,15 @@ def named_tag(model: RegisteredModel, facts: PlatformFacts, params: dict[str, An
 def rollback_tested(
     model: RegisteredModel, facts: PlatformFacts, params: dict[str, Any]
 ) -> list[str]:
-    """The stop/rollback path was exercised within `max_age_days`."""
-    max_age = int(params.get("max_age_days", 365))
+    """The stop/rollback path was exercised within `max_age` (a period)."""
+    max_age = period_param(params, "max_age", "P1Y")
     raw = model.tags.get(tags.ROLLBACK_TESTED_AT, "")
     try:
         tested = date.fromisoformat(raw)
     except ValueError:
         return ["no tested stop/rollback drill recorded"]
-    if facts.now.date() - tested > timedelta(days=max_age):
-        return [f"last rollback drill {tested} is older than {max_age} days"]
+    if timedelta(days=(facts.now.date() - tested).days) > max_age:
+        return [f"last rollback drill {tested} is older than {describe(max_age)}"]
     return []
 
 

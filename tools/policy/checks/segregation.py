@@ -38,13 +38,20 @@ def image_registry_path(dep: Deployment, facts: PlatformFacts, params: dict[str,
 @check("identities_not_shared")
 def identities_not_shared(ns: Namespace, facts: PlatformFacts, params: dict[str, Any]) -> list[str]:
     """No identity or secret is used by namespaces of another environment."""
-    envs_by_identity: dict[str, set[str]] = defaultdict(set)
+    users: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
     for other in facts.namespaces.values():
         for identity in other.identities:
-            envs_by_identity[identity].add(other.env.value if other.env else "unlabelled")
+            users[identity][other.env.value if other.env else "unlabelled"].add(other.name)
     own = ns.env.value if ns.env else "unlabelled"
-    shared = {i: sorted(envs_by_identity[i] - {own}) for i in ns.identities}
-    return [f"identity {i} is also used in {', '.join(envs)}" for i, envs in shared.items() if envs]
+    problems = []
+    for identity in ns.identities:
+        foreign = {env: names for env, names in users[identity].items() if env != own}
+        if foreign:
+            where = "; ".join(
+                f"{env} ({', '.join(sorted(names))})" for env, names in sorted(foreign.items())
+            )
+            problems.append(f"identity {identity} is also used in {where}")
+    return problems
 
 
 @check("network_default_deny")
@@ -90,13 +97,19 @@ def no_time_slicing_across_envs(
     """A time-sliced or fractional GPU never holds workloads of two environments (MIG may)."""
     if subject.gpu.sharing is GpuSharing.MIG:
         return []
-    envs = {
-        (facts.env_of_namespace(slot.occupant.namespace) or "unlabelled")
-        for slot in subject.gpu.slots
-        if slot.occupant is not None
-    }
-    if len(envs) > 1:
-        return [f"{subject.gpu.sharing.value} GPU shared by {', '.join(sorted(envs))} workloads"]
+    namespaces: dict[str, set[str]] = defaultdict(set)
+    for slot in subject.gpu.slots:
+        if slot.occupant is not None:
+            env = facts.env_of_namespace(slot.occupant.namespace)
+            namespaces[env.value if env else "unlabelled"].add(slot.occupant.namespace)
+    if len(namespaces) > 1:
+        involved = "; ".join(
+            f"{env}: {', '.join(sorted(names))}" for env, names in sorted(namespaces.items())
+        )
+        return [
+            f"{subject.gpu.sharing.value} GPU shared by {', '.join(sorted(namespaces))} "
+            f"workloads (namespaces {involved})"
+        ]
     return []
 
 
