@@ -63,6 +63,9 @@ class FeatureArrays:
     invalid: F64
     missing: B
     type_mismatch: B
+    order: I64 | None = None
+    """Rows grouped by model in the order results list them (None: row order). A streamed
+    block keeps DuckDB's row order for the arrays and only sorts this index."""
 
     @property
     def rows(self) -> int:

@@ -187,7 +187,7 @@ def scan_partial(
     flagged = broken | drifting | perf_drop | (latency >= config.latency_ratio)
     p_rows = np.isin(results.test, [TESTS.index("ks"), TESTS.index("chi_square")])
     p_values = results.score[p_rows & ~broken[f.model_index]]
-    rows_of = _rows_by_model(f.model_index, n_models)
+    rows_of = _rows_by_model(f.model_index, n_models, f.order)
     out = []
     for i in (int(x) for x in np.flatnonzero(flagged | detail)):
         rows = rows_of[i]
@@ -234,8 +234,12 @@ def _performance_drop(m: ModelArrays, config: DriftConfig) -> NDArray[np.bool_]:
     return known & worse
 
 
-def _rows_by_model(model_index: NDArray[np.int64], n_models: int) -> list[NDArray[np.int64]]:
-    order = np.argsort(model_index, kind="stable")
+def _rows_by_model(
+    model_index: NDArray[np.int64], n_models: int, order: NDArray[np.int64] | None
+) -> list[NDArray[np.int64]]:
+    """Each model's rows, in `order` (rows grouped by model) or else in row order."""
+    if order is None:
+        order = np.argsort(model_index, kind="stable")
     bounds = np.searchsorted(model_index[order], np.arange(n_models + 1))
     return [order[bounds[i] : bounds[i + 1]] for i in range(n_models)]
 

@@ -2,8 +2,9 @@
 
 `load_batch` reads the whole fleet at once (100k models x 30 features is 3.3 GB of
 histograms). Here the sorted model list is cut into blocks of `block_models`; each block is
-one query (no ORDER BY: rows are put in (model, feature) order in numpy from integer codes),
-its list columns are flattened straight into (rows x slots) arrays, scanned, and dropped
+one query without ORDER BY: its list columns become (rows x slots) arrays straight from
+Arrow's value buffers, rows stay in DuckDB's order, and only an index of the rows sorted by
+(model, feature) (from integer codes) orders the results. A block is scanned and dropped
 before the next block is read. The false-discovery-rate cutoff is set once from every
 block's p-values, so the result is exactly `scan(load_batch(store))`.
 
@@ -130,25 +131,25 @@ def load_block(
     names = [str(n) for n in coded.dictionary.to_pylist()]
     rank = np.argsort(np.argsort(np.array(names, dtype=object), kind="stable"))
     codes = np.asarray(coded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
-    order = np.lexsort((rank[codes] if len(names) else codes, model_index))
     features = FeatureArrays(
-        model_index=model_index[order],
-        feature=CodedNames(codes[order], names),
-        is_cat=_vector(feats, "is_cat", order).astype(bool),
-        ref_counts=_matrix(feats, "rc", order),
-        ref_sums=_matrix(feats, "rs", order),
-        ref_n=_vector(feats, "rn", order),
-        ref_nulls=_vector(feats, "rnull", order),
-        ref_std=_vector(feats, "std", order),
-        n_unique=_vector(feats, "n_unique", order),
-        importance=_vector(feats, "importance", order),
-        cur_counts=_matrix(feats, "cc", order),
-        cur_sums=_matrix(feats, "cs", order),
-        cur_n=_vector(feats, "cn", order),
-        cur_nulls=_vector(feats, "cnull", order),
-        invalid=_vector(feats, "invalid", order),
-        missing=_vector(feats, "missing", order).astype(bool),
-        type_mismatch=_vector(feats, "type_mismatch", order).astype(bool),
+        model_index=model_index,
+        feature=CodedNames(codes, names),
+        is_cat=_vector(feats, "is_cat").astype(bool),
+        ref_counts=_matrix(feats, "rc"),
+        ref_sums=_matrix(feats, "rs"),
+        ref_n=_vector(feats, "rn"),
+        ref_nulls=_vector(feats, "rnull"),
+        ref_std=_vector(feats, "std"),
+        n_unique=_vector(feats, "n_unique"),
+        importance=_vector(feats, "importance"),
+        cur_counts=_matrix(feats, "cc"),
+        cur_sums=_matrix(feats, "cs"),
+        cur_n=_vector(feats, "cn"),
+        cur_nulls=_vector(feats, "cnull"),
+        invalid=_vector(feats, "invalid"),
+        missing=_vector(feats, "missing").astype(bool),
+        type_mismatch=_vector(feats, "type_mismatch").astype(bool),
+        order=np.lexsort((rank[codes] if len(names) else codes, model_index)),
     )
     return ScanBatch(features=features, models=_model_arrays(models))
 
@@ -203,24 +204,26 @@ def _arrow(store: TelemetryStore, sql: str, args: list[object]) -> pa.Table:
     return result
 
 
-def _vector(table: pa.Table, name: str, order: NDArray[np.int64]) -> NDArray[np.float64]:
+def _vector(table: pa.Table, name: str) -> NDArray[np.float64]:
     column = table.column(name)
     if pa.types.is_boolean(column.type):
-        values = np.asarray(column.to_numpy(zero_copy_only=False), dtype=np.float64)
-    else:
-        filled = pc.cast(column, pa.float64()).fill_null(np.nan)
-        values = np.asarray(filled.to_numpy(), dtype=np.float64)
-    return values[order]
+        return np.asarray(column.to_numpy(zero_copy_only=False), dtype=np.float64)
+    filled = pc.cast(column, pa.float64()).fill_null(np.nan)
+    return np.asarray(filled.to_numpy(), dtype=np.float64)
 
 
-def _matrix(table: pa.Table, name: str, order: NDArray[np.int64]) -> NDArray[np.float64]:
-    flat = np.asarray(pc.list_flatten(table.column(name)).to_numpy(), dtype=np.float64)
-    return flat.reshape(-1, SLOTS)[order]
+def _matrix(table: pa.Table, name: str) -> NDArray[np.float64]:
+    """A list column as a (rows x SLOTS) array: Arrow's flat value buffer, not copied."""
+    lists = table.column(name).combine_chunks()
+    values = lists.flatten() if lists.offset or lists.null_count else lists.values
+    if len(values) != len(lists) * SLOTS:  # a sliced child buffer: flatten() copies it
+        values = lists.flatten()
+    return np.asarray(values.to_numpy(), dtype=np.float64).reshape(-1, SLOTS)
 
 
 def _model_arrays(models: pa.Table) -> ModelArrays:
     def num(name: str) -> NDArray[np.float64]:
-        return _vector(models, name, np.arange(models.num_rows))
+        return _vector(models, name)
 
     return ModelArrays(
         model=models.column("model").to_pylist(),
