@@ -54,3 +54,16 @@ class ServiceMiddleware:
         if self.secure:
             morsel["secure"] = True
         return b"set-cookie", morsel.OutputString().encode("latin-1")
+
+
+def _template(scope: Scope) -> str:
+    """The matched route as a template (`/api/v1/incidents/{incident_id}`), bounded labels.
+
+    FastAPI includes routers lazily (the matched route's own path lacks the prefixes), so
+    the template is rebuilt from the request path and its path parameters.
+    """
+    if scope.get("route") is None:
+        return "unmatched"
+    params = {str(v): k for k, v in scope.get("path_params", {}).items()}
+    parts = [f"{{{params[p]}}}" if p in params else p for p in str(scope["path"]).split("/")]
+    return "/".join(parts)

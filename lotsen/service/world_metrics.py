@@ -16,6 +16,7 @@ from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamil
 from prometheus_client.registry import Collector
 
 from llm.usage import UsageLedger
+from tools.errors import LotsenError
 from world.world import USAGE_FILE, World
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,8 @@ class WorldCollector(Collector):
             for part in (_approvals, _incidents, _actions, _llm):
                 try:
                     yield from part(world)
+                except LotsenError as exc:  # no world seeded yet, a damaged store, ...
+                    log.info("metrics: %s skipped: %s", part.__name__, exc)
                 except Exception:  # a broken store must not take /metrics down
                     log.exception("metrics: %s failed", part.__name__)
 

@@ -86,6 +86,8 @@ def issue_token(request: Request, name: str, who: Admin) -> IssuedToken:
 
     def issue(w: World) -> IssuedToken:
         directory = auth_state(request).directory()
+        if directory.get(name) is None:
+            raise NotFoundError(f"unknown user {name!r}")
         token = directory.issue_token(name, datetime.now(UTC))
         user = directory.by_token(token)
         assert user is not None
