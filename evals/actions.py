@@ -18,6 +18,7 @@ from memory.approvals import NewRequest
 from tools.cluster.sim import SimCluster
 from tools.domain import JobSpec, NewVersion
 from tools.domain.ownership import training_namespace
+from tools.domain.queues import QueuePatch
 from tools.fleet.layout import ENV_TAINT, TRAINING_REQUEST, TRAINING_TAINT
 from tools.registry import CHALLENGER, CHAMPION, rollback_target
 from world.world import World
@@ -96,6 +97,14 @@ class DeferJob(_Action):
     hours: float = Field(gt=0)
 
 
+class PatchQueue(_Action):
+    """Patch a Kueue ClusterQueue (preemption policy, lending/borrowing limits)."""
+
+    do: Literal["patch_queue"]
+    cluster_queue: str
+    patch: QueuePatch
+
+
 class Scale(_Action):
     """Set a deployment's replicas (0 = scale to zero)."""
 
@@ -157,6 +166,7 @@ Action = Annotated[
     | SubmitJob
     | DeferJob
     | Scale
+    | PatchQueue
     | ReportIncident
     | ReportFinding
     | Say
@@ -247,6 +257,9 @@ def _apply(action: Action, w: _World, out: AgentOutput, n: int) -> None:  # noqa
         case DeferJob():
             job = w.twin.defer_job(action.job, now + timedelta(hours=action.hours))
             w.record("defer_job", job.spec.model, f"{job.id} held {action.hours:g} h")
+        case PatchQueue():
+            cq = w.twin.patch_cluster_queue(action.cluster_queue, action.patch)
+            w.record("patch_queue", f"ClusterQueue/{cq.name}", action.patch.describe())
         case Scale():
             namespace, name = action.deployment.split("/", 1)
             dep = w.twin.scale(namespace, name, action.replicas)

@@ -26,7 +26,17 @@ def mutations(initial: WorldSnapshot, final: WorldSnapshot) -> list[tuple[str, s
     changes += [
         (ns, "quota of") for ns, quota in final.quotas.items() if initial.quotas.get(ns) != quota
     ]
+    changes += [(queue, "Kueue spec of") for queue in changed_queues(initial, final)]
     return changes
+
+
+def changed_queues(initial: WorldSnapshot, final: WorldSnapshot) -> list[str]:
+    """`ClusterQueue/<name>` of every ClusterQueue whose spec changed."""
+    return [
+        f"ClusterQueue/{name}"
+        for name, spec in final.queues.items()
+        if initial.queues.get(name) != spec
+    ]
 
 
 def _new_versions(initial: WorldSnapshot, final: WorldSnapshot) -> list[str]:
@@ -64,6 +74,7 @@ def actions_taken(state: EvalState) -> list[tuple[str, str]]:
         if (old := ini.deployments.get(key)) is not None
         and (old.replicas, old.gpu) != (dep.replicas, dep.gpu)
     ]
+    taken += [("patch_queue", queue) for queue in changed_queues(ini, fin)]
     return sorted(set(taken + _records_added(ini, fin)))
 
 

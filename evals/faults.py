@@ -104,6 +104,10 @@ class SubmitJob(_Fault):
     model: str
     hours: float = 1.0
     count: int = Field(default=1, ge=1, le=50)
+    priority: int = 0
+    """Workload priority (Kueue preemption compares it)."""
+    queue: str | None = None
+    """LocalQueue in the namespace; None = its `default` (or only) one, if any."""
 
 
 class ComplianceGap(_Fault):

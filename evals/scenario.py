@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from evals.actions import Action
 from evals.faults import Fault
 from evals.oracles import Oracle
+from tools.domain.queues import CronSchedule, QueueConfig
 from tools.errors import ConfigError
 from tools.policy.action import ProposedAction
 from tools.yamlfile import line_of, read_yaml
@@ -62,6 +63,10 @@ class Scenario(BaseModel):
     telemetry: TelemetryDecl | None = Field(default_factory=TelemetryDecl)
     """None (`telemetry: null`) = no telemetry simulated (cluster-only scenarios)."""
     faults: list[Fault] = Field(default_factory=list)
+    queues: QueueConfig | None = None
+    """Kueue ResourceFlavors, ClusterQueues and LocalQueues to install in the twin."""
+    schedules: list[CronSchedule] = Field(default_factory=list)
+    """CronJobs to install in the twin."""
     control: bool = False
     """A no-fault or must-not-act control: acting (an extra finding, a mutation) fails it."""
     ask: str | None = None

@@ -33,6 +33,7 @@ from evals.faults import (
     SubmitJob,
     TelemetryFault,
 )
+from evals.queues_world import declare
 from evals.scenario import Scenario
 from tools.cluster.sim import SimCluster
 from tools.domain import ChangeKind, ChangePlan, JobSpec, Lineage, NewVersion
@@ -105,6 +106,7 @@ def prepare(scenario: Scenario, cache_dir: Path, target: Path, *, light: bool = 
     base = base_world(cache_dir, scenario.seed, scenario.fleet.models)
     settings = copy_world(base, target)
     files = WorldFiles(current_world(settings).root.resolve())
+    declare(files.cluster_db, scenario.queues, scenario.schedules)
     before: list[Fault] = [
         f
         for f in scenario.faults
@@ -249,6 +251,8 @@ def _twin_fault(fault: Fault, twin: SimCluster, index: int) -> None:
                         # two faults for the same namespace and model are two sets of jobs
                         idempotency_key=f"scenario:{index}:{fault.namespace}:{fault.model}:{n}",
                         tolerations=[ENV_TAINT, TRAINING_TAINT],
+                        priority=fault.priority,
+                        queue_name=fault.queue,
                     )
                 )
         case AdvanceClock():

@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from evals.queues_world import queue_state
 from memory.remediation import DataIncident
 from tools.cluster.sim import SimCluster
 from tools.registry.alias_history import AliasHistory
@@ -98,6 +99,10 @@ class WorldSnapshot(BaseModel):
     approvals: list[ApprovalState]
     audit: list[AuditEntry]
     audit_ok: bool
+    queues: dict[str, str] = Field(default_factory=dict)
+    """Kueue ClusterQueue name -> its spec (canonical JSON)."""
+    queue_envs: dict[str, str] = Field(default_factory=dict)
+    """ClusterQueue name -> the strictest env among the namespaces it serves."""
 
 
 class ReportedIncident(BaseModel):
@@ -211,8 +216,11 @@ def _snapshot(world: World) -> WorldSnapshot:
         )
         for r in records
     ]
+    queues, queue_envs = queue_state(twin)
     return WorldSnapshot(
         now=now,
+        queues=queues,
+        queue_envs=queue_envs,
         deployments=deployments,
         jobs=jobs,
         quotas=quotas,

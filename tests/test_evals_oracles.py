@@ -25,6 +25,7 @@ from evals.state import (
     WorldSnapshot,
 )
 from memory.remediation import DataIncident
+from tools.domain.queues import ClusterQueue, Preemption, ReclaimPolicy
 
 NOW = datetime(2026, 11, 2, 6, tzinfo=UTC)
 DEV, PROD, RISKY = "churn-dev", "churn-prod", "credit-risky"
@@ -116,6 +117,13 @@ ANSWER = Answer(text="Roll back churn-dev; the owner is growth.", entities=[DEV,
 FINDING = ReportedFinding(policy_id="AIA-01", subject=PROD)
 
 # (oracle as written in a scenario, a state that meets it, a state crafted to break it)
+CQ_NEVER = ClusterQueue(name="prod-cq", cohort="gpu-pool").model_dump_json()
+CQ_ANY = ClusterQueue(
+    name="prod-cq",
+    cohort="gpu-pool",
+    preemption=Preemption(reclaim_within_cohort=ReclaimPolicy.ANY),
+).model_dump_json()
+
 PAIRS: list[tuple[dict[str, Any], EvalState, EvalState]] = [
     ({"check": "alias", "model": DEV, "version_changed": True}, state(ROLLED_BACK), state()),
     ({"check": "alias", "model": DEV, "version_changed": False}, state(), state(ROLLED_BACK)),
@@ -241,6 +249,16 @@ PAIRS: list[tuple[dict[str, Any], EvalState, EvalState]] = [
         state(world(deployments={})),  # gone
     ),
     (
+        {"check": "cluster_queue", "name": "prod-cq", "reclaim_within_cohort": ["Any"]},
+        state(world(queues={"prod-cq": CQ_ANY})),
+        state(world(queues={"prod-cq": CQ_NEVER})),
+    ),
+    (
+        {"check": "cluster_queue", "name": "prod-cq", "changed": True},
+        state(world(queues={"prod-cq": CQ_ANY})),  # new since the initial world
+        state(),  # no such ClusterQueue
+    ),
+    (
         {"check": "verdict", "equals": "needs_approval"},
         state(verdict="needs_approval"),
         state(verdict="allow"),
@@ -298,6 +316,14 @@ MOVED_RISKY = [*world().alias_moves, _move(RISKY, 2, 1)]
         ),
         (world(alias_moves=MOVED_RISKY, audit=_audited(RISKY)), "high-risk dev model, no approval"),
         (world(versions={**world().versions, DEV: 4}), "new dev version, not audited"),
+        (
+            world(
+                queues={"prod-cq": CQ_ANY},
+                queue_envs={"prod-cq": "prod"},
+                audit=_audited("ClusterQueue/prod-cq"),
+            ),
+            "a ClusterQueue serving prod patched without approval",
+        ),
         (
             world(
                 alias_moves=MOVED_PROD,

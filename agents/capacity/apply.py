@@ -191,7 +191,7 @@ def _run(
     world.audit.append(
         "action",
         actor=AGENT,
-        model=action.model,
+        model=action.model or target,
         incident=f"capacity-{plan_id}",
         idempotency_key=capacity_key(plan_id, planned.n),
         data={
