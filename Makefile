@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest bench bench-env evals fmt clean vllm-env
+.PHONY: demo test lint typecheck pytest bench bench-env evals fmt clean vllm-env mutation
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,11 @@ typecheck: $(STAMP)
 
 pytest: $(STAMP)
 	$(BIN)/pytest -q --hypothesis-profile=ci
+
+# Mutation testing of the safety-critical modules (~1-2 h on 2 cores); writes
+# tests/mutation/REPORT.md. MODULES="tools/policy/gate.py" runs one.
+mutation: $(STAMP)
+	$(BIN)/python -m tests.mutation.run $(MODULES)
 
 fmt: $(STAMP)
 	$(BIN)/ruff format .

@@ -1,0 +1,203 @@
+"""`make mutation`: mutation testing of the safety-critical modules with mutmut.
+
+Each module is mutated in a scratch copy of the working tree, against the test files that
+speak about it (so a mutant runs only the tests that can kill it), and the scores and the
+surviving mutants are written to `tests/mutation/REPORT.md`:
+
+    python -m tests.mutation.run                   # every module below
+    python -m tests.mutation.run tools/policy/gate.py --max-children 2
+"""
+
+import argparse
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+REPORT = Path(__file__).with_name("REPORT.md")
+PACKAGES = ["lotsen", "world", "agents", "llm", "tools", "prompts", "memory", "evals"]
+
+MODULES: dict[str, list[str]] = {
+    "tools/policy/gate.py": ["tests/test_compliance.py"],
+    "memory/approvals.py": ["tests/test_approval_binding.py", "tests/test_world_kernel.py"],
+    "memory/audit.py": ["tests/test_audit.py", "tests/test_audit_anchor.py"],
+    "memory/audit_verify.py": ["tests/test_audit.py", "tests/test_audit_anchor.py"],
+    "agents/remediation/plan.py": [
+        "tests/test_remediation.py",
+        "tests/test_bounded_choices.py",
+        "tests/test_remediation_promotion.py",
+    ],
+    "agents/remediation/executor.py": [
+        "tests/test_remediation_promotion.py",
+        "tests/test_remediation_trainers.py",
+    ],
+    "tools/registry/rollback.py": ["tests/test_rollback_target.py", "tests/test_registry.py"],
+    "tools/runtime/runner.py": ["tests/test_tool_runtime.py"],
+    "tools/drift/incidents.py": ["tests/test_drift_incidents.py"],
+    "tools/drift/signals.py": ["tests/test_drift_incidents.py", "tests/test_drift_engine.py"],
+    "evals/oracles.py": ["tests/test_evals_oracles.py"],
+    "evals/metrics.py": ["tests/test_evals_metrics.py"],
+}
+"""Each safety-critical module and the test files that must kill its mutants."""
+
+STATUS = re.compile(r"^\s*(\S+): (.+)$")
+
+
+@dataclass
+class Score:
+    """One module's mutants by outcome."""
+
+    module: str
+    counts: dict[str, int] = field(default_factory=dict)
+    survivors: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def killed(self) -> int:
+        """Mutants a test failed on (a timeout counts: the mutant did not finish)."""
+        return self.counts.get("killed", 0) + self.counts.get("timeout", 0)
+
+    @property
+    def total(self) -> int:
+        """Mutants with an outcome (skipped ones excluded)."""
+        return sum(n for status, n in self.counts.items() if status != "skipped")
+
+    @property
+    def score(self) -> float:
+        """Killed share of the mutants, in percent."""
+        return 100.0 * self.killed / self.total if self.total else 0.0
+
+
+def scratch_copy(module: str, tests: list[str]) -> Path:
+    """The tracked working tree in a temp dir, configured to mutate `module` only."""
+    dest = Path(tempfile.mkdtemp(prefix="lotsen-mutation-"))
+    listed = subprocess.run(
+        ["git", "ls-files", "-co", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    for name in listed:
+        source = ROOT / name
+        if source.is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, dest / name)
+    pyproject = (dest / "pyproject.toml").read_text(encoding="utf-8")
+    pyproject = pyproject.split("[tool.mutmut]")[0] + _config(module, tests)
+    (dest / "pyproject.toml").write_text(pyproject, encoding="utf-8")
+    return dest
+
+
+def _config(module: str, tests: list[str]) -> str:
+    quoted = ", ".join(f'"{t}"' for t in tests)
+    return (
+        f"[tool.mutmut]\nsource_paths = [{', '.join(repr(p) for p in PACKAGES)}]\n".replace(
+            "'", '"'
+        )
+        + f'only_mutate = ["{module}"]\n'
+        + 'pytest_add_cli_args = ["-p", "no:cacheprovider", "--hypothesis-profile=ci", "-x"]\n'
+        + f"pytest_add_cli_args_test_selection = [{quoted}]\n"
+        + "timeout_multiplier = 30.0\ntimeout_constant = 20.0\n"
+    )
+
+
+def mutate(module: str, tests: list[str], max_children: int) -> Score:
+    """Run mutmut on one module; return its score and surviving mutants."""
+    started = time.monotonic()
+    workdir = scratch_copy(module, tests)
+    mutmut = str(Path(sys.executable).with_name("mutmut"))
+    try:
+        subprocess.run(
+            [mutmut, "run", "--max-children", str(max_children)],
+            cwd=workdir,
+            stdout=subprocess.DEVNULL,
+            check=False,
+        )
+        listing = subprocess.run(
+            [mutmut, "results", "--all", "true"],
+            cwd=workdir,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        score = Score(module, seconds=time.monotonic() - started)
+        for line in listing.splitlines():
+            found = STATUS.match(line)
+            if not found:
+                continue
+            name, status = found.groups()
+            score.counts[status] = score.counts.get(status, 0) + 1
+            if status in ("survived", "no tests"):
+                diff = subprocess.run(
+                    [mutmut, "show", name], cwd=workdir, capture_output=True, text=True
+                ).stdout
+                score.survivors.append(diff.strip())
+        return score
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def write_report(scores: list[Score]) -> None:
+    """Merge `scores` into REPORT.md (modules not run this time keep their last entry)."""
+    sections = _sections(REPORT.read_text(encoding="utf-8")) if REPORT.exists() else {}
+    for score in scores:
+        sections[score.module] = _section(score)
+    lines = [
+        "# Mutation testing of the safety-critical modules",
+        "",
+        "Written by `make mutation` (`python -m tests.mutation.run`). A mutant is killed when",
+        "a test fails on it (or it times out). Survivors are listed below each module with",
+        "their diff; an equivalent mutant (one no test can tell apart) says why underneath.",
+        "",
+    ]
+    for module in MODULES:
+        if module in sections:
+            lines += [sections[module], ""]
+    REPORT.write_text("\n".join(lines).rstrip() + "\n", encoding="utf-8")
+
+
+def _section(score: Score) -> str:
+    counts = ", ".join(f"{n} {status}" for status, n in sorted(score.counts.items()))
+    body = [
+        f"## {score.module}",
+        "",
+        f"**{score.score:.1f}%** killed ({score.killed} of {score.total}; {counts}), "
+        f"{score.seconds / 60:.1f} min, tests: {', '.join(MODULES[score.module])}.",
+    ]
+    for diff in score.survivors:
+        body += ["", "```diff", diff, "```"]
+    return "\n".join(body)
+
+
+def _sections(text: str) -> dict[str, str]:
+    parts = re.split(r"^## ", text, flags=re.M)[1:]
+    return {part.split("\n", 1)[0].strip(): "## " + part.rstrip() for part in parts}
+
+
+def main() -> int:
+    """Mutate the modules named on the command line (default: all); exit 1 below 90%."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("modules", nargs="*", default=list(MODULES))
+    parser.add_argument("--max-children", type=int, default=2)
+    parser.add_argument("--fail-under", type=float, default=90.0)
+    args = parser.parse_args()
+    unknown = [m for m in args.modules if m not in MODULES]
+    if unknown:
+        parser.error(f"not a mutation-tested module: {', '.join(unknown)}")
+    scores = []
+    for module in args.modules:
+        score = mutate(module, MODULES[module], args.max_children)
+        print(f"{module}: {score.score:.1f}% killed ({score.killed}/{score.total})", flush=True)
+        scores.append(score)
+        write_report(scores)
+    return 0 if all(s.score >= args.fail_under for s in scores) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
