@@ -1,0 +1,74 @@
+"""Estimated performance without labels follows the realised one under covariate shift."""
+
+import numpy as np
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from tools.drift.estimate import (
+    Calibration,
+    estimate_classifier,
+    estimate_regressor,
+    expected_roc_auc,
+    fit_calibration,
+)
+
+
+def classifier_window(
+    rng: np.random.Generator, n: int, shift: float, true_p: object
+) -> tuple[np.ndarray, np.ndarray]:
+    scores = 1 / (1 + np.exp(-rng.normal(shift, 1.5, n)))
+    labels = (rng.random(n) < true_p(scores)).astype(float)  # type: ignore[operator]
+    return scores, labels
+
+
+@pytest.mark.parametrize("miscalibrated", [False, True])
+def test_classifier_estimate_tracks_realised_metrics(miscalibrated: bool) -> None:
+    rng = np.random.default_rng(4)
+
+    def truth(s: np.ndarray) -> np.ndarray:
+        return s**2 if miscalibrated else s
+
+    ref_scores, ref_labels = classifier_window(rng, 20000, 0.0, truth)
+    scores, labels = classifier_window(rng, 20000, 1.2, truth)  # covariate shift
+    estimate = estimate_classifier(ref_scores, ref_labels, scores)
+    realised_accuracy = float(np.mean((scores >= 0.5) == labels))
+    assert estimate.calibrated is miscalibrated
+    assert estimate.accuracy == pytest.approx(realised_accuracy, abs=0.015)
+    assert estimate.roc_auc == pytest.approx(roc_auc_score(labels, scores), abs=0.015)
+    if miscalibrated:  # the raw scores would be far off: calibration is what makes it work
+        raw = float(np.mean(np.where(scores >= 0.5, scores, 1 - scores)))
+        assert abs(raw - realised_accuracy) > 0.05
+
+
+def test_identity_calibration_keeps_scores() -> None:
+    rng = np.random.default_rng(1)
+    scores, labels = classifier_window(rng, 5000, 0.0, lambda s: s)
+    calibration = fit_calibration(scores, labels)
+    assert isinstance(calibration, Calibration) and len(calibration.x) == 0
+    assert np.array_equal(calibration(scores), scores)
+
+
+def test_expected_auc_with_certain_labels_is_the_auc() -> None:
+    rng = np.random.default_rng(2)
+    scores = rng.random(500)
+    labels = (rng.random(500) < scores).astype(float)
+    assert expected_roc_auc(labels, scores) == pytest.approx(roc_auc_score(labels, scores))
+
+
+def test_regressor_estimate_follows_heteroscedastic_error() -> None:
+    rng = np.random.default_rng(3)
+
+    def window(n: int, centre: float, spread: float) -> tuple[np.ndarray, np.ndarray]:
+        predictions = rng.normal(centre, spread, n)
+        targets = predictions + rng.normal(0, 0.1 + np.abs(predictions), n)
+        return predictions, targets
+
+    ref_pred, ref_target = window(20000, 0.0, 1.5)
+    pred, target = window(20000, 1.5, 0.5)  # predictions move to where errors are larger
+    estimate = estimate_regressor(ref_pred, ref_target, pred)
+    realised_mae = float(np.mean(np.abs(target - pred)))
+    realised_rmse = float(np.sqrt(np.mean((target - pred) ** 2)))
+    assert estimate.mae == pytest.approx(realised_mae, rel=0.05)
+    assert estimate.rmse == pytest.approx(realised_rmse, rel=0.05)
+    reference_mae = float(np.mean(np.abs(ref_target - ref_pred)))
+    assert abs(reference_mae - realised_mae) > 0.15  # a constant loss model would miss it

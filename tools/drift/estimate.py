@@ -1,0 +1,153 @@
+"""Performance without labels: estimated from prediction scores while the labels are delayed.
+
+Classifiers, confidence-based (as NannyML's CBPE): scores calibrated on the labelled
+reference (isotonic regression, only when cross-validation shows it lowers the expected
+calibration error, as NannyML decides) are the probability that each prediction is right;
+expected accuracy is their mean, and expected ROC AUC integrates the expected true and
+false positives over the ranking. Regressors, loss-based (NannyML's DLE, simplified): a
+loss model fitted on the reference (absolute and squared error against the prediction,
+piecewise linear over its quantile bins) gives each current prediction its expected
+error; their means are the expected MAE and RMSE. Both need the model to stay right about
+its own confidence: under concept drift (P(y|x) moves) no score-based estimate can see
+the drop, only the labels can.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+from pydantic import BaseModel
+
+F64 = NDArray[np.float64]
+ECE_BINS = 10
+CV_FOLDS = 5
+LOSS_BINS = 20
+
+
+class ClassifierEstimate(BaseModel):
+    """Expected metrics of a binary classifier on an unlabelled window."""
+
+    accuracy: float
+    roc_auc: float
+    calibrated: bool
+    """Whether the reference showed the scores needed calibration."""
+
+
+class RegressorEstimate(BaseModel):
+    """Expected errors of a regressor on an unlabelled window."""
+
+    mae: float
+    rmse: float
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Isotonic map from raw scores to calibrated probabilities (identity when not needed)."""
+
+    x: F64
+    y: F64
+
+    def __call__(self, scores: F64) -> F64:
+        """Calibrated probabilities."""
+        if len(self.x) == 0:
+            return np.clip(scores, 0.0, 1.0)
+        return np.asarray(np.interp(scores, self.x, self.y), dtype=np.float64)
+
+
+def _isotonic(scores: F64, labels: F64) -> Calibration:
+    from sklearn.isotonic import IsotonicRegression
+
+    model = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(scores, labels)
+    return Calibration(
+        np.asarray(model.X_thresholds_, dtype=np.float64),
+        np.asarray(model.y_thresholds_, dtype=np.float64),
+    )
+
+
+def expected_calibration_error(probabilities: F64, labels: F64, bins: int = ECE_BINS) -> float:
+    """Mean |observed - predicted| positive rate over equal-width score bins, row-weighted."""
+    which = np.minimum((probabilities * bins).astype(np.int64), bins - 1)
+    count = np.bincount(which, minlength=bins)
+    gap = np.bincount(which, weights=labels - probabilities, minlength=bins)
+    return float(np.abs(gap).sum() / max(count.sum(), 1))
+
+
+def fit_calibration(scores: F64, labels: F64, seed: int = 0) -> Calibration:
+    """Isotonic calibration if it lowers the calibration error in every fold, else identity."""
+    order = np.random.default_rng(seed).permutation(len(scores))
+    for fold in np.array_split(order, CV_FOLDS):
+        train = np.setdiff1d(order, fold)
+        fitted = _isotonic(scores[train], labels[train])
+        raw = expected_calibration_error(np.clip(scores[fold], 0, 1), labels[fold])
+        if expected_calibration_error(fitted(scores[fold]), labels[fold]) >= raw:
+            return Calibration(np.empty(0), np.empty(0))
+    return _isotonic(scores, labels)
+
+
+def estimate_classifier(
+    reference_scores: F64,
+    reference_labels: F64,
+    scores: F64,
+    threshold: float = 0.5,
+) -> ClassifierEstimate:
+    """CBPE: expected accuracy and ROC AUC of `scores` (P(y=1)) without their labels."""
+    calibration = fit_calibration(reference_scores, reference_labels)
+    p = calibration(scores)
+    predicted = scores >= threshold
+    accuracy = float(np.mean(np.where(predicted, p, 1.0 - p)))
+    return ClassifierEstimate(
+        accuracy=accuracy, roc_auc=expected_roc_auc(p, scores), calibrated=len(calibration.x) > 0
+    )
+
+
+def expected_roc_auc(probabilities: F64, scores: F64) -> float:
+    """ROC AUC with each row a positive of weight p and a negative of weight 1 - p."""
+    order = np.argsort(scores)[::-1]
+    p = probabilities[order]
+    tps = np.concatenate(([0.0], np.cumsum(p)))
+    fps = np.arange(len(p) + 1, dtype=np.float64) - tps
+    tps, fps = np.round(tps, 5), np.round(fps, 5)  # as NannyML, before normalising
+    if tps[-1] <= 0 or fps[-1] <= 0:
+        return float("nan")
+    return float(np.trapezoid(tps / tps[-1], fps / fps[-1]))
+
+
+@dataclass(frozen=True)
+class LossModel:
+    """Expected absolute and squared error as piecewise-linear functions of the prediction.
+
+    Knots at the mean prediction of each reference quantile bin, values the bin's mean
+    errors; flat beyond the outer knots (no extrapolation past what the reference saw).
+    """
+
+    knots: F64
+    abs_error: F64
+    sq_error: F64
+
+    def expected(self, predictions: F64) -> RegressorEstimate:
+        """Expected MAE and RMSE of a window of predictions."""
+        mae = np.interp(predictions, self.knots, self.abs_error).mean()
+        mse = np.interp(predictions, self.knots, self.sq_error).mean()
+        return RegressorEstimate(mae=float(mae), rmse=float(np.sqrt(mse)))
+
+
+def fit_loss_model(predictions: F64, targets: F64, bins: int = LOSS_BINS) -> LossModel:
+    """DLE, simplified: the reference's error as a function of the prediction alone."""
+    edges = np.unique(np.quantile(predictions, np.linspace(0, 1, bins + 1)))[1:-1]
+    which = np.searchsorted(edges, predictions, side="right")
+    size = len(edges) + 1
+    count = np.maximum(np.bincount(which, minlength=size), 1)
+    error = targets - predictions
+    filled = np.bincount(which, minlength=size) > 0
+    return LossModel(
+        knots=(np.bincount(which, weights=predictions, minlength=size) / count)[filled],
+        abs_error=(np.bincount(which, weights=np.abs(error), minlength=size) / count)[filled],
+        sq_error=(np.bincount(which, weights=error**2, minlength=size) / count)[filled],
+    )
+
+
+def estimate_regressor(
+    reference_predictions: F64, reference_targets: F64, predictions: F64
+) -> RegressorEstimate:
+    """DLE: expected MAE and RMSE of `predictions` without their targets."""
+    return fit_loss_model(reference_predictions, reference_targets).expected(predictions)
