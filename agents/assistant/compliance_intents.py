@@ -10,7 +10,7 @@ from tools.registry import CHALLENGER, CHAMPION
 
 _PROMOTION = (
     r"allowed (in|into|to)|may .* (be )?promot|can .* (be )?promot|ready for prod|"
-    r"go (in|into|to) prod"
+    r"go (in|into|to) prod|review (the )?promot|promoting|safe to promote"
 )
 
 

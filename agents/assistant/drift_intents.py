@@ -213,7 +213,10 @@ DRIFT_INTENTS: tuple[Intent, ...] = (
     Intent(
         "incidents",
         "Which incidents are open, and why?",
-        lambda q: q.has(r"incidents?\b|\binc-[0-9a-f]"),
+        lambda q: q.has(
+            r"incidents?\b|\binc-[0-9a-f]|data[- ]quality (break|issue|problem)s?|"
+            r"(upstream|pipeline) (break|outage)s?"
+        ),
         incidents,
     ),
     Intent(

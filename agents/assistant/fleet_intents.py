@@ -22,7 +22,7 @@ _DOWN = r"\bdown\b|not ready|notready|unhealthy|offline|\blost\b|failed|broken|d
 _STATUS_WORDS = {
     JobStatus.QUEUED: r"queued|waiting|pending|stuck",
     JobStatus.RUNNING: r"running|in progress",
-    JobStatus.FAILED: r"failed|crashed",
+    JobStatus.FAILED: r"\bfail|crash",
     JobStatus.SUCCEEDED: r"succeeded|finished|completed|done",
 }
 
@@ -32,8 +32,24 @@ def nodes(view: FleetView, query: Query) -> Reply:
     rows = node_gpus(view.ctx.cluster, query.env)
     if query.pools:
         rows = [n for n in rows if n.pool in query.pools]
+    gpu_type = re.search(r"\b(h100|a100|l4)\b", query.text)
+    if gpu_type:
+        rows = [n for n in rows if n.gpu_type.lower().startswith(gpu_type.group(1))]
     scope = f" in {query.env.value}" if query.env else ""
-    if query.has(_DOWN):
+    if query.has(r"health|overview|status|state of"):
+        lines = [
+            f"- {n.node} ({n.pool}): {'ready' if n.ready else 'DOWN (not ready)'}, "
+            f"{len(n.idle_gpus)} of {n.gpus} GPUs idle, {n.allocated_gpu_eq:g} GPU-eq allocated"
+            for n in rows
+        ]
+        not_ready = [n.node for n in rows if not n.ready]
+        return Reply(
+            text=f"{len(rows)} node(s){scope}, {len(not_ready)} down:\n" + "\n".join(lines),
+            entities=[n.node for n in rows],
+            facts={"nodes": as_json(rows), "down": as_json(not_ready)},
+            lookups=[lookup("list_nodes", env=query.env)],
+        )
+    if query.has(_DOWN) and not query.has(r"\bidle\b|\bfree\b|unused"):
         down = [n for n in rows if not n.ready]
         lines = [f"- {n.node} ({n.pool}, {n.env.value}): {n.gpus}x {n.gpu_type}" for n in down]
         return Reply(
@@ -118,7 +134,7 @@ def jobs(view: FleetView, query: Query) -> Reply:
     ]
     label = "/".join(s.value for s in statuses) + " " if statuses else ""
     return Reply(
-        text=f"{len(rows)} {label}job(s)" + (":\n" + "\n".join(lines) if lines else "."),
+        text=f"{len(rows)} {label}job(s)" + (":\n" + "\n".join(lines) if lines else ": none."),
         entities=[e for j in rows for e in (j.id, j.spec.model)],
         facts={"jobs": [j.id for j in rows], "count": len(rows)},
         lookups=[lookup("list_jobs", "ok" if rows else "no_data")],
@@ -127,7 +143,12 @@ def jobs(view: FleetView, query: Query) -> Reply:
 
 def greenest(view: FleetView, query: Query) -> Reply:
     """The lowest-carbon start for each queued job (carbon curve of the capacity config)."""
-    queued = [j for j in view.ctx.cluster.jobs() if j.status is JobStatus.QUEUED]
+    named = JOB_ID.findall(query.text)
+    queued = [
+        j
+        for j in view.ctx.cluster.jobs()
+        if ((j.id in named) if named else (j.status is JobStatus.QUEUED))
+    ]
     tools = view.ctx.tools()
     if not queued:
         hours = 1.0
@@ -244,6 +265,9 @@ def changes(view: FleetView, query: Query) -> Reply:
     events = fleet_changes(
         view, span.since, env=query.env, models=list(query.models) or None, kinds=kinds
     )
+    actors = {e.actor for e in events if re.search(rf"\b{re.escape(e.actor)}\b", query.text)}
+    if actors:
+        events = [e for e in events if e.actor in actors]
     scope = " ".join(
         x
         for x in (
@@ -275,6 +299,15 @@ FLEET_INTENTS: tuple[Intent, ...] = (
         lambda q: APPROVAL_ID.search(q.text) is not None,
         approval,
     ),
+    Intent(
+        "greenest_time",
+        "When is the greenest time for the queued jobs?",
+        lambda q: q.has(
+            r"greenest|lowest[- ]carbon|low[- ]carbon|cleanest|carbon[- ]aware|least co2|"
+            r"best time to (run|train|schedule)"
+        ),
+        greenest,
+    ),
     Intent("job_status", "Status of job-00004?", lambda q: JOB_ID.search(q.text) is not None, jobs),
     Intent(
         "policy_text",
@@ -285,15 +318,6 @@ FLEET_INTENTS: tuple[Intent, ...] = (
             and not q.has(r"\bfail|violat|which (models|subjects)|who fails")
         ),
         policy,
-    ),
-    Intent(
-        "greenest_time",
-        "When is the greenest time for the queued jobs?",
-        lambda q: q.has(
-            r"greenest|lowest[- ]carbon|low[- ]carbon|cleanest|carbon[- ]aware|least co2|"
-            r"best time to (run|train|schedule)"
-        ),
-        greenest,
     ),
     Intent(
         "nodes",

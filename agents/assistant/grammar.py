@@ -11,6 +11,7 @@ from agents.assistant.compliance_intents import COMPLIANCE_INTENTS
 from agents.assistant.context import FleetView
 from agents.assistant.drift_intents import DRIFT_INTENTS
 from agents.assistant.fleet_intents import FLEET_INTENTS
+from agents.assistant.handoff_intents import HANDOFF_INTENTS
 from agents.assistant.intent import Intent, Reply, keyword_intent, unknown_or_which
 from agents.assistant.query import Query
 
@@ -80,9 +81,12 @@ BUILTIN_INTENTS: tuple[Intent, ...] = (
         "Which models serve in namespace risk-prod?",
         lambda q: (
             bool(q.namespaces)
-            or q.has(
-                r"serv(e|es|ed|ing)\b|deploy|runs? in|running|what runs|where (is|does|are)|"
-                r"replicas|latency|traffic"
+            or (
+                q.has(
+                    r"serv(e|es|ed|ing)\b|deploy|runs? in|running|what runs|where (is|does|are)|"
+                    r"replicas|latency|traffic"
+                )
+                and not (q.teams and q.has(r"\bmodels\b"))
             )
         ),
         cluster_intents.serving,
@@ -102,8 +106,10 @@ BUILTIN_INTENTS: tuple[Intent, ...] = (
 )
 
 AGENT_INTENTS: tuple[Intent, ...] = (
+    *HANDOFF_INTENTS,
+    *DRIFT_INTENTS[:1],  # incidents: an incident id or "incident" wins over "what happened"
     *FLEET_INTENTS,
-    *DRIFT_INTENTS,
+    *DRIFT_INTENTS[1:],
     *COMPLIANCE_INTENTS,
     *CAPACITY_INTENTS,
 )
@@ -134,6 +140,8 @@ def answer_tier0(view: FleetView, query: Query) -> tuple[str, Reply]:
     if query.has(_HELP):
         return "help", help_reply(intents, understood=True)
     change = mutations.detect(query)
+    if change is None and mutations.is_question(query):
+        change = mutations.detect_gerund(query)
     if change is not None and mutations.is_question(query):
         return "what_if", mutations.what_if(view, query, change)
     if change is not None:

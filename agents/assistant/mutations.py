@@ -75,7 +75,7 @@ def detect(query: Query) -> MutationRequest | None:
 
 _QUESTION = re.compile(
     r"^(is|are|was|were|should|shall|may|might|does|do|did|has|have|why|when|who|which|what|"
-    r"how|would it|will it|is it)\b"
+    r"how|would|will it|is it)\b"
 )
 _REQUEST = re.compile(r"^(can|could|would|will) you\b|\bplease\b|\bpls\b|\bgo ahead\b")
 
@@ -84,6 +84,24 @@ def is_question(query: Query) -> bool:
     """Whether a sentence naming a change asks about it ("is X safe to roll back?")."""
     text = query.text.strip()
     return _QUESTION.match(text) is not None and _REQUEST.search(text) is None
+
+
+_GERUNDS = {
+    "scaling": ActionKind.SCALE,
+    "rolling back": ActionKind.ROLLBACK,
+    "promoting": ActionKind.SET_ALIAS,
+    "retraining": ActionKind.RETRAIN,
+}
+
+
+def detect_gerund(query: Query) -> MutationRequest | None:
+    """A change a question asks about ("would scaling X to zero need an approval?")."""
+    if not query.models:
+        return None
+    for word, kind in _GERUNDS.items():
+        if re.search(rf"\b{word}\b", query.text):
+            return MutationRequest(verb=word, kind=kind)
+    return None
 
 
 def what_if(view: FleetView, query: Query, request: MutationRequest) -> Reply:

@@ -42,7 +42,7 @@ def approvals(view: FleetView, query: Query) -> Reply:
     hint = "\nDecide with `lotsen approvals approve|reject ID --as NAME`." if found else ""
     return Reply(
         text=f"{len(found)} approval request(s) pending"
-        + (":\n" + "\n".join(lines) if lines else ".")
+        + (":\n" + "\n".join(lines) if lines else ": none.")
         + hint,
         entities=sorted({m for a in found for m in a.models}),
         facts={"approvals": as_json(found), "count": len(found)},
