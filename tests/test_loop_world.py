@@ -21,8 +21,8 @@ import pytest
 
 from lotsen.bench.killresume import audit_records, world_state
 from lotsen.loop.jobs import TickReport
-from lotsen.loop.lease import LEASE_FILE
-from lotsen.loop.runner import OperatingLoop, loop_state_path, outbox_path
+from lotsen.loop.lease import LEASE_FILE, FileLease
+from lotsen.loop.runner import OperatingLoop, loop_state_path, outbox_path, start_in_thread
 from memory.loop_state import LoopState
 from memory.notifications import NotificationOutbox
 from tests.support.worlds import seed_with_telemetry
@@ -248,3 +248,46 @@ def test_two_replicas_the_leader_killed_mid_remediation_the_other_finishes(
     leaders = [k for k in kinds(data) if k == "loop_leader"]
     assert len(leaders) == 2
     assert comparable(data) == expected  # nothing ran twice, nothing was lost
+
+
+def test_the_loop_runs_beside_a_server_in_a_thread_and_stops(
+    ticked: Ticked, tmp_path: Path
+) -> None:
+    data = tmp_path / "data"
+    shutil.copytree(ticked.data, data, symlinks=True)
+    fast = Settings.model_validate(
+        {"data_dir": data, "loop_tick_s": 0.05, "loop_lease_poll_s": 0.05}
+    )
+    stop, thread = start_in_thread(fast)
+    try:
+        deadline = time.monotonic() + WAIT_S
+        while ticks_by(data, os.getpid()) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        thread.join()
+    assert ticks_by(data, os.getpid()) >= 2
+    assert not thread.is_alive()
+    lease = FileLease(data / LEASE_FILE)
+    assert lease.acquire()  # given back on stop
+    lease.release()
+
+
+def test_run_loop_refuses_a_loop_user_the_users_file_does_not_list(
+    ticked: Ticked, tmp_path: Path
+) -> None:
+    data = tmp_path / "data"
+    shutil.copytree(ticked.data, data, symlinks=True)
+    with World(Settings(data_dir=data)) as world:
+        world.users.put("alice", ["admin"])
+    done = subprocess.run(
+        [sys.executable, "-m", "lotsen.cli", "run-loop"],
+        env={**os.environ, "LOTSEN_DATA_DIR": str(data)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: unknown user 'lotsen-loop'")
+    assert "Traceback" not in done.stderr
+    assert audit_kinds(data).count("loop_leader") == 1  # the fixture's tick only: none led

@@ -34,8 +34,8 @@ def run_loop_cmd(
     if tick is not None:
         tick = checks.finite("--tick", tick, ge=0.01, le=86_400)
         settings = settings.model_copy(update={"loop_tick_s": tick})
-    with World(settings) as world:  # fail now, in one line, when there is no world
-        world.clock()  # (closed again: a long-running loop holds the data dir only per tick)
+    with World(settings) as world:  # fail now, in one line: no world, or a loop user who
+        world.user(settings.loop_user)  # may not propose (the loop holds the world per tick)
     loop = OperatingLoop(settings)
     if once:
         report = loop.run_once()

@@ -12,6 +12,14 @@ def serve_cmd(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8080,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "warning",
+    loop: Annotated[
+        bool,
+        typer.Option(
+            "--loop/--no-loop",
+            help="Also run the operating loop in a background thread (as `lotsen run-loop`: "
+            "one leader among all replicas).",
+        ),
+    ] = False,
 ) -> None:
     """Serve the API (/api/v1, OpenAPI at /docs), the web console, /healthz and /metrics."""
     import uvicorn
@@ -27,4 +35,15 @@ def serve_cmd(
             "Session cookies are Secure: browsers send them over https only. For plain-HTTP "
             "localhost set LOTSEN_SERVE_INSECURE_COOKIES=1."
         )
-    uvicorn.run(app, host=host, port=port, log_level=log_level)
+    if not loop:
+        uvicorn.run(app, host=host, port=port, log_level=log_level)
+        return
+    from lotsen.loop.runner import start_in_thread
+
+    stop, thread = start_in_thread(settings)
+    console.print("Operating loop started (it acts while it holds the leader lease).")
+    try:
+        uvicorn.run(app, host=host, port=port, log_level=log_level)
+    finally:
+        stop.set()  # a tick cut short by the exit is re-run safely by the next leader
+        thread.join(timeout=30)

@@ -137,9 +137,12 @@ def _scan(world: World, due_models: list[str], now: datetime) -> "list[Incident]
 
     if world.telemetry.latest_window() is None:
         return []
+    from lotsen.service.metrics import observe_scan
+
     wanted = set(due_models)
-    found = scan_fleet(world, record=False).incidents
-    mine = [i for i in found if wanted.intersection(i.models)]
+    scan = scan_fleet(world, record=False)
+    observe_scan(scan.seconds, scan.models)  # /metrics of a server running this loop
+    mine = [i for i in scan.incidents if wanted.intersection(i.models)]
     return world.runs.incidents.observe(mine, now)
 
 

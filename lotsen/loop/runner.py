@@ -162,3 +162,17 @@ class OperatingLoop:
             worker.join(timeout=self.settings.notify_timeout_s + 5)
             if not self.lease.held():
                 logger.warning("%s lost the leader lease", self.holder)
+
+
+def start_in_thread(settings: Settings) -> tuple[threading.Event, threading.Thread]:
+    """Run the loop in a daemon thread (e.g. beside the HTTP server); set the event to stop.
+
+    Each tick opens its own World, so the server's World (and its lock) is never shared
+    with the loop's thread.
+    """
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=OperatingLoop(settings).run, args=(stop,), name="lotsen-loop", daemon=True
+    )
+    thread.start()
+    return stop, thread
