@@ -3,7 +3,7 @@
 from typing import TYPE_CHECKING
 
 from agents.assistant import AssistantAnswer, AssistantContext, answer
-from world.world import World
+from world.world import USAGE_FILE, World
 
 if TYPE_CHECKING:
     from agents.router.chat import ChatRouter
@@ -39,7 +39,10 @@ def _router(world: World) -> "ChatRouter | None":
         return None
     from agents.router.chat import ChatRouter, registry_for
 
-    return ChatRouter(registry_for(world.settings.data_dir, [c.tier for c in world.llms]))
+    data = world.settings.data_dir
+    return ChatRouter(
+        registry_for(data, [c.tier for c in world.llms]), usage_file=data / USAGE_FILE
+    )
 
 
 def ask(

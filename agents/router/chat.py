@@ -28,6 +28,8 @@ REGISTRY_FILE = Path("router") / "registry.yaml"
 MANY_MODELS = 3
 """More models than this named in one question: the `many_models` feature."""
 _QUESTION_CHARS = 300
+_TAIL_BYTES = 64_000
+"""How much of the end of the usage file is read for tier health."""
 
 
 def registry_for(data_dir: Path, tiers: list[LlmTier]) -> CapabilityRegistry:
@@ -93,6 +95,8 @@ class ChatRouter:
 
     registry: CapabilityRegistry
     target: float = 0.98
+    usage_file: Path | None = None
+    """The usage ledger's file: the recent calls that say a tier is down or slow."""
     decisions: list[RouteDecision] = field(default_factory=list)
     """Every decision made (for `lotsen route explain` and tests)."""
 
@@ -100,8 +104,7 @@ class ChatRouter:
         self, question: str, ctx: "AssistantContext", now: datetime | None = None
     ) -> RouteDecision:
         """The decision for one question (nothing recorded)."""
-        ledger = ctx.llms[0].ledger if ctx.llms else None
-        health = health_from_ledger(ledger.records if ledger else [], now or datetime.now(UTC))
+        health = health_from_ledger(self._recent(ctx), now or datetime.now(UTC))
         router = Router(
             self.registry,
             target=self.target,
@@ -116,9 +119,27 @@ class ChatRouter:
         )
         return router.route(request)
 
+    def _recent(self, ctx: "AssistantContext") -> list[UsageRecord]:
+        """The last calls: from the usage file (other processes' too), else in memory."""
+        if self.usage_file is None or not self.usage_file.exists():
+            return ctx.llms[0].ledger.records if ctx.llms else []
+        with self.usage_file.open("rb") as handle:
+            start = max(0, handle.seek(0, 2) - _TAIL_BYTES)
+            handle.seek(start)
+            lines = handle.read().decode("utf-8", errors="replace").splitlines()
+        if start > 0:  # the first line read is probably cut
+            lines = lines[1:]
+        records = []
+        for line in lines:
+            try:
+                records.append(UsageRecord.model_validate_json(line))
+            except ValueError:
+                continue
+        return records
+
     def choose(self, ctx: "AssistantContext", question: str) -> "LlmContext | None":
         """The LLM to answer `question` (None: tier 0), with the decision recorded."""
-        decision = self.decide(question, ctx, ctx.clock())
+        decision = self.decide(question, ctx)  # the ledger's and registry's times are wall clock
         self.decisions.append(decision)
         if ctx.audit is not None:
             ctx.audit.append(
