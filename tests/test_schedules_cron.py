@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from agents.capacity.plan import build_plan
-from tests.support.twin_specs import A100, START, deployment, tiny_spec
+from tests.support.twin_specs import A100, ENV_TAINT, START, deployment, tiny_spec
 from tools.capacity.energy import CapacityConfig
 from tools.capacity.schedules import needed_deployments, reservations, runs_between
 from tools.cluster.sim import SimCluster
@@ -136,3 +136,19 @@ def test_schedules_live_in_the_twin(tmp_path: Path) -> None:
     assert [s.name for s in twin.schedules()] == ["nightly"]
     with pytest.raises(NotFoundError, match="unknown namespace 'nowhere'"):
         twin.set_schedules([cron("0 2 * * *", namespace="nowhere")])
+
+
+def test_cronjob_runs_create_jobs_in_the_twin_once_per_run(tmp_path: Path) -> None:
+    nightly = cron("0 2 * * *", tolerations=[ENV_TAINT], priority=5)
+    twin = SimCluster.create(
+        tmp_path / "t.db", tiny_spec().model_copy(update={"schedules": [nightly]})
+    )
+    twin.advance(timedelta(hours=21))  # 06:00 -> 03:00 next day: one 02:00 run
+    runs = [j for j in twin.jobs("growth-test") if j.spec.kind == "scheduled"]
+    assert [j.submitted_at for j in runs] == [datetime(2026, 11, 3, 2, 0, tzinfo=UTC)] * 2
+    assert all(j.started_at == j.submitted_at and j.spec.priority == 5 for j in runs)
+    twin.advance(timedelta(hours=1))  # the 1.5 h run is over, no new run before 02:00
+    assert [j.status.value for j in twin.jobs("growth-test")] == ["succeeded", "succeeded"]
+    twin.set_schedules([nightly.model_copy(update={"suspend": True})])
+    twin.advance(timedelta(days=2))
+    assert len(twin.jobs("growth-test")) == 2  # suspended: no more runs

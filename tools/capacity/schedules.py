@@ -1,22 +1,25 @@
 """Scheduled work: when CronJobs run next, what they hold, and which deployments they need.
 
-Cron expressions are evaluated with croniter against the cluster's clock (the twin's
-virtual clock), in the CronJob's `timeZone` when it has one (UTC otherwise), as the
-Kubernetes CronJob controller does. A suspended CronJob runs nothing.
+Runs come from `tools.cluster.cron` (croniter against the cluster's clock, in the
+CronJob's time zone); a suspended CronJob runs nothing and so protects nothing.
 """
 
-from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from datetime import datetime, timedelta
 
-from croniter import croniter
 from pydantic import BaseModel
 
 from tools.capacity.rightsizing import slot_equivalents
+from tools.cluster.cron import check_schedule, running_at, runs_between
 from tools.domain.queues import CronSchedule
-from tools.errors import ConfigError
 
-MAX_RUNS = 1000
-"""Runs listed per schedule and horizon at most (a `* * * * *` job over a week is 10,080)."""
+__all__ = [
+    "Reservation",
+    "check_schedule",
+    "needed_deployments",
+    "reservations",
+    "running_at",
+    "runs_between",
+]
 
 
 class Reservation(BaseModel):
@@ -36,36 +39,6 @@ class Reservation(BaseModel):
     gpu_hours: float
     """GPU-equivalent hours the runs within the horizon hold."""
     uses: list[str]
-
-
-def check_schedule(expression: str) -> None:
-    """Raise ConfigError with one line if `expression` is not a 5-field cron expression."""
-    if len(expression.split()) != 5 or not croniter.is_valid(expression):
-        raise ConfigError(
-            f"not a cron schedule: {expression!r} (five fields: minute hour day month weekday)"
-        )
-
-
-def runs_between(schedule: CronSchedule, start: datetime, end: datetime) -> list[datetime]:
-    """Start times (UTC) of the runs in [start, end); none while suspended."""
-    if schedule.suspend or end <= start:
-        return []
-    check_schedule(schedule.schedule)
-    zone = _zone(schedule.time_zone)
-    it = croniter(schedule.schedule, (start - timedelta(seconds=1)).astimezone(zone))
-    out: list[datetime] = []
-    while len(out) < MAX_RUNS:
-        at = it.get_next(datetime).astimezone(UTC)
-        if at >= end:
-            break
-        if at >= start:
-            out.append(at)
-    return out
-
-
-def running_at(schedule: CronSchedule, now: datetime) -> bool:
-    """True if a run started within its duration before `now` is still in progress."""
-    return bool(runs_between(schedule, now - timedelta(seconds=schedule.duration_s), now))
 
 
 def needed_deployments(
@@ -111,10 +84,3 @@ def reservations(
             )
         )
     return out
-
-
-def _zone(name: str | None) -> ZoneInfo:
-    try:
-        return ZoneInfo(name or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(f"unknown time zone {name!r} in a CronJob's timeZone") from None

@@ -192,6 +192,10 @@ class CronSchedule(StateModel):
     """How long one run holds its GPUs."""
     uses: list[str] = Field(default_factory=list)
     """Deployments (`namespace/name`) each run calls: they must be up while it runs."""
+    tolerations: list[str] = Field(default_factory=list)
+    """Taint keys the job template's pods tolerate."""
+    priority: int = 0
+    """Priority of the workloads its runs create."""
 
 
 class QueuePatch(StateModel):

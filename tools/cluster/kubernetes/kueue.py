@@ -173,6 +173,7 @@ def to_schedule(obj: Obj) -> CronSchedule:
         gpus=gpus * pods,
         duration_s=float(job.get("activeDeadlineSeconds") or 3600),
         uses=[u.strip() for u in uses.split(",") if u.strip()],
+        tolerations=[t["key"] for t in pod.get("tolerations") or [] if t.get("key")],
     )
 
 

@@ -3,7 +3,7 @@
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from tools.cluster.sim import capacity_ops, faults
+from tools.cluster.sim import capacity_ops, cron_jobs, faults, power
 from tools.cluster.sim.placement import usage_by_namespace
 from tools.cluster.sim.scheduler import (
     admit_jobs,
@@ -29,11 +29,8 @@ from tools.domain import (
     NodePool,
     PoolUsage,
 )
-from tools.domain.gpus import gpu_power
 from tools.domain.queues import ClusterQueue, CronSchedule, QueueConfig, QueuePatch, apply_patch
 from tools.errors import ConfigError, NotFoundError
-
-JOULES_PER_KWH = 3.6e6
 
 
 class SimCluster:
@@ -122,7 +119,7 @@ class SimCluster:
     def pool_usage(self) -> list[PoolUsage]:
         """Allocation, use, power and energy per pool."""
         with self._store.read() as tx:
-            return [_pool_usage(pool, tx) for pool in tx.pools()]
+            return [power.pool_usage(pool, tx) for pool in tx.pools()]
 
     def queues(self) -> QueueConfig:
         """Kueue objects."""
@@ -244,17 +241,21 @@ class SimCluster:
             return capacity_ops.defer_job(tx, job_id, not_before)
 
     def advance(self, delta: timedelta) -> list[Job]:
-        """Move the virtual clock: jobs finish, queued jobs start, energy accrues."""
+        """Move the virtual clock: jobs finish, CronJob runs and queued jobs start."""
         if delta < timedelta(0):
             raise ConfigError("the clock only moves forward")
         finished: list[Job] = []
         with self._store.transaction() as tx:
             target = tx.now() + delta
+            fires = cron_jobs.fire_times(tx, target)
             while True:
-                step_to = min([target, *_finish_times(tx), *_hold_ends(tx)])
-                _accrue_energy(tx, (step_to - tx.now()).total_seconds())
+                upcoming = [t for t in fires if t > tx.now()][:1]
+                step_to = min([target, *_finish_times(tx), *_hold_ends(tx), *upcoming])
+                power.accrue_energy(tx, (step_to - tx.now()).total_seconds())
+                previous = tx.now()
                 tx.set_now(step_to)
                 finished += finish_due_jobs(tx)
+                cron_jobs.start_due_runs(tx, previous)
                 admit_jobs(tx)
                 if step_to >= target:
                     break
@@ -324,37 +325,6 @@ def _hold_ends(tx: Tx) -> list[datetime]:
         for j in tx.jobs(status=JobStatus.QUEUED)
         if j.spec.not_before is not None and j.spec.not_before > now
     ]
-
-
-def _accrue_energy(tx: Tx, seconds: float) -> None:
-    if seconds <= 0:
-        return
-    for node in tx.nodes().values():
-        if not node.ready:
-            continue
-        for gpu in node.gpus:
-            gpu.energy_j += gpu_power(GPU_CATALOGUE[gpu.type], gpu.utilisation()) * seconds
-        tx.save_node(node)
-
-
-def _pool_usage(pool: NodePool, tx: Tx) -> PoolUsage:
-    nodes = [n for n in tx.nodes().values() if n.pool == pool.name]
-    ready = [n for n in nodes if n.ready]
-    gpus = [g for n in ready for g in n.gpus]
-    spec = GPU_CATALOGUE[pool.gpu_type]
-    return PoolUsage(
-        pool=pool.name,
-        env=pool.env,
-        gpu_type=pool.gpu_type,
-        nodes_ready=len(ready),
-        nodes_total=len(nodes),
-        gpus=len(gpus),
-        capacity=sum(s.equivalents for g in gpus for s in g.slots),
-        allocated=sum(g.allocated() for g in gpus),
-        busy=sum(g.utilisation() for g in gpus),
-        power_w=sum(gpu_power(spec, g.utilisation()) for g in gpus),
-        energy_kwh=sum(g.energy_j for n in nodes for g in n.gpus) / JOULES_PER_KWH,
-    )
 
 
 def _check_request(spec: JobSpec) -> None:
