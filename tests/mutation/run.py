@@ -1,6 +1,6 @@
 """`make mutation`: mutation testing of the safety-critical modules with mutmut.
 
-Each module is mutated in a scratch copy of the working tree, against the test files that
+Each module is mutated in a scratch copy of the last commit, against the test files that
 speak about it (so a mutant runs only the tests that can kill it), and the scores and the
 surviving mutants are written to `tests/mutation/REPORT.md`:
 
@@ -53,6 +53,7 @@ class Score:
     """One module's mutants by outcome."""
 
     module: str
+    commit: str
     counts: dict[str, int] = field(default_factory=dict)
     survivors: list[str] = field(default_factory=list)
     seconds: float = 0.0
@@ -74,24 +75,20 @@ class Score:
 
 
 def scratch_copy(module: str, tests: list[str]) -> Path:
-    """The tracked working tree in a temp dir, configured to mutate `module` only."""
+    """The committed tree (HEAD) in a temp dir, configured to mutate `module` only."""
     dest = Path(tempfile.mkdtemp(prefix="lotsen-mutation-"))
-    listed = subprocess.run(
-        ["git", "ls-files", "-co", "--exclude-standard"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split()
-    for name in listed:
-        source = ROOT / name
-        if source.is_file():
-            (dest / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, dest / name)
+    archive = subprocess.run(["git", "archive", "HEAD"], cwd=ROOT, capture_output=True, check=True)
+    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive.stdout, check=True)
     pyproject = (dest / "pyproject.toml").read_text(encoding="utf-8")
-    pyproject = pyproject.split("[tool.mutmut]")[0] + _config(module, tests)
-    (dest / "pyproject.toml").write_text(pyproject, encoding="utf-8")
+    (dest / "pyproject.toml").write_text(pyproject + _config(module, tests), encoding="utf-8")
     return dest
+
+
+def head() -> str:
+    """The commit the mutants are made from."""
+    return subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
 
 
 def _config(module: str, tests: list[str]) -> str:
@@ -113,10 +110,11 @@ def mutate(module: str, tests: list[str], max_children: int) -> Score:
     workdir = scratch_copy(module, tests)
     mutmut = str(Path(sys.executable).with_name("mutmut"))
     try:
-        subprocess.run(
+        run = subprocess.run(
             [mutmut, "run", "--max-children", str(max_children)],
             cwd=workdir,
-            stdout=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
             check=False,
         )
         listing = subprocess.run(
@@ -126,7 +124,7 @@ def mutate(module: str, tests: list[str], max_children: int) -> Score:
             text=True,
             check=True,
         ).stdout
-        score = Score(module, seconds=time.monotonic() - started)
+        score = Score(module, head(), seconds=time.monotonic() - started)
         for line in listing.splitlines():
             found = STATUS.match(line)
             if not found:
@@ -138,6 +136,8 @@ def mutate(module: str, tests: list[str], max_children: int) -> Score:
                     [mutmut, "show", name], cwd=workdir, capture_output=True, text=True
                 ).stdout
                 score.survivors.append(diff.strip())
+        if not score.killed and not score.survivors:
+            print(f"mutmut found nothing to count for {module}:\n{run.stdout[-3000:]}")
         return score
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -168,7 +168,8 @@ def _section(score: Score) -> str:
         f"## {score.module}",
         "",
         f"**{score.score:.1f}%** killed ({score.killed} of {score.total}; {counts}), "
-        f"{score.seconds / 60:.1f} min, tests: {', '.join(MODULES[score.module])}.",
+        f"{score.seconds / 60:.1f} min, commit {score.commit}, "
+        f"tests: {', '.join(MODULES[score.module])}.",
     ]
     for diff in score.survivors:
         body += ["", "```diff", diff, "```"]
