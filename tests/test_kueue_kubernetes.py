@@ -13,7 +13,7 @@ from tests.support.k8s_objects import platform
 from tests.support.k8s_stub import KubeState, serve_kube
 from tools.cluster.kubernetes import KubernetesCluster
 from tools.cluster.protocol import Cluster
-from tools.domain import GpuSharing, GpuType
+from tools.domain import GpuRequest, GpuSharing, GpuType, JobSpec
 from tools.domain.queues import QueuePatch, ReclaimPolicy, WithinQueuePolicy
 from tools.errors import NotFoundError
 from world.kube import kubernetes_cluster
@@ -236,3 +236,33 @@ def test_a_cluster_without_kueue_has_no_queues() -> None:
         cluster: Cluster = kubernetes_cluster(Settings(cluster="kubernetes", kube_api_url=url))
         config = cluster.queues()
     assert (config.flavors, config.cluster_queues, config.local_queues) == ([], [], [])
+
+
+def test_jobs_go_to_the_namespaces_local_queue_and_carry_their_workload(
+    kube: tuple[KubernetesCluster, KubeState],
+) -> None:
+    cluster, state = kube
+    spec = JobSpec(
+        namespace="fraud-prod",
+        model="fraud-0001",
+        gpu=GpuRequest(gpu_type=GpuType.H100, sharing=GpuSharing.MIG, mig_profile="1g.10gb"),
+        idempotency_key="retrain-fraud-kueue",
+        priority=100,
+    )
+    job = cluster.submit_job(spec)
+    (posted,) = [r.body for r in state.requests if r.method == "POST" and not r.dry_run]
+    assert posted["metadata"]["labels"]["kueue.x-k8s.io/queue-name"] == "default"
+    before = next(j for j in cluster.jobs() if j.id == job.id)
+    assert before.admission is None  # no Workload for it yet
+    workloads = state.custom[f"{KUEUE}/workloads"]
+    name = job.id.split("/", 1)[1]
+    workloads[0]["metadata"]["ownerReferences"] = [{"kind": "Job", "name": name}]
+    workloads[1]["metadata"]["ownerReferences"] = [{"kind": "Job", "name": "someone-else"}]
+    after = next(j for j in cluster.jobs() if j.id == job.id)
+    assert after.admission is not None
+    assert (after.admission.cluster_queue, after.admission.flavor) == ("research-cq", "h100")
+    assert (after.spec.queue_name, after.spec.priority, after.admission.amount) == (
+        "default",
+        100,
+        2.0,
+    )

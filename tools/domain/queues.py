@@ -172,6 +172,8 @@ class Workload(StateModel):
     reason: str = ""
     """Why it is not admitted (the QuotaReserved condition's message)."""
     created_at: datetime | None = None
+    job: str | None = None
+    """Name of the Job it queues (its owner), in the same namespace."""
 
 
 class CronSchedule(StateModel):

@@ -286,6 +286,7 @@ class KubernetesCluster(KueueMethods):
         from kubernetes.client import V1Job
         from kubernetes.client.exceptions import ApiException
 
+        spec = self._with_local_queue(spec)
         raw = self._job_body(spec, container)
         name = raw["metadata"]["name"]
         body = V1Job.from_dict(raw)
@@ -320,7 +321,7 @@ class KubernetesCluster(KueueMethods):
                 raw = self._batch.list_namespaced_job(
                     namespace, label_selector=selector, _request_timeout=TIMEOUT
                 ).items
-        return sorted((to_job(obj) for obj in raw), key=lambda j: j.submitted_at)
+        return self._with_admission(sorted((to_job(o) for o in raw), key=lambda j: j.submitted_at))
 
     def job(self, job_id: str) -> Job:
         """One job by `namespace/name`."""

@@ -135,6 +135,10 @@ def to_workload(obj: Obj) -> Workload:
         resources=wanted,
         reason="" if admitted else str(reserved.get("message") or ""),
         created_at=datetime.fromisoformat(created.replace("Z", "+00:00")) if created else None,
+        job=next(
+            (o["name"] for o in meta.get("ownerReferences") or [] if o.get("kind") == "Job"),
+            None,
+        ),
     )
 
 

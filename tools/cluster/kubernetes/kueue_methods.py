@@ -4,6 +4,8 @@ from contextlib import AbstractContextManager
 from typing import Any
 
 from tools.cluster.kubernetes import kueue as kq
+from tools.domain import Job, JobSpec
+from tools.domain.cluster import Admission
 from tools.domain.queues import (
     ClusterQueue,
     CronSchedule,
@@ -69,6 +71,40 @@ class KueueMethods:
         plain = [self._api_client.sanitize_for_serialization(o) for o in raw]
         found = [kq.to_schedule(o) for o in plain]
         return [s for s in found if namespace is None or s.namespace == namespace]
+
+    def _with_local_queue(self, spec: JobSpec) -> JobSpec:
+        """The spec with its namespace's LocalQueue (`default`, or the only one) if unset."""
+        if spec.queue_name is not None:
+            return spec
+        lq = self.queues().local_queue(spec.namespace, None)
+        return spec if lq is None else spec.model_copy(update={"queue_name": lq.name})
+
+    def _with_admission(self, jobs: list[Job]) -> list[Job]:
+        """Jobs with their Kueue Workload's queue, priority, admission or wait reason."""
+        by_job = {f"{w.namespace}/{w.job}": w for w in self.workloads() if w.job}
+        out = []
+        for job in jobs:
+            w = by_job.get(job.id)
+            if w is None:
+                out.append(job)
+                continue
+            spec = job.spec.model_copy(update={"queue_name": w.queue_name, "priority": w.priority})
+            admission = None
+            resource = next(iter(w.resources), None)
+            if w.admitted and w.cluster_queue and w.flavor and resource:
+                admission = Admission(
+                    local_queue=w.queue_name,
+                    cluster_queue=w.cluster_queue,
+                    flavor=w.flavor,
+                    resource=resource,
+                    amount=w.resources[resource],
+                    admitted_at=w.created_at or job.submitted_at,
+                )
+            reason = job.reason or w.reason
+            out.append(
+                job.model_copy(update={"spec": spec, "admission": admission, "reason": reason})
+            )
+        return out
 
     def _kueue_list(self, plural: str) -> list[dict[str, Any]]:
         from kubernetes.client.exceptions import ApiException
