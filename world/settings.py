@@ -86,6 +86,11 @@ class Settings(BaseSettings):
     """A deployment with no request for this many days is a scale-to-zero candidate."""
     retrain_deadline_hours: Duration = 24.0
     """A queued retraining job without its own deadline must finish this soon."""
+    server_url: str | None = None
+    """A Lotsen server (`lotsen serve`) the CLI acts through (`ask`, `approvals`), as the
+    user of `server_token`; unset = the CLI works on the embedded world."""
+    server_token: SecretStr | None = None
+    """API token for `server_url` (`lotsen users token NAME` on the server's host)."""
     serve_session_hours: Duration = 8.0
     """How long a web console login lasts (`lotsen serve`)."""
     serve_insecure_cookies: bool = False

@@ -38,12 +38,37 @@ def ask_cmd(
     from world.assistant import assistant_port
 
     question, user = checks.name("QUESTION", question), checks.name_or_none("--as", user)
+    if _ask_server(ctx, question, tier, as_json, user):
+        return
     world = world_of(ctx)
     assistant = assistant_port(world, user)
     choose_llm(assistant, tier)  # an unknown tier fails before anything is recorded
     reply = answer(question, assistant, tier=tier)
     show(reply, as_json)
     _queue(world, reply, user, quiet=as_json)
+
+
+def _ask_server(
+    ctx: typer.Context, question: str, tier: str | None, as_json: bool, user: str | None
+) -> bool:
+    """Ask through LOTSEN_SERVER_URL as the token's user; False when no server is set."""
+    from lotsen.cli.context import settings_of
+    from lotsen.service.client import server_client
+
+    remote = server_client(settings_of(ctx), user)
+    if remote is None:
+        return False
+    from agents.assistant import AssistantAnswer
+
+    try:
+        reply = remote.ask(question, tier)
+    finally:
+        remote.close()
+    show(AssistantAnswer.model_validate(reply.answer), as_json)
+    for request_id in reply.queued_approvals:
+        if not as_json:
+            console.print(f"Queued for approval as [bold]{request_id}[/bold] on the server.")
+    return True
 
 
 def chat_cmd(

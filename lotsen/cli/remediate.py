@@ -87,8 +87,18 @@ def approvals_list(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Approval requests (pending by default)."""
-    world = world_of(ctx)
-    found = world.approvals.requests(world.clock(), None if show_all else "pending")
+    from lotsen.cli.context import settings_of
+    from lotsen.service.client import server_client
+
+    remote = server_client(settings_of(ctx))
+    if remote is not None:
+        try:
+            found = remote.approvals(None if show_all else "pending")
+        finally:
+            remote.close()
+    else:
+        world = world_of(ctx)
+        found = world.approvals.requests(world.clock(), None if show_all else "pending")
     if as_json:
         print_json(found)
         return
@@ -122,10 +132,19 @@ def approvals_list(
 def _decide(
     ctx: typer.Context, request_id: str, user: str | None, approved: bool, note: str | None
 ) -> None:
+    from lotsen.cli.context import settings_of
+    from lotsen.service.client import server_client
     from world.approvals import decide
 
-    world = world_of(ctx)
-    result = decide(world, request_id, world.user(user, "approver"), approved, note)
+    remote = server_client(settings_of(ctx), user)
+    if remote is not None:
+        try:
+            result = remote.decide(request_id, approved, note)
+        finally:
+            remote.close()
+    else:
+        world = world_of(ctx)
+        result = decide(world, request_id, world.user(user, "approver"), approved, note)
     table = Table(title="Approved" if approved else "Rejected")
     for column in ("request", "agent", "action", "status", "result"):
         table.add_column(column)

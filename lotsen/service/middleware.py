@@ -40,9 +40,8 @@ class ServiceMiddleware:
         try:
             await self.app(scope, receive, sending)
         finally:
-            route = scope.get("route")
-            path = getattr(route, "path", None) or "unmatched"
-            metrics.observe_request(scope["method"], path, status, time.perf_counter() - started)
+            elapsed = time.perf_counter() - started
+            metrics.observe_request(scope["method"], _template(scope), status, elapsed)
 
     def _cookie(self, value: str) -> tuple[bytes, bytes]:
         cookie: SimpleCookie = SimpleCookie()
