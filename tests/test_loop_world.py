@@ -26,6 +26,7 @@ from lotsen.loop.runner import OperatingLoop, loop_state_path, outbox_path, star
 from memory.loop_state import LoopState
 from memory.notifications import NotificationOutbox
 from tests.support.worlds import seed_with_telemetry
+from tools.errors import ConflictError
 from tools.registry import CHAMPION
 from world.settings import Settings
 from world.world import World
@@ -291,3 +292,31 @@ def test_run_loop_refuses_a_loop_user_the_users_file_does_not_list(
     assert done.stderr.startswith("error: unknown user 'lotsen-loop'")
     assert "Traceback" not in done.stderr
     assert audit_kinds(data).count("loop_leader") == 1  # the fixture's tick only: none led
+
+
+class LostLease:
+    """A lease acquired, then lost at once (its database connection went)."""
+
+    def acquire(self) -> bool:
+        return True
+
+    def held(self) -> bool:
+        return False
+
+    def release(self) -> None:
+        pass
+
+    def describe(self) -> str:
+        return "a lease that is gone"
+
+
+def test_a_replica_that_lost_the_lease_stops_acting(seeded: Path, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    shutil.copytree(seeded, data, symlinks=True)
+    before = audit_records(data)
+    with pytest.raises(ConflictError, match="lost the leader lease"):
+        OperatingLoop(Settings(data_dir=data), lease=LostLease()).run_once()
+    assert audit_records(data) == before
+    assert not loop_state_path(Settings(data_dir=data)).exists() or ticks_by(data, os.getpid()) == 0
+    with World(Settings(data_dir=data)) as world:
+        assert world.runs.runs() == [] and world.approvals.requests(world.clock()) == []

@@ -115,6 +115,7 @@ class OperatingLoop:
             outbox = NotificationOutbox(outbox_path(self.settings))
             try:
                 report = TickReport(at=world.clock())
+                self._still_leader()
                 if self._new_term:
                     world.audit.append(
                         "loop_leader",
@@ -123,8 +124,10 @@ class OperatingLoop:
                     )
                 notifier = Notifier(self.settings, outbox)
                 report.expired = expire_approvals(world, actor)
+                self._still_leader()
                 scan_and_remediate(world, state, notifier, report, resume_first=self._new_term)
                 self._new_term = False
+                self._still_leader()
                 report.compliance_failures = rescan_compliance(world, state, actor)
                 report.capacity_report = daily_capacity_report(world, actor, report.at)
                 report.notifications_queued += notify_pending(world, notifier)
@@ -134,6 +137,18 @@ class OperatingLoop:
                 outbox.close()
                 state.close()
         return report
+
+    def _still_leader(self) -> None:
+        """Stop the tick between steps once the lease is lost (e.g. its database went).
+
+        Raises:
+            ConflictError: the lease is no longer held; another replica may lead now.
+        """
+        if not self.lease.held():
+            raise ConflictError(
+                f"{self.holder} lost the leader lease ({self.lease.describe()}); "
+                "the tick stops here and another replica takes over"
+            )
 
     def _lead(self, stop: threading.Event) -> None:
         """Tick until stopped or the lease is lost; deliver notifications meanwhile."""
