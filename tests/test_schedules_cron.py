@@ -13,6 +13,7 @@ from agents.capacity.plan import build_plan
 from tests.support.twin_specs import A100, ENV_TAINT, START, deployment, tiny_spec
 from tools.capacity.energy import CapacityConfig
 from tools.capacity.schedules import needed_deployments, reservations, runs_between
+from tools.capacity.usage import capacity_report
 from tools.cluster.sim import SimCluster
 from tools.domain import Environment
 from tools.domain.queues import CronSchedule
@@ -152,3 +153,12 @@ def test_cronjob_runs_create_jobs_in_the_twin_once_per_run(tmp_path: Path) -> No
     twin.set_schedules([nightly.model_copy(update={"suspend": True})])
     twin.advance(timedelta(days=2))
     assert len(twin.jobs("growth-test")) == 2  # suspended: no more runs
+
+
+def test_the_capacity_report_states_capacity_reserved_for_scheduled_jobs(tmp_path: Path) -> None:
+    twin = _idle_scorer_twin(
+        tmp_path / "t.db", cron("0 2 * * *"), cron("0 3 * * *", name="off", suspend=True)
+    )
+    report = capacity_report(twin, CapacityConfig())
+    assert [(r.name, r.runs) for r in report.reserved] == [("nightly", 7), ("off", 0)]
+    assert report.reserved_gpu_hours == pytest.approx(7 * 2 * 1.5)  # 7 nights x 2 GPUs x 1.5 h

@@ -32,6 +32,15 @@ def report(ctx: typer.Context, as_json: AsJson = False) -> None:
         f"current rate, CO2e at the curve's daily mean ({result.carbon_g_per_kwh_mean:.0f} "
         "gCO2e/kWh); J/1k inf = serving energy per 1,000 requests. `--json` has all figures."
     )
+    if result.reserved:
+        runs = ", ".join(
+            f"{r.namespace}/{r.name} ({r.schedule}: {r.runs} run(s), {r.gpus} x {r.slot})"
+            for r in result.reserved
+        )
+        console.print(
+            f"Reserved for scheduled jobs over the next {world.capacity.schedule_horizon_hours:g}"
+            f" h: {result.reserved_gpu_hours:.1f} GPU-equivalent hours; {runs}"
+        )
 
 
 def _usage_table(title: str, key: str, rows: list[Usage], *, pools: bool) -> Table:

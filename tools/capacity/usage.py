@@ -6,9 +6,9 @@ hour whether it is busy or not, so idle GPU-hours are money and (idle draw) carb
 
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from tools.capacity.energy import (
     HOURS_PER_DAY,
@@ -17,6 +17,7 @@ from tools.capacity.energy import (
     kwh,
     slot_power_w,
 )
+from tools.capacity.schedules import Reservation, reservations
 from tools.cluster.protocol import Cluster
 from tools.domain import GPU_CATALOGUE, Deployment, Environment, Job, JobStatus, Node
 from tools.domain.gpus import gpu_power
@@ -58,6 +59,10 @@ class CapacityReport(BaseModel):
     namespaces: list[Usage]
     envs: list[Usage]
     carbon_g_per_kwh_mean: float
+    reserved: list[Reservation] = Field(default_factory=list)
+    """What CronJobs hold over the planning horizon (`schedule_horizon_hours`)."""
+    reserved_gpu_hours: float = 0.0
+    """GPU-equivalent hours reserved for scheduled jobs over that horizon."""
 
 
 def capacity_report(cluster: Cluster, config: CapacityConfig) -> CapacityReport:
@@ -140,12 +145,16 @@ def capacity_report(cluster: Cluster, config: CapacityConfig) -> CapacityReport:
                 serving_w=sum(n.power_w for n in env_ns) if env_ns else 0.0,
             ).model_copy(update=_job_figures(env_jobs, now))
         )
+    horizon = timedelta(hours=config.schedule_horizon_hours)
+    reserved = reservations(cluster.schedules(), now, horizon)
     return CapacityReport(
         at=now,
         pools=pool_rows,
         namespaces=ns_rows,
         envs=env_rows,
         carbon_g_per_kwh_mean=intensity,
+        reserved=reserved,
+        reserved_gpu_hours=sum(r.gpu_hours for r in reserved),
     )
 
 
