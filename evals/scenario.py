@@ -22,7 +22,7 @@ from tools.yamlfile import line_of, read_yaml
 AgentName = Literal["monitor", "retrainer", "compliance", "capacity", "assistant"]
 Level = Literal["detection", "diagnosis", "mitigation"]
 Difficulty = Literal["easy", "medium", "hard"]
-Human = Literal["none", "approve", "reject"]
+Human = Literal["none", "approve", "reject", "approve_training"]
 SCENARIO_DIR = Path(__file__).parent / "scenarios"
 PASSIVE = frozenset(
     {"watch", "report_incident", "report_finding", "answer", "plan", "request_approval", "verdict"}
@@ -76,7 +76,8 @@ class Scenario(BaseModel):
     propose: ProposedAction | None = None
     """A change for the compliance gate to review (compliance scenarios)."""
     human: Human = "none"
-    """What the simulated human does with approval requests the agent raises."""
+    """What the simulated human does with approval requests the agent raises
+    (`approve_training`: approves a run's first request only, never a later promotion)."""
     expect: list[Oracle] = Field(min_length=1)
     reference_solution: list[Action] = Field(default_factory=list)
     act_anyway: list[Action] = Field(default_factory=list)

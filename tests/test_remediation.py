@@ -106,6 +106,15 @@ def test_every_row_of_the_decision_table(world: World, wf: Workflow) -> None:
     assert registry.get_model(model).aliases[CHAMPION] == champion_before
     assert wf.world.cluster.jobs() == []
     decide_approval(approval_for(wf, retrain), "alice", True, "looks right", wf)
+    # the retrain's approval approved training only: the winner waits at @challenger
+    waiting_model = registry.get_model(model)
+    assert waiting_model.aliases[CHAMPION] == champion_before
+    assert waiting_model.aliases[CHALLENGER] == trained(wf, retrain)
+    promotion = wf.world.approvals.by_key(
+        f"remediation:rem-{retrain.id.removeprefix('inc-')}:promote"
+    )
+    assert promotion is not None and promotion.status == "pending"
+    decide_approval(promotion.id, "alice", True, "scores checked", wf)
     after = registry.get_model(model)
     assert after.aliases[CHAMPION] == trained(wf, retrain)
     assert after.aliases[CHAMPION] > champion_before
@@ -194,8 +203,15 @@ def test_postgres_checkpointer_survives_a_new_process_connection(settings: Setti
             open_workflow(world, "alice") as second,
         ):  # new connection: state comes from PostgreSQL
             done = decide_approval(request, "alice", True, None, second)
-            assert done.status == "done"
+            # trained; the winner's promotion is its own request, queued from this process
+            assert done.status == "waiting_approval"
             assert trained(second, concept) is not None
+            [promotion] = [
+                a
+                for a in second.world.approvals.requests(second.world.clock(), "pending")
+                if a.incident_id == concept.id
+            ]
+            assert promotion.action == "promote"
 
 
 def test_unreachable_checkpoint_database(settings: Settings, closed_port: int) -> None:
@@ -286,6 +302,10 @@ def test_an_expired_request_is_proposed_anew_and_its_run_resumes(
     ]
     assert second != first and wf.world.approvals.get(first).status == "expired"
     outcome = decide_approval(second, "alice", True, None, wf)
-    assert outcome.status == "done", outcome.summary
+    assert outcome.status == "waiting_approval", outcome.summary  # now its promotion
+    [promotion] = [
+        a.id for a in wf.world.approvals.requests(later, "pending") if a.incident_id == retrain.id
+    ]
+    assert decide_approval(promotion, "alice", True, None, wf).status == "done"
     kinds_audit = [r.kind for r in wf.world.audit.records(incident=retrain.id)]
     assert kinds_audit.count("approval_requested") == 2 and "approved" in kinds_audit

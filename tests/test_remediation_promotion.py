@@ -121,21 +121,37 @@ def test_a_challenger_that_beats_the_margin_is_promoted(world: World) -> None:
     assert moves[-3:] == [(CHALLENGER, champion), (CHAMPION, champion), (CHALLENGER, None)]
 
 
-def test_a_prod_promotion_without_the_approval_it_needs_does_not_happen(world: World) -> None:
+def test_a_prod_promotion_without_its_own_approval_waits_at_challenger(world: World) -> None:
     model = pick(world, Environment.PROD)
     w = port(world, lead=PROMOTION_MARGIN * 2)
     summary, champion = retrain(w, model)
     assert champion == model.aliases[CHAMPION], summary
-    assert "needs a human approval the plan did not get" in summary
+    assert "its promotion waits for its own approval" in summary
+    assert w.registry.get_model(model.name).aliases[CHALLENGER] > model.aliases[CHAMPION]
 
 
-def test_a_prod_promotion_with_an_approval_goes_ahead(world: World) -> None:
+def test_a_retrain_approval_does_not_promote_a_prod_challenger(world: World) -> None:
+    """The retrain's approval covered training: the winner is pending, not promoted."""
     model = pick(world, Environment.PROD)
     w = port(world, lead=PROMOTION_MARGIN * 2)
     approval = Decision(request_id="apr-1", approved=True, by="alice", at=datetime.now(UTC))
-    summary, champion = retrain(w, model, approval)
-    assert champion is not None and champion > model.aliases[CHAMPION], summary
-    assert w.registry.get_version(model.name, champion).tags[tags.APPROVAL] == "apr-1 by alice"
+    [result] = execute(
+        plan(model.name),
+        GateResult(verdict="needs_approval"),
+        {model.name: model.aliases[CHAMPION]},
+        w,
+        pipeline=model.pipeline,
+        window=datetime.now(UTC),
+        cause="test",
+        approval=approval,
+    )
+    assert result.ok and result.promotion is not None, result.summary
+    assert w.registry.get_model(model.name).aliases[CHAMPION] == model.aliases[CHAMPION]
+    challenger = result.promotion.version
+    assert w.registry.get_model(model.name).aliases[CHALLENGER] == challenger
+    assert tags.APPROVAL not in w.registry.get_version(model.name, challenger).tags
+    assert result.promotion.challenger_score == CHAMPION_AUC + PROMOTION_MARGIN * 2
+    assert result.promotion.champion_score == CHAMPION_AUC
 
 
 def test_concept_drift_retrains_always_need_a_human(world: World) -> None:

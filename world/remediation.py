@@ -4,7 +4,7 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,7 +17,9 @@ from world.world import World
 if TYPE_CHECKING:
     from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
+    from agents.remediation.executor import Reverter
     from agents.remediation.trainers.config import TrainerSetup
+    from tools.domain.events import ChangeEvent
 
 
 CHECKPOINTS_KIND = "langgraph.checkpoints"
@@ -46,7 +48,39 @@ def remediation_port(world: World) -> RemediationWorld:
         memory=world.memory,
         approval_ttl=world.approval_ttl,
         pipelines=world.pipelines,
+        events=lambda models, start, end: world_events(world, models, start, end),
+        revert=_reverter(world),
     )
+
+
+def world_events(
+    world: World, models: set[str], start: datetime, end: datetime
+) -> "list[ChangeEvent]":
+    """Recorded changes to `models` in [start, end]: the twin's event log and alias moves."""
+    from tools.cluster.sim import SimCluster
+    from tools.events import events_between
+
+    cluster = world.cluster
+    log = cluster.events if isinstance(cluster, SimCluster) else None
+    return events_between(start, end, models, log, world.registry)
+
+
+def _reverter(world: World) -> "Reverter | None":
+    """Undoing a serving change: on the twin, a new change back to the old values."""
+    from tools.cluster.sim import SimCluster
+
+    cluster = world.cluster
+    if not isinstance(cluster, SimCluster):
+        return None
+    twin = cluster
+
+    def revert(event: "ChangeEvent", actor: str, reason: str) -> "ChangeEvent":
+        namespace, name = event.subject.split("/", 1)
+        return twin.change_serving(
+            namespace, name, dict(event.before), kind=event.kind, actor=actor, reason=reason
+        )
+
+    return revert
 
 
 def trainer_setup(world: World) -> "TrainerSetup":

@@ -12,6 +12,7 @@ from pydantic import BaseModel
 
 from agents.remediation.gate import GateResult
 from agents.remediation.plan import Action, RemediationPlan
+from agents.remediation.promotion import PendingPromotion, check_promotable
 from agents.remediation.trainers import (
     RUN_TAG,
     Comparison,
@@ -31,14 +32,19 @@ from tools.domain import (
     FeaturePipeline,
     RegisteredModel,
 )
+from tools.domain.events import ChangeEvent
 from tools.domain.ownership import pipeline_owner, training_namespace
 from tools.errors import LotsenError
 from tools.policy import tags
-from tools.policy.action import ActionKind, ProposedAction
+from tools.policy.action import ActionKind, GateDecision, ProposedAction
 from tools.policy.gate import ComplianceGate
 from tools.registry import CHALLENGER, CHAMPION, ModelRegistry, rollback_target
 
 ACTOR = "lotsen-remediation"
+EventReader = Callable[[set[str], datetime, datetime], list[ChangeEvent]]
+"""(models, start, end) -> the recorded changes to those models in that span."""
+Reverter = Callable[[ChangeEvent, str, str], ChangeEvent]
+"""(the change, actor, reason) -> the event that undid it."""
 PROMOTION_MARGIN = 0.01
 """A challenger must beat the champion by this much on the same held-out data."""
 WATCH_EVERY_HOURS = 1.0
@@ -71,6 +77,10 @@ class RemediationWorld:
     """How long an approval request stays open."""
     pipelines: Sequence[FeaturePipeline] = ()
     """The fleet catalogue's feature pipelines (who owns which; may be empty)."""
+    events: EventReader | None = None
+    """Recorded changes to models between two times (None: no event stream)."""
+    revert: Reverter | None = None
+    """Undoes a serving change (None: this cluster cannot; a revert is a recorded failure)."""
 
     def compliance_gate(self) -> ComplianceGate:
         """The compliance gate over this world, at the world's clock."""
@@ -83,6 +93,8 @@ class ActionResult(BaseModel):
     model: str
     ok: bool
     summary: str
+    promotion: PendingPromotion | None = None
+    """A winning challenger whose promotion waits for its own approval."""
 
 
 def execute(
@@ -125,6 +137,8 @@ def execute(
                 )
                 for m in plan.models
             ]
+        case Action.REVERT_CHANGE:
+            return [_guarded(world, plan, m, _revert_step(plan, m, world)) for m in plan.models]
         case Action.ROLLBACK:
             return [
                 _guarded(
@@ -145,7 +159,7 @@ def _retrain_step(
     world: RemediationWorld,
     approval: Decision | None,
     window: datetime,
-) -> Callable[[], str]:
+) -> Callable[[], ActionResult]:
     return lambda: _retrain(plan, gate, _registered(world, models, model), world, approval, window)
 
 
@@ -191,10 +205,18 @@ def _open_data_incident(
 
 
 def _guarded(
-    world: RemediationWorld, plan: RemediationPlan, model: str, step: Callable[[], str]
+    world: RemediationWorld,
+    plan: RemediationPlan,
+    model: str,
+    step: Callable[[], str | ActionResult],
 ) -> ActionResult:
     try:
-        return ActionResult(model=model, ok=True, summary=step())
+        done = step()
+        return (
+            done
+            if isinstance(done, ActionResult)
+            else ActionResult(model=model, ok=True, summary=done)
+        )
     except LotsenError as exc:
         world.audit.append(
             "action_failed",
@@ -213,8 +235,12 @@ def _retrain(
     world: RemediationWorld,
     approval: Decision | None,
     window: datetime,
-) -> str:
+) -> ActionResult:
     """Train (or find the version trained for this key), compare fresh, promote or not.
+
+    `approval` is the retrain's: it approved training only. A winning challenger whose
+    promotion the gate allows is promoted here; one whose promotion needs a human is left
+    at @challenger and returned as a `PendingPromotion` for its own request.
 
     The training job has ended before anything is compared or promoted; the challenger
     alias marks the challenger only while it waits for a decision (a sign-off or an
@@ -235,6 +261,7 @@ def _retrain(
         idempotency_key=f"{key}:challenger",
     )
     scores = _scores(compared, champion, version)
+    pending: PendingPromotion | None = None
     wins = compared.champion is None or compared.challenger >= compared.champion + PROMOTION_MARGIN
     if not wins:
         _clear_challenger(world, model, version, f"lost to the champion in {plan.incident_id}")
@@ -244,10 +271,27 @@ def _retrain(
             f"challenger v{version} wins but promotion is blocked: "
             "substantial modification, needs sign-off"
         )
-    elif refusal := _promotion_refused(world, plan, model, version, gate, approval):
+    elif (review := _promotion_review(world, plan, model, version)).verdict == "deny":
+        refusal = "; ".join(review.reasons)
         outcome = f"challenger v{version} wins but the gate refuses its promotion: {refusal}"
+    elif review.verdict == "needs_approval":
+        # the retrain's approval covered training only: the promotion is its own request
+        pending = PendingPromotion(
+            model=model,
+            version=version,
+            champion=champion,
+            job=job,
+            key=key,
+            metric=compared.metric,
+            challenger_score=compared.challenger,
+            champion_score=compared.champion,
+            holdout=compared.holdout,
+            holdout_rows=compared.holdout_rows,
+            gate_reasons=review.reasons or ["the gate asks a human"],
+        )
+        outcome = f"{scores}: wins; its promotion waits for its own approval"
     else:
-        _record_approval(world, model, version, approval)
+        _record_approval(world, model, version, None)
         world.registry.set_alias(
             model,
             CHAMPION,
@@ -264,7 +308,7 @@ def _retrain(
     if compared.champion is not None:
         extra["champion"] = compared.champion
     _done(world, plan, model, "retrain", summary, extra=extra)
-    return summary
+    return ActionResult(model=model, ok=True, summary=summary, promotion=pending)
 
 
 def _scores(compared: Comparison, champion: int | None, version: int) -> str:
@@ -349,16 +393,11 @@ def _clear_challenger(world: RemediationWorld, model: str, version: int, reason:
         world.registry.delete_alias(model, CHALLENGER, actor=ACTOR, reason=reason)
 
 
-def _promotion_refused(
-    world: RemediationWorld,
-    plan: RemediationPlan,
-    model: str,
-    version: int,
-    gate: GateResult,
-    approval: Decision | None,
-) -> str:
-    """Why the compliance gate refuses to promote, or "" (a human approval covers asks)."""
-    decision = world.compliance_gate().review(
+def _promotion_review(
+    world: RemediationWorld, plan: RemediationPlan, model: str, version: int
+) -> GateDecision:
+    """The compliance gate's review of promoting the challenger to @champion."""
+    return world.compliance_gate().review(
         ProposedAction(
             kind=ActionKind.SET_ALIAS,
             proposer=ACTOR,
@@ -368,11 +407,67 @@ def _promotion_refused(
             detail=f"promote the winning challenger of {plan.incident_id}",
         )
     )
-    if decision.verdict == "deny":
-        return "; ".join(decision.reasons)
-    if decision.verdict == "needs_approval" and not approval:
-        return "needs a human approval the plan did not get: " + "; ".join(decision.reasons)
-    return ""
+
+
+def _promotion_refused(
+    world: RemediationWorld, plan: RemediationPlan, model: str, version: int
+) -> str:
+    """Why the compliance gate refuses to promote, or ""."""
+    decision = _promotion_review(world, plan, model, version)
+    return "; ".join(decision.reasons) if decision.verdict == "deny" else ""
+
+
+def promote(
+    pending: PendingPromotion,
+    plan: RemediationPlan,
+    world: RemediationWorld,
+    approval: Decision,
+    models: Mapping[str, RegisteredModel],
+) -> ActionResult:
+    """Promote an approved challenger (only after its job finished; failures are recorded)."""
+
+    def step() -> str:
+        check_promotable(
+            pending, world.cluster, lambda m: world.registry.get_model(m).aliases.get(CHALLENGER)
+        )
+        if refusal := _promotion_refused(world, plan, pending.model, pending.version):
+            raise LotsenError(f"the gate refuses the promotion: {refusal}")
+        _record_approval(world, pending.model, pending.version, approval)
+        world.registry.set_alias(
+            pending.model,
+            CHAMPION,
+            pending.version,
+            actor=ACTOR,
+            reason=f"promotion approved by {approval.by} ({approval.request_id}) "
+            f"for {plan.incident_id}",
+            idempotency_key=f"{pending.key}:promote",
+        )
+        _clear_challenger(
+            world, pending.model, pending.version, f"promoted to champion in {plan.incident_id}"
+        )
+        serve_version(world.cluster, _registered(world, models, pending.model), pending.version)
+        summary = f"{pending.scores()}: promoted to champion (approved by {approval.by})"
+        _done(world, plan, pending.model, "promote", summary)
+        return summary
+
+    return _guarded(world, plan, pending.model, step)
+
+
+def _revert_step(plan: RemediationPlan, model: str, world: RemediationWorld) -> Callable[[], str]:
+    return lambda: _revert_change(plan, model, world)
+
+
+def _revert_change(plan: RemediationPlan, model: str, world: RemediationWorld) -> str:
+    """Undo the serving change the incident follows (the model version stays)."""
+    event = plan.cause_event
+    if event is None or event.model != model:
+        raise LotsenError(f"no recorded change of {model} to revert")
+    if world.revert is None:
+        raise LotsenError(f"this cluster cannot revert {event.id}; revert it by hand")
+    undone = world.revert(event, ACTOR, f"revert {event.id} for {plan.incident_id}")
+    summary = f"reverted {event.describe()} as {undone.id}"
+    _done(world, plan, model, "revert_change", summary)
+    return summary
 
 
 def _rollback(

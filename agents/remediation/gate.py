@@ -16,6 +16,7 @@ _KIND = {
     Action.RETRAIN: ActionKind.RETRAIN,
     Action.RETRAIN_WITH_REVIEW: ActionKind.RETRAIN,
     Action.ROLLBACK: ActionKind.ROLLBACK,
+    Action.REVERT_CHANGE: ActionKind.ROLLBACK,  # undoing a serving change: a rollback
 }
 _RANK: dict[Verdict, int] = {"allow": 0, "needs_approval": 1, "deny": 2}
 

@@ -10,7 +10,7 @@ types (`checkpoint_serde`), nothing else a checkpoint might name.
 """
 
 from enum import Enum
-from typing import Any, Literal, TypedDict, TypeVar, get_args
+from typing import Any, Literal, TypedDict, get_args
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
@@ -18,6 +18,8 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.types import interrupt
 from pydantic import BaseModel, Field
 
+from agents.remediation import promotion_nodes
+from agents.remediation.correlate import window_of
 from agents.remediation.executor import ACTOR, ActionResult, RemediationWorld, execute
 from agents.remediation.gate import GateResult, proposed_actions, review
 from agents.remediation.plan import (
@@ -26,24 +28,24 @@ from agents.remediation.plan import (
     Action,
     PlanChoice,
     RemediationPlan,
-    admissible,
+    allowed_for,
     approval_key,
     tier0_plan,
 )
+from agents.remediation.promotion_nodes import decided, pending_promotions
 from llm.call import LlmContext
 from llm.structured import Decision as LlmDecision
 from llm.structured import decide, schema_json
 from llm.tiers import TIER0
 from llm.usage import UsageRecord
-from memory.approvals import Decision, NewRequest, action_digest
+from memory.approvals import Decision, NewRequest
 from memory.remediation import RunStatus
 from prompts import RenderedPrompt, render_prompt
 from tools.domain import RegisteredModel
+from tools.domain.events import ChangeEvent
 from tools.drift.incidents import Incident
-from tools.errors import StateError
+from tools.policy.action import ProposedAction
 from tools.registry import CHAMPION
-
-_T = TypeVar("_T")
 
 
 class RemediationState(BaseModel):
@@ -61,6 +63,8 @@ class RemediationState(BaseModel):
     approval: Decision | None = None
     """The human decision, when the gate asked for one."""
     results: list[ActionResult] = Field(default_factory=list)
+    promotion_approval: Decision | None = None
+    """The human decision on the promotion of winning challengers (a second request)."""
     status: RunStatus | None = None
 
 
@@ -73,6 +77,7 @@ class StateUpdate(TypedDict, total=False):
     gate: GateResult
     approval: Decision
     results: list[ActionResult]
+    promotion_approval: Decision
     status: RunStatus
 
 
@@ -107,32 +112,39 @@ def build_graph(
     graph.add_node("gate", nodes.gate)
     graph.add_node("approval", nodes.approval)
     graph.add_node("execute", nodes.execute)
+    graph.add_node("promotion_approval", nodes.promotion_approval)
+    graph.add_node("promote", nodes.promote)
     graph.add_node("finish", nodes.finish)
     graph.add_edge(START, "decide")
     graph.add_edge("decide", "gate")
     graph.add_conditional_edges("gate", _after_gate)
     graph.add_conditional_edges("approval", _after_approval)
-    graph.add_edge("execute", "finish")
+    graph.add_conditional_edges("execute", _after_execute)
+    graph.add_conditional_edges("promotion_approval", _after_promotion_approval)
+    graph.add_edge("promote", "finish")
     graph.add_edge("finish", END)
     return graph.compile(checkpointer=checkpointer)
 
 
 def _after_gate(state: RemediationState) -> Literal["approval", "execute", "finish"]:
-    verdict = _decided(state.gate, "gate").verdict
+    verdict = decided(state.gate, "gate").verdict
     return (
         "execute" if verdict == "allow" else "approval" if verdict == "needs_approval" else "finish"
     )
 
 
 def _after_approval(state: RemediationState) -> Literal["execute", "finish"]:
-    return "execute" if _decided(state.approval, "approval").approved else "finish"
+    return "execute" if decided(state.approval, "approval").approved else "finish"
 
 
-def _decided(value: _T | None, key: str) -> _T:
-    """A key an earlier node set (its absence is a broken checkpoint, not a user error)."""
-    if value is None:
-        raise StateError(f"the remediation checkpoint has no {key!r} at this step")
-    return value
+def _after_execute(state: RemediationState) -> Literal["promotion_approval", "finish"]:
+    return "promotion_approval" if pending_promotions(state) else "finish"
+
+
+def _after_promotion_approval(state: RemediationState) -> Literal["promote", "finish"]:
+    return (
+        "promote" if decided(state.promotion_approval, "promotion_approval").approved else "finish"
+    )
 
 
 def _thread(config: RunnableConfig) -> str:
@@ -145,13 +157,13 @@ class _Nodes:
 
     def decide(self, state: RemediationState) -> StateUpdate:
         incident = state.incident
-        fallback = tier0_plan(incident)
+        fallback = tier0_plan(incident, self._events(incident))
         memory = self.world.memory
         recalled = memory.similar(_evidence(incident), k=3) if memory is not None else []
         evidence = _evidence(incident) + "".join(
             f"\n- similar {r.kind} {r.id} (outcome: {r.outcome}): {r.text[:200]}" for r in recalled
         )
-        allowed = admissible(incident.kind)
+        allowed = allowed_for(fallback)
         prompt = render_prompt(
             "structured_decision",
             agent="retrainer",
@@ -206,6 +218,7 @@ class _Nodes:
                 "prompt_sha256": plan.prompt_sha256,
                 "models": incident.models,
                 "cause": incident.probable_cause,
+                "cause_event": plan.cause_event.id if plan.cause_event else None,
                 "fallback": fallback_reason,
                 "llm_choice": llm_choice.value if llm_choice is not None else None,
                 "similar": [r.id for r in recalled],
@@ -216,6 +229,13 @@ class _Nodes:
             "models": models,
             "champions": {m: r.aliases.get(CHAMPION, 0) for m, r in models.items()},
         }
+
+    def _events(self, incident: Incident) -> list[ChangeEvent]:
+        """The recorded changes around the incident (none without an event stream)."""
+        if self.world.events is None:
+            return []
+        start, end = window_of(incident)
+        return self.world.events(set(incident.models), start, end)
 
     def _inadmissible(
         self,
@@ -248,7 +268,7 @@ class _Nodes:
         )
 
     def gate(self, state: RemediationState) -> StateUpdate:
-        plan = _decided(state.plan, "plan")
+        plan = decided(state.plan, "plan")
         result = review(plan, self.world.compliance_gate(), self.proposer)
         self.world.audit.append(
             "gate",
@@ -263,7 +283,7 @@ class _Nodes:
         return update
 
     def approval(self, state: RemediationState, config: RunnableConfig) -> StateUpdate:
-        plan, gate = _decided(state.plan, "plan"), _decided(state.gate, "gate")
+        plan, gate = decided(state.plan, "plan"), decided(state.gate, "gate")
         thread = _thread(config)
         # The human's decision arrives as JSON from another process (`Command(resume=...)`).
         # A request that expired unanswered is proposed anew (`EXPIRED` resumes the run):
@@ -332,27 +352,23 @@ class _Nodes:
             "reasons": gate.reasons,
         }
 
-    def _bound(self, decision: Decision, plan: RemediationPlan, thread: str) -> Decision:
+    def _bound(
+        self,
+        decision: Decision,
+        plan: RemediationPlan,
+        thread: str,
+        actions: list[ProposedAction] | None = None,
+        void_kind: str = "approval_void",
+    ) -> Decision:
         """An approval counts only for the exact actions it was given for; else it is void."""
-        if not decision.approved or decision.action_sha256 is None:
-            return decision
-        if decision.action_sha256 == action_digest(proposed_actions(plan, self.proposer), thread):
-            return decision
-        self.world.audit.append(
-            "approval_void",
-            actor="retrainer",
-            incident=plan.incident_id,
-            idempotency_key=f"{plan.incident_id}:approval_void",
-            data={"approval_id": decision.request_id, "approved_by": decision.by},
-        )
-        note = "void: the run's actions differ from those approved"
-        return decision.model_copy(update={"approved": False, "note": note})
+        exact = proposed_actions(plan, self.proposer) if actions is None else actions
+        return promotion_nodes.bound(self.world, decision, plan, thread, exact, void_kind)
 
     def execute(self, state: RemediationState) -> StateUpdate:
         incident = state.incident
         results = execute(
-            _decided(state.plan, "plan"),
-            _decided(state.gate, "gate"),
+            decided(state.plan, "plan"),
+            decided(state.gate, "gate"),
             state.champions,
             self.world,
             pipeline=incident.pipeline,
@@ -363,8 +379,16 @@ class _Nodes:
         )
         return {"results": results, "status": "done" if all(r.ok for r in results) else "failed"}
 
+    def promotion_approval(self, state: RemediationState, config: RunnableConfig) -> StateUpdate:
+        """Ask a human to approve the promotion itself (after training ended), and wait."""
+        return promotion_nodes.promotion_approval(self, state, config)
+
+    def promote(self, state: RemediationState) -> StateUpdate:
+        """Promote each approved challenger (its job finished, @challenger still it)."""
+        return promotion_nodes.promote_node(self, state)
+
     def finish(self, state: RemediationState, config: RunnableConfig) -> StateUpdate:
-        plan = _decided(state.plan, "plan")
+        plan = decided(state.plan, "plan")
         status = state.status or "done"
         summary = "; ".join(f"{r.model}: {r.summary}" for r in state.results) or status
         if self.world.memory is not None:

@@ -4,6 +4,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
+from agents.remediation.correlate import correlate
+from tools.domain.events import ChangeEvent
 from tools.drift.incidents import Incident
 
 
@@ -20,12 +22,14 @@ class Action(StrEnum):
     """Performance drop without drift (concept drift): retrain, a human reviews first."""
     ROLLBACK = "rollback"
     """Trouble right after a deploy: point `champion` back at the previous version."""
+    REVERT_CHANGE = "revert_change"
+    """Trouble right after a serving change of the same version: undo that change."""
 
 
 EXPIRED = "expired_request"
 """Resume payload key (`{EXPIRED: request_id}`): the run's request expired; propose anew."""
 
-MUTATING = {Action.RETRAIN, Action.RETRAIN_WITH_REVIEW, Action.ROLLBACK}
+MUTATING = {Action.RETRAIN, Action.RETRAIN_WITH_REVIEW, Action.ROLLBACK, Action.REVERT_CHANGE}
 
 
 class PlanChoice(BaseModel):
@@ -46,6 +50,8 @@ class RemediationPlan(BaseModel):
     decided_by: str
     """`tier0` or the LLM tier's name."""
     prompt_sha256: str = ""
+    cause_event: ChangeEvent | None = None
+    """The change the incident closely follows (the plan undoes it), when there is one."""
 
 
 TABLE: dict[str, tuple[Action, str]] = {
@@ -117,9 +123,17 @@ def admissible(kind: str) -> frozenset[Action]:
     return ADMISSIBLE.get(kind) or frozenset({TABLE[kind][0]})
 
 
-def tier0_plan(incident: Incident) -> RemediationPlan:
-    """The deterministic decision for an incident."""
+def tier0_plan(incident: Incident, events: list[ChangeEvent] | None = None) -> RemediationPlan:
+    """The deterministic decision for an incident, given the changes recorded around it.
+
+    A regression that closely follows a change is answered by undoing that change (see
+    `agents.remediation.correlate`), even when drift is also present.
+    """
     action, reason = TABLE[incident.kind]
+    found = correlate(incident, events or [])
+    if found is not None:
+        action = Action.REVERT_CHANGE if found.undo == "revert_change" else Action.ROLLBACK
+        reason = found.explain(incident.kind)
     return RemediationPlan(
         incident_id=incident.id,
         incident_kind=incident.kind,
@@ -127,7 +141,19 @@ def tier0_plan(incident: Incident) -> RemediationPlan:
         models=incident.models,
         reason=reason,
         decided_by="tier0",
+        cause_event=found.event if found is not None else None,
     )
+
+
+def allowed_for(plan: RemediationPlan) -> frozenset[Action]:
+    """What an LLM may choose for a plan.
+
+    The incident kind's admissible set; when the incident follows a recorded change, only
+    undoing that change.
+    """
+    if plan.cause_event is not None:
+        return frozenset({plan.action})
+    return admissible(plan.incident_kind)
 
 
 THREAD_PREFIX = "rem-"

@@ -15,7 +15,8 @@ from agents.remediation.plan import (
     approval_key,
     tier0_plan,
 )
-from memory.approvals import Decision
+from agents.remediation.promotion import promotion_key
+from memory.approvals import ApprovalRequest, Decision
 from memory.remediation import Run, RunStatus
 from tools.drift.incidents import Incident
 from tools.errors import NotFoundError
@@ -134,9 +135,25 @@ def _skipped(world: RemediationWorld, graph: Any, incident: Incident, said: str)
     return found.model_copy(update={"skipped": said})
 
 
+def _current_request(world: RemediationWorld, thread: str) -> ApprovalRequest | None:
+    """The run's latest request: its promotion request once there is one, else its plan's."""
+    return world.approvals.by_key(promotion_key(thread)) or world.approvals.by_key(
+        approval_key(thread)
+    )
+
+
+def _waiting_on(graph: Any, thread: str) -> str | None:
+    """The request id the run's graph is paused on (None: not paused at a request)."""
+    for pending in graph.get_state(_config(thread)).interrupts:
+        value = pending.value
+        if isinstance(value, dict) and value.get("approval_id"):
+            return str(value["approval_id"])
+    return None
+
+
 def _propose_again_if_expired(world: RemediationWorld, graph: Any, thread: str) -> None:
     """A run whose request expired unanswered proposes its plan anew (a new request)."""
-    request = world.approvals.by_key(approval_key(thread))
+    request = _current_request(world, thread)
     if request is None:
         return
     lapsed = request.status == "pending" and world.clock() > request.expires_at
@@ -157,6 +174,9 @@ def resume(world: RemediationWorld, graph: Any) -> list[RunOutcome]:
         decision = request.decision()
         if decision is None or request.handle not in waiting:
             continue
+        paused_on = _waiting_on(graph, request.handle)
+        if paused_on is not None and paused_on != request.id:
+            continue  # an earlier request of the run (its retrain's), already taken
         # killed between recording the decision and the workflow taking it: deliver it again
         outcomes.append(continue_with(decision, request.handle, world, graph))
     return outcomes
@@ -199,7 +219,7 @@ def outcome(world: RemediationWorld, graph: Any, thread: str) -> RunOutcome:
     """The run's current status as the store and the checkpoint see it."""
     run = world.store.run(thread)
     plan = graph.get_state(_config(thread)).values.get("plan")  # as stored: not validated
-    request = world.approvals.by_key(approval_key(thread))
+    request = _current_request(world, thread)
     return RunOutcome(
         incident_id=run.incident_id,
         kind=run.kind,

@@ -27,9 +27,17 @@ def run(task: AgentTask) -> AgentRun:
         actions = len(outcomes)
         if task.human != "none":
             for o in outcomes:
-                if o.status == "waiting_approval" and o.approval_id is not None:
-                    decide(world, o.approval_id, HUMAN, task.human == "approve", None)
+                request = o.approval_id if o.status == "waiting_approval" else None
+                first = True
+                # a run may ask twice: its plan (e.g. a retrain), then a winner's promotion
+                while request is not None:
+                    if task.human == "approve_training" and not first:
+                        break  # approves what it was asked first, leaves the promotion
+                    approved = task.human != "reject"
+                    done = decide(world, request, HUMAN, approved, None)
                     actions += 1
+                    first = False
+                    request = _next_request(world, o.incident_id, request, done.status)
     output = AgentOutput(
         incidents=[
             ReportedIncident(kind=i.kind, models=i.models, features=i.features, pipeline=i.pipeline)
@@ -37,3 +45,17 @@ def run(task: AgentTask) -> AgentRun:
         ]
     )
     return with_usage(task, output, start, actions)
+
+
+def _next_request(world: World, incident_id: str, decided: str, status: str) -> str | None:
+    """The run's next pending request after one was decided (its promotion), if it waits."""
+    if status != "waiting_approval":
+        return None
+    return next(
+        (
+            r.id
+            for r in world.approvals.requests(world.clock(), "pending")
+            if r.incident_id == incident_id and r.id != decided
+        ),
+        None,
+    )

@@ -2,6 +2,7 @@
 
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from tools.cluster.sim import capacity_ops, cron_jobs, faults, power
 from tools.cluster.sim.placement import usage_by_namespace
@@ -29,8 +30,10 @@ from tools.domain import (
     NodePool,
     PoolUsage,
 )
+from tools.domain.events import SERVING_CHANGES, ChangeEvent, EventKind
 from tools.domain.queues import ClusterQueue, CronSchedule, QueueConfig, QueuePatch, apply_patch
 from tools.errors import ConfigError, NotFoundError
+from tools.events.log import EventLog, events_path
 
 
 class SimCluster:
@@ -39,6 +42,15 @@ class SimCluster:
     def __init__(self, path: Path) -> None:
         """Open the twin stored at `path` (see `create` to build one)."""
         self._store = TwinStore(path)
+        self._events_file = events_path(path)
+        self._events: EventLog | None = None
+
+    @property
+    def events(self) -> EventLog:
+        """The world's change-event log (deploys, config/runtime changes, scaling)."""
+        if self._events is None:
+            self._events = EventLog(self._events_file)
+        return self._events
 
     @classmethod
     def create(cls, path: Path, spec: ClusterSpec) -> "SimCluster":
@@ -57,6 +69,8 @@ class SimCluster:
     def close(self) -> None:
         """Close the twin's file."""
         self._store.close()
+        if self._events is not None:
+            self._events.close()
 
     # --- reads -------------------------------------------------------------------------
     def now(self) -> datetime:
@@ -171,6 +185,7 @@ class SimCluster:
             raise ConfigError(f"replicas must be >= 0, got {replicas}")
         with self._store.transaction(dry_run=dry_run) as tx:
             dep = tx.deployment(namespace, name)
+            old = dep.replicas
             dep.replicas = replicas
             dep = (
                 remove_replicas(tx, dep)
@@ -181,7 +196,10 @@ class SimCluster:
             if not dry_run:
                 reconcile_deployments(tx)
                 admit_jobs(tx)
-            return dep
+            at = tx.now()
+        if not dry_run and old != replicas:
+            self._emit(EventKind.SCALE, dep, at, {"replicas": old}, {"replicas": replicas})
+        return dep
 
     def set_model_version(
         self, namespace: str, name: str, version: int, *, dry_run: bool = False
@@ -191,10 +209,58 @@ class SimCluster:
             raise ConfigError(f"model versions start at 1, got {version}")
         with self._store.transaction(dry_run=dry_run) as tx:
             dep = tx.deployment(namespace, name)
+            old = dep.model_version
             dep.model_version = version
             dep.image = image_for_version(dep.image, version)
             tx.save_deployment(dep)
-            return dep
+            at = tx.now()
+        if not dry_run and old != version:
+            self._emit(EventKind.DEPLOY, dep, at, {"version": old}, {"version": version})
+        return dep
+
+    def change_serving(
+        self,
+        namespace: str,
+        name: str,
+        changes: dict[str, Any],
+        *,
+        kind: EventKind = EventKind.CONFIG_CHANGE,
+        actor: str = "twin",
+        reason: str = "",
+    ) -> ChangeEvent:
+        """Change a deployment's serving configuration or runtime (same model version).
+
+        The twin keeps the configuration as its events leave it (`events.latest_config`).
+        """
+        if kind not in SERVING_CHANGES:
+            raise ConfigError(f"not a serving change: {kind.value}")
+        dep = self.deployment(namespace, name)
+        current = self.events.latest_config(f"{namespace}/{name}")
+        before = {k: current.get(k) for k in changes}
+        return self._emit(kind, dep, self.now(), before, dict(changes), actor, reason)
+
+    def _emit(
+        self,
+        kind: EventKind,
+        dep: Deployment,
+        at: datetime,
+        before: dict[str, Any],
+        after: dict[str, Any],
+        actor: str = "twin",
+        reason: str = "",
+    ) -> ChangeEvent:
+        return self.events.record(
+            kind,
+            f"{dep.namespace}/{dep.name}",
+            at,
+            actor=actor,
+            model=dep.model,
+            version=dep.model_version,
+            environment=dep.env,
+            before=before,
+            after=after,
+            reason=reason,
+        )
 
     def submit_job(self, spec: JobSpec, *, dry_run: bool = False) -> Job:
         """Queue a job and admit it at once if it fits; idempotent by key."""
