@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest bench bench-env evals fmt clean vllm-env mutation
+.PHONY: demo serve test lint typecheck pytest bench bench-env evals fmt clean vllm-env mutation
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,6 +17,12 @@ venv: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/lotsen demo
+
+# The demo world served on http://127.0.0.1:8080/ (runs the demo first if needed; prints
+# the demo logins once). PORT=8081 to change the port.
+PORT ?= 8080
+serve: $(STAMP)
+	$(BIN)/python -m lotsen.service.demo --port $(PORT)
 
 test: lint typecheck pytest
 
