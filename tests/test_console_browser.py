@@ -16,7 +16,13 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from memory.approvals import ApprovalQueue
-from tests.support.console_server import PASSWORD, ConsoleServer, console_server
+from tests.support.console_server import (
+    EVAL_RUN,
+    PASSWORD,
+    ConsoleServer,
+    console_server,
+    write_eval_run,
+)
 
 CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = pytest.mark.skipif(
@@ -109,7 +115,11 @@ def test_login_then_every_page_with_nav_and_screenshots(
         page.goto(f"{server.url}/console/{name}")
         expect(page.locator(f"header.nav a.active[href='/console/{name}']")).to_have_count(1)
         shoot(page, tmp_path, name)
-    expect(page.locator("a[href^='/console/evals']")).to_have_count(1)  # only the nav: no runs
+    write_eval_run(server.data_dir)  # as `lotsen eval run` would
+    page.goto(f"{server.url}/console/evals")
+    page.click(f"a[href='/console/evals/{EVAL_RUN}']")
+    expect(page.locator(".plots svg")).to_have_count(2)  # the report's two plots
+    shoot(page, tmp_path, "eval_run")
     page.goto(f"{server.url}/console/incidents")
     first = page.locator("table a[href^='/console/incidents/']").first
     incident_id = first.inner_text()

@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from lotsen.service.app import create_app
-from tests.support.console_server import PASSWORD, write_users
+from tests.support.console_server import EVAL_RUN, PASSWORD, write_eval_run, write_users
 from world.settings import Settings
 from world.world import World
 
@@ -99,6 +99,14 @@ def test_pages_show_the_worlds_data(console: Console) -> None:
     assert model.status_code == 200 and models[0].owner in model.text
     compliance = client.get("/console/compliance").text
     assert all(f'id="policy-{p.id}"' in compliance for p in world.policies)
+
+
+def test_eval_reports_list_runs_and_show_their_plots(console: Console) -> None:
+    write_eval_run(console.world.settings.data_dir)
+    client = console.login("vera")
+    assert f'href="/console/evals/{EVAL_RUN}"' in client.get("/console/evals").text
+    run = client.get(f"/console/evals/{EVAL_RUN}").text
+    assert run.count("<svg") == 2 and "retrainer-hard (trial 1, tier0)" in run
 
 
 def test_unauthenticated_pages_send_the_browser_to_login(console: Console) -> None:

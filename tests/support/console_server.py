@@ -126,3 +126,51 @@ def _wait_ready(server: ConsoleServer, child: "subprocess.Popen[bytes]") -> None
                 pass
             time.sleep(0.1)
     raise AssertionError(f"server did not start: {server.log.read_text()[-2000:]}")
+
+
+EVAL_RUN = "20261102-060000"
+
+
+def write_eval_run(data_dir: Path) -> Path:
+    """A small eval run where `lotsen eval run` puts them: two agents, two tiers, 3 trials."""
+    from datetime import UTC, datetime
+
+    from evals.adapters import AgentRun
+    from evals.metrics import compute_metrics
+    from evals.report import write_reports
+    from evals.runner import CaseResult, RunResult
+
+    cases = []
+    for agent, difficulty, passes in (("monitor", "easy", 3), ("retrainer", "hard", 1)):
+        for tier, cost in (("tier0", 0.0), ("small", 0.002)):
+            for trial in range(3):
+                cases.append(
+                    CaseResult(
+                        scenario=f"{agent}-{difficulty}",
+                        agent=agent,
+                        level="decision",
+                        difficulty=difficulty,
+                        control=False,
+                        split="dev",
+                        tier=tier,
+                        trial=trial,
+                        passed=trial < passes,
+                        run=AgentRun(input_tokens=100, output_tokens=20, cost=cost, steps=2),
+                    )
+                )
+    now = datetime(2026, 11, 2, 6, tzinfo=UTC)
+    run = RunResult(
+        started_at=now,
+        finished_at=now,
+        wall_s=3.0,
+        trials=3,
+        jobs=1,
+        tiers=["tier0", "small"],
+        host="test",
+        scenarios=[],
+        cases=cases,
+        metrics=compute_metrics(cases, 3),
+    )
+    out = data_dir / "evals" / "runs" / EVAL_RUN
+    write_reports(run, out)
+    return out
