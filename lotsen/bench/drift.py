@@ -1,37 +1,52 @@
-"""`lotsen bench drift`: Lotsen's drift scan against Evidently's default report, same data.
+"""`lotsen bench drift`: Lotsen's drift scan against Evidently and NannyML, same data, same run.
 
-(a) Evidently 0.7 `DataDriftPreset` per model, run in its own venv (pandas < 3);
-(b) Lotsen from raw rows: bin the current window + scan (and with the reference too);
-(c) Lotsen from pre-binned counts; plus fleet scans of N models x 30 features.
-Agreement = share of (model, column) drift flags that match Evidently's.
+(a) Evidently 0.7 `DataDriftPreset` and NannyML 0.13 univariate drift per model, run in
+their own venv (pandas < 3, `make bench-env`); (b) Lotsen from raw rows through the storage
+path (build_reference/bin_frame, pydantic models per column: how ingest stores them) and
+through the raw-row path (tools/drift/rawrows.py: arrays, one sort per column, two
+threads), each with and without reference binning; (c) Lotsen from pre-binned counts;
+(d) estimated performance without labels against NannyML's CBPE/DLE; fleet scans of N
+models x 30 features. Agreement = share of (model, column) drift flags that match
+Evidently's. The load average is recorded before and after: compare within one run.
 """
 
+import json
+import os
 import subprocess
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 from pydantic import BaseModel, TypeAdapter
 
-from tools.drift.batch import FeatureArrays, ModelArrays, ScanBatch, load_batch
-from tools.drift.engine import DriftConfig, feature_tests, scan
-from tools.drift.inmemory import ModelWindow, batch_from_profiles
-from tools.telemetry.binning import (
-    SLOTS,
-    FeatureReference,
-    FeatureWindow,
-    bin_frame,
-    build_reference,
+from lotsen.bench.drift_estimates import (
+    EstimateRow,
+    add_nannyml,
+    lotsen_estimates,
+    performance_data,
+    write_performance_data,
 )
-from tools.telemetry.store import ModelMeta, TelemetryStore, WindowFacts
+from lotsen.bench.drift_fleet import NOW, FleetTiming, fleet_timing, synthetic_batch
+from tools.drift.batch import ModelArrays, ScanBatch
+from tools.drift.engine import scan
+from tools.drift.inmemory import ModelWindow, batch_from_profiles
+from tools.drift.rawrows import bin_many, feature_arrays
+from tools.drift.signals import ModelSignals
+from tools.telemetry.binning import FeatureReference, FeatureWindow, bin_frame, build_reference
+from tools.telemetry.store import ModelMeta, WindowFacts
 
-NOW = datetime(2026, 11, 3, tzinfo=UTC)
+__all__ = ["DriftBench", "FleetTiming", "bench_drift", "synthetic_batch"]
 SHIFTS = (0.0, 0.02, 0.05, 0.08, 0.12, 0.2, 0.5, 1.0)
 """Mean shifts (in standard deviations) drawn per drifted feature: some near the 0.1 line."""
+BOUNDARY = 0.01
+"""A Lotsen-only flag whose Evidently score is within this of the threshold is a boundary
+case (binned vs raw distance); one further away would be a real false positive."""
+WORKERS = 2
+DISTANCE = 0.1
+"""Evidently's default threshold for its distance tests (what decides at 5,000 rows)."""
 
 
 class EvidentlyResult(BaseModel):
@@ -42,17 +57,11 @@ class EvidentlyResult(BaseModel):
     scores: dict[str, float]
 
 
-class FleetTiming(BaseModel):
-    """A fleet scan from pre-binned counts."""
+class BaselineDrift(BaseModel):
+    """What the NannyML runner reports for one model."""
 
-    models: int
-    features: int
-    compute_s: float
-    """All statistics for every (model, feature) row: the vectorised core."""
-    scan_s: float
-    """compute plus data-quality checks and building the per-model results."""
-    load_s: float | None = None
-    """Reading the batch from the DuckDB store (when measured)."""
+    seconds: float
+    drifted: list[str]
 
 
 class DriftBench(BaseModel):
@@ -61,18 +70,32 @@ class DriftBench(BaseModel):
     models: int
     rows: int
     columns: int
+    load_avg: tuple[float, float]
+    """1-minute load average before and after the run (2 cores: above ~1 is contended)."""
     evidently_s: float | None
     """Seconds per model, Evidently default report (None if not installed)."""
+    nannyml_s: float | None = None
+    """Seconds per model, NannyML univariate drift (KS + chi-squared)."""
     lotsen_raw_s: float
-    """Seconds per model: bin the current rows + scan."""
+    """Seconds per model, storage path: bin the current rows + scan (reference stored)."""
     lotsen_raw_with_reference_s: float
-    """Seconds per model: bin reference and current rows + scan."""
+    """Seconds per model, storage path: bin reference and current rows + scan."""
+    lotsen_fast_s: float
+    """Seconds per model, raw-row path (two threads): bin current rows + scan."""
+    lotsen_fast_with_reference_s: float
+    """Seconds per model, raw-row path: profile the reference, bin current rows + scan."""
+    fast_same_flags: bool
+    """The raw-row path flags exactly the columns the storage path flags."""
     lotsen_binned_s: float
     """Seconds per model: scan from pre-binned counts (whole batch / models)."""
     agreement: float | None
     lotsen_only: int = 0
+    lotsen_only_beyond_boundary: int = 0
+    """Lotsen-only flags whose Evidently score is more than BOUNDARY from the threshold."""
     evidently_only: int = 0
     flagged_by_evidently: int = 0
+    nannyml_agreement: float | None = None
+    estimates: list[EstimateRow] = []
     fleet: list[FleetTiming] = []
 
 
@@ -80,12 +103,21 @@ def bench_drift(
     models: int, rows: int, evidently_python: Path | None, fleet_sizes: list[int], seed: int = 7
 ) -> DriftBench:
     """Run the comparison in a temporary directory."""
+    load_before = os.getloadavg()[0]
     rng = np.random.default_rng(seed)
     data = [_model_data(rng, rows) for _ in range(models)]
+    perf = performance_data(rng, rows)
+    estimates = lotsen_estimates(perf)
+    evidently = nannyml = None
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        evidently = _run_evidently(data, folder, evidently_python) if evidently_python else None
+        if evidently_python:
+            evidently = _run_evidently(data, folder, evidently_python)
+            write_performance_data(perf, folder)
+            nannyml = _run_nannyml(folder, evidently_python)
     raw, raw_ref, windows = _lotsen_raw(data)
+    models_part = batch_from_profiles(windows).models
+    fast, fast_ref, fast_signals = _lotsen_fast(data, models_part)
     start = time.perf_counter()
     signals = scan(batch_from_profiles(windows))
     binned = (time.perf_counter() - start) / models
@@ -94,16 +126,71 @@ def bench_drift(
         models=models,
         rows=rows,
         columns=data[0][0].shape[1],
+        load_avg=(load_before, 0.0),
         evidently_s=None,
         lotsen_raw_s=raw,
         lotsen_raw_with_reference_s=raw_ref,
+        lotsen_fast_s=fast,
+        lotsen_fast_with_reference_s=fast_ref,
+        fast_same_flags=ours == {s.model: set(s.drifted_features) for s in fast_signals},
         lotsen_binned_s=binned,
         agreement=None,
+        estimates=estimates,
         fleet=[fleet_timing(n) for n in fleet_sizes],
     )
+    columns = data[0][0].columns.tolist()
     if evidently is not None:
-        _compare(result, ours, evidently, data[0][0].columns.tolist())
+        _compare(result, ours, evidently, columns)
+    if nannyml is not None:
+        drift = TypeAdapter(dict[str, BaselineDrift]).validate_python(nannyml["drift"])
+        result.nannyml_s = float(np.mean([d.seconds for d in drift.values()]))
+        result.nannyml_agreement = _agreement(ours, drift, columns)
+        add_nannyml(result.estimates, nannyml["performance"])
+    result.load_avg = (load_before, os.getloadavg()[0])
     return result
+
+
+def _agreement(
+    ours: dict[str, set[str]], theirs: dict[str, BaselineDrift], columns: list[str]
+) -> float:
+    same = sum(
+        (c in ours.get(model, set())) == (c in set(t.drifted))
+        for model, t in theirs.items()
+        for c in columns
+    )
+    return same / max(len(theirs) * len(columns), 1)
+
+
+def _run_nannyml(folder: Path, python: Path) -> dict[str, dict[str, dict[str, object]]] | None:
+    """NannyML's drift and estimates on the files in `folder`; None if it is not installed."""
+    probe = subprocess.run([str(python), "-c", "import nannyml"], capture_output=True, check=False)
+    if probe.returncode != 0:
+        return None
+    out = folder / "nannyml.json"
+    runner = Path(__file__).with_name("nannyml_runner.py")
+    subprocess.run(
+        [str(python), str(runner), str(folder), str(out)],
+        check=True,
+        env={"MPLCONFIGDIR": str(folder), "HOME": str(folder), "PATH": "/usr/bin:/bin"},
+    )
+    loaded: dict[str, dict[str, dict[str, object]]] = json.loads(out.read_text())
+    return loaded
+
+
+def _lotsen_fast(
+    data: list[tuple[pd.DataFrame, pd.DataFrame]], models: ModelArrays
+) -> tuple[float, float, list[ModelSignals]]:
+    """The raw-row path over all models: with reference profiling, then steady state."""
+    start = time.perf_counter()
+    pairs = bin_many(data, workers=WORKERS)
+    scan(ScanBatch(feature_arrays(pairs), models))
+    with_ref = time.perf_counter() - start
+    profiles = [(profile, cur) for (profile, _), (_, cur) in zip(pairs, data, strict=True)]
+    start = time.perf_counter()
+    steady = bin_many(profiles, workers=WORKERS)
+    signals = scan(ScanBatch(feature_arrays(steady), models))
+    current_only = time.perf_counter() - start
+    return current_only / len(data), with_ref / len(data), signals
 
 
 def _model_data(rng: np.random.Generator, rows: int) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -198,6 +285,9 @@ def _compare(
             agree += a == b
             lotsen_only += a and not b
             evidently_only += b and not a
+            score = outcome.scores.get(column)
+            if a and not b and score is not None and score < DISTANCE - BOUNDARY:
+                result.lotsen_only_beyond_boundary += 1
     result.evidently_s = float(np.mean(seconds))
     result.agreement = agree / total
     result.lotsen_only, result.evidently_only, result.flagged_by_evidently = (
@@ -205,153 +295,3 @@ def _compare(
         evidently_only,
         flagged,
     )
-
-
-def fleet_timing(models: int, features: int = 30, with_store: bool = True) -> FleetTiming:
-    """Time a fleet scan on synthetic pre-binned counts (and reading them from DuckDB)."""
-    batch = synthetic_batch(models, features, np.random.default_rng(models))
-    start = time.perf_counter()
-    feature_tests(batch.features, DriftConfig())
-    compute = time.perf_counter() - start
-    start = time.perf_counter()
-    scan(batch)
-    scanned = time.perf_counter() - start
-    load = _store_round_trip(batch) if with_store else None
-    return FleetTiming(
-        models=models, features=features, compute_s=compute, scan_s=scanned, load_s=load
-    )
-
-
-def synthetic_batch(models: int, features: int, rng: np.random.Generator) -> ScanBatch:
-    """Pre-binned counts for models x features; 2% of rows drift."""
-    rows = models * features
-    p = rng.dirichlet(np.full(SLOTS, 8.0), size=rows)
-    p[:, 0] = p[:, -1] = 0.0
-    p /= p.sum(axis=1, keepdims=True)
-    q = p.copy()
-    drift = rng.random(rows) < 0.02
-    q[drift] = np.roll(q[drift], 3, axis=1)
-    q[:, 0] = q[:, -1] = 0.0
-    q /= q.sum(axis=1, keepdims=True)
-    centers = np.linspace(-3, 3, SLOTS)
-    ref, cur = rng.multinomial(5000, p).astype(float), rng.multinomial(5000, q).astype(float)
-    ones, n = np.ones(rows), np.full(rows, 5000.0)
-    f = FeatureArrays(
-        model_index=np.repeat(np.arange(models), features),
-        feature=[f"f{j:02d}" for j in range(features)] * models,
-        is_cat=rng.random(rows) < 0.2,
-        ref_counts=ref,
-        ref_sums=ref * centers,
-        ref_n=n,
-        ref_nulls=0 * ones,
-        ref_std=ones,
-        n_unique=n,
-        importance=ones,
-        cur_counts=cur,
-        cur_sums=cur * centers,
-        cur_n=n,
-        cur_nulls=0 * ones,
-        invalid=0 * ones,
-        missing=np.zeros(rows, dtype=bool),
-        type_mismatch=np.zeros(rows, dtype=bool),
-    )
-    m_ones = np.ones(models)
-    m = ModelArrays(
-        model=[f"m{i:05d}" for i in range(models)],
-        pipeline=["p"] * models,
-        window_start=[NOW] * models,
-        deployed_at=[NOW - timedelta(days=30)] * models,
-        window_hours=24 * m_ones,
-        rows=5000 * m_ones,
-        expected_rows=5000 * m_ones,
-        freshness_lag_h=m_ones,
-        metric=["auc"] * models,
-        metric_value=0.9 * m_ones,
-        reference_metric=0.9 * m_ones,
-        higher_is_better=np.ones(models, dtype=bool),
-        latency_p95_ms=10 * m_ones,
-        baseline_latency_ms=10 * m_ones,
-    )
-    return ScanBatch(features=f, models=m)
-
-
-def _store_round_trip(batch: ScanBatch) -> float:
-    """Write the batch into an in-memory store, then time reading it back for a scan."""
-    store = TelemetryStore(":memory:")
-    f, m = batch.features, batch.models
-    names = [m.model[i] for i in f.model_index]
-    lists = pa.list_(pa.float64())
-    store.bulk_insert(
-        "models",
-        pa.table(
-            {
-                "model": m.model,
-                "version": [1] * len(m.model),
-                "pipeline": m.pipeline,
-                "metric": m.metric,
-                "reference_metric": m.reference_metric,
-                "higher_is_better": m.higher_is_better,
-                "baseline_latency_ms": m.baseline_latency_ms,
-                "deployed_at": m.deployed_at,
-                "expected_rows": m.expected_rows.astype(np.int64),
-                "window_hours": m.window_hours,
-            }
-        ),
-    )
-    store.bulk_insert(
-        "reference",
-        pa.table(
-            {
-                "model": names,
-                "version": [1] * f.rows,
-                "feature": f.feature,
-                "kind": np.where(f.is_cat, "categorical", "numeric"),
-                "edges": pa.array([[]] * f.rows, lists),
-                "categories": pa.array([[]] * f.rows, pa.list_(pa.string())),
-                "counts": pa.array(list(f.ref_counts), lists),
-                "sums": pa.array(list(f.ref_sums), lists),
-                "n": f.ref_n.astype(np.int64),
-                "nulls": f.ref_nulls.astype(np.int64),
-                "mean": f.ref_std * 0,
-                "std": f.ref_std,
-                "n_unique": f.n_unique.astype(np.int64),
-                "importance": f.importance,
-            }
-        ),
-    )
-    store.bulk_insert(
-        "window_bins",
-        pa.table(
-            {
-                "model": names,
-                "window_start": [NOW] * f.rows,
-                "feature": f.feature,
-                "counts": pa.array(list(f.cur_counts), lists),
-                "sums": pa.array(list(f.cur_sums), lists),
-                "n": f.cur_n.astype(np.int64),
-                "nulls": f.cur_nulls.astype(np.int64),
-                "invalid": f.invalid.astype(np.int64),
-                "missing": f.missing,
-                "type_mismatch": f.type_mismatch,
-            }
-        ),
-    )
-    store.bulk_insert(
-        "windows",
-        pa.table(
-            {
-                "model": m.model,
-                "window_start": m.window_start,
-                "rows": m.rows.astype(np.int64),
-                "freshness_lag_h": m.freshness_lag_h,
-                "schema_fingerprint": [""] * len(m.model),
-                "metric_value": m.metric_value,
-                "labelled_rows": m.rows.astype(np.int64),
-                "latency_p95_ms": m.latency_p95_ms,
-                "requests_per_s": m.window_hours * 0,
-            }
-        ),
-    )
-    start = time.perf_counter()
-    load_batch(store)
-    return time.perf_counter() - start

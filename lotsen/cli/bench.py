@@ -1,5 +1,6 @@
 """`lotsen bench ...`: benchmarks with ratios against a baseline measured in the same run."""
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -11,6 +12,7 @@ from lotsen.cli.context import console, print_json, settings_of
 from tools.errors import ConfigError
 
 if TYPE_CHECKING:
+    from lotsen.bench.drift import DriftBench
     from lotsen.bench.killresume import SweepPoint, TrialResult
 
 app = typer.Typer(help="Benchmarks (ratios against a baseline measured in the same run).")
@@ -91,30 +93,49 @@ def drift(
     if as_json:
         print_json(result)
         return
+    _drift_tables(result)
+
+
+def _drift_tables(result: "DriftBench") -> None:
     table = Table(
-        title=f"Drift bench: {models} models, {rows} + {rows} rows x {result.columns} columns"
+        title=f"Drift bench: {result.models} models, {result.rows} + {result.rows} rows x "
+        f"{result.columns} columns (load average {result.load_avg[0]:.1f} -> "
+        f"{result.load_avg[1]:.1f} on {os.cpu_count()} cores)"
     )
-    for column in ("path", "ms per model", "speed-up vs Evidently"):
+    for column in ("path", "ms per model", "vs Evidently", "vs NannyML"):
         table.add_column(column, justify="left" if column == "path" else "right")
-    base = result.evidently_s
+    base, nml = result.evidently_s, result.nannyml_s
     rows_out = [
         ("Evidently 0.7 DataDriftPreset (baseline)", base),
-        ("Lotsen from raw rows (bin current + scan)", result.lotsen_raw_s),
-        ("Lotsen from raw rows incl. reference binning", result.lotsen_raw_with_reference_s),
+        ("NannyML 0.13 univariate drift (KS + chi2)", nml),
+        ("Lotsen storage path: bin current + scan", result.lotsen_raw_s),
+        ("Lotsen storage path incl. reference binning", result.lotsen_raw_with_reference_s),
+        ("Lotsen raw-row path: bin current + scan", result.lotsen_fast_s),
+        ("Lotsen raw-row path incl. reference profile", result.lotsen_fast_with_reference_s),
         ("Lotsen from pre-binned counts", result.lotsen_binned_s),
     ]
     for label, seconds in rows_out:
         if seconds is None:
             continue
-        ratio = f"{base / seconds:,.0f}x" if base else "-"
-        table.add_row(label, f"{seconds * 1000:,.2f}", "1x" if seconds is base else ratio)
+        table.add_row(
+            label,
+            f"{seconds * 1000:,.2f}",
+            f"{base / seconds:,.0f}x" if base and seconds is not nml else "-",
+            f"{nml / seconds:,.1f}x" if nml and seconds is not base else "-",
+        )
     console.print(table)
+    same = "the same" if result.fast_same_flags else "[red]different[/red]"
+    console.print(f"Raw-row path flags {same} columns as the storage path.")
     if result.agreement is not None:
         console.print(
             f"Agreement with Evidently on drifted columns: {result.agreement:.1%} "
-            f"({result.flagged_by_evidently} flagged by Evidently; "
-            f"Lotsen-only {result.lotsen_only}, Evidently-only {result.evidently_only})"
+            f"({result.flagged_by_evidently} flagged by Evidently; Lotsen-only "
+            f"{result.lotsen_only}, of them beyond the threshold boundary "
+            f"{result.lotsen_only_beyond_boundary}; Evidently-only {result.evidently_only})"
         )
+    if result.nannyml_agreement is not None:
+        console.print(f"Agreement with NannyML's KS/chi2 flags: {result.nannyml_agreement:.1%}")
+    _estimate_table(result)
     fleet_table = Table(title="Fleet scan from pre-binned counts (30 features per model)")
     for column in ("models", "statistics s", "full scan s", "load from DuckDB s"):
         fleet_table.add_column(column, justify="right")
@@ -126,6 +147,59 @@ def drift(
             "-" if f.load_s is None else f"{f.load_s:.3f}",
         )
     console.print(fleet_table)
+
+
+def _estimate_table(result: "DriftBench") -> None:
+    table = Table(title="Estimated performance without labels (CBPE / DLE)")
+    columns = ("dataset", "metric", "realised", "Lotsen", "NannyML", "|diff|")
+    for column in (*columns, "vs NannyML: fit+estimate", "estimate only"):
+        table.add_column(column, justify="left" if column in ("dataset", "metric") else "right")
+    for e in result.estimates:
+        table.add_row(
+            e.dataset,
+            e.metric,
+            f"{e.realised:.4f}",
+            f"{e.lotsen:.4f}",
+            "-" if e.nannyml is None else f"{e.nannyml:.4f}",
+            "-" if e.nannyml is None else f"{abs(e.lotsen - e.nannyml):.4f}",
+            "-" if e.nannyml_s is None else f"{e.nannyml_s / (e.lotsen_fit_s + e.lotsen_s):,.0f}x",
+            "-" if e.nannyml_s is None else f"{e.nannyml_s / e.lotsen_s:,.0f}x",
+        )
+    console.print(table)
+
+
+@app.command("scan")
+def scan_bench(
+    models: Annotated[
+        str, typer.Option(help="Fleet sizes (comma-separated), 30 features each.")
+    ] = "1000,10000",
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Fleet scan DuckDB -> signals in blocks: time, statistics, peak memory, read-once ratio."""
+    from lotsen.bench.scan import bench_scan
+
+    sizes = _sizes("--models", models)
+    with console.status(f"writing and scanning fleets of {', '.join(map(str, sizes))} ..."):
+        results = bench_scan(sizes)
+    if as_json:
+        print_json(results)
+        return
+    table = Table(title="Fleet scan from DuckDB, streamed in blocks (30 features per model)")
+    columns = ("models", "end to end s", "statistics s", "read once s", "vs read once")
+    for column in (*columns, "stats vs memory pass", "peak MB", "load avg"):
+        table.add_column(column, justify="right")
+    for r in results:
+        table.add_row(
+            f"{r.models:,}",
+            f"{r.scan_s:.2f}",
+            f"{r.statistics_s:.2f}",
+            f"{r.read_once_s:.2f}",
+            f"{r.scan_vs_read:.1f}x",
+            f"{r.statistics_vs_memory:.0f}x",
+            f"{r.peak_mb:,.0f}",
+            f"{r.load_avg[0]:.1f}",
+        )
+    console.print(table)
 
 
 @app.command("remediation")
@@ -324,8 +398,8 @@ def router(
         typer.Argument(help="Suites, scenario ids or paths (default: the whole eval suite)."),
     ] = None,
     results: Annotated[
-        Path | None,
-        typer.Option(help="Take outcomes from this eval run (folder or results.json)."),
+        list[Path] | None,
+        typer.Option(help="Take outcomes from these eval runs (folders or results.json)."),
     ] = None,
     profiles: Annotated[
         Path | None, typer.Option(help="Scripted tiers' behaviour (default: the shipped file).")
@@ -343,7 +417,7 @@ def router(
     """
     from evals.report import load_result
     from evals.scenario import load_suite
-    from lotsen.bench.router import run_router_bench
+    from lotsen.bench.router import merged_results, run_router_bench
     from lotsen.cli.evals import resolve_targets
     from world.llm import configured_tiers
 
@@ -357,7 +431,7 @@ def router(
             configured=configured_tiers(settings),
             cache_dir=settings.data_dir / "evals" / "cache",
             jobs=jobs,
-            results=load_result(results) if results is not None else None,
+            results=merged_results([load_result(p) for p in results]) if results else None,
             profiles_path=profiles,
             train_share=train_share,
         )
@@ -391,3 +465,8 @@ def router(
         f"{'met' if met else 'NOT met'}); calibrated target {fitted.target:g}, "
         f"cascade floor {fitted.cascade_floor:g}"
     )
+
+
+from lotsen.cli.bench_serve import serve_bench_cmd  # noqa: E402 -- registered last
+
+app.command("serve")(serve_bench_cmd)

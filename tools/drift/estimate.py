@@ -1,8 +1,8 @@
 """Performance without labels: estimated from prediction scores while the labels are delayed.
 
 Classifiers, confidence-based (as NannyML's CBPE): scores calibrated on the labelled
-reference (isotonic regression, only when cross-validation shows it lowers the expected
-calibration error, as NannyML decides) are the probability that each prediction is right;
+reference (isotonic regression, only when held-out splits show it lowers the expected calibration
+error, as NannyML decides) are the probability that each prediction is right;
 expected accuracy is their mean, and expected ROC AUC integrates the expected true and
 false positives over the ranking. Regressors, loss-based (NannyML's DLE, simplified): a
 loss model fitted on the reference (absolute and squared error against the prediction,
@@ -20,7 +20,7 @@ from pydantic import BaseModel
 
 F64 = NDArray[np.float64]
 ECE_BINS = 10
-CV_FOLDS = 5
+CV_SPLITS = 10
 LOSS_BINS = 20
 
 
@@ -57,7 +57,7 @@ class Calibration:
 def _isotonic(scores: F64, labels: F64) -> Calibration:
     from sklearn.isotonic import IsotonicRegression
 
-    model = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(scores, labels)
+    model = IsotonicRegression(out_of_bounds="clip").fit(scores, labels)
     return Calibration(
         np.asarray(model.X_thresholds_, dtype=np.float64),
         np.asarray(model.y_thresholds_, dtype=np.float64),
@@ -65,23 +65,40 @@ def _isotonic(scores: F64, labels: F64) -> Calibration:
 
 
 def expected_calibration_error(probabilities: F64, labels: F64, bins: int = ECE_BINS) -> float:
-    """Mean |observed - predicted| positive rate over equal-width score bins, row-weighted."""
-    which = np.minimum((probabilities * bins).astype(np.int64), bins - 1)
-    count = np.bincount(which, minlength=bins)
-    gap = np.bincount(which, weights=labels - probabilities, minlength=bins)
-    return float(np.abs(gap).sum() / max(count.sum(), 1))
+    """Mean |observed - predicted| positive rate over equal-count score bins, row-weighted."""
+    order = np.argsort(probabilities, kind="stable")
+    total = 0.0
+    for part in np.array_split(order, min(bins, max(len(order) // 2, 1))):
+        total += len(part) * abs(probabilities[part].mean() - labels[part].mean())
+    return total / max(len(order), 1)
 
 
-def fit_calibration(scores: F64, labels: F64, seed: int = 0) -> Calibration:
-    """Isotonic calibration if it lowers the calibration error in every fold, else identity."""
-    order = np.random.default_rng(seed).permutation(len(scores))
-    for fold in np.array_split(order, CV_FOLDS):
-        train = np.setdiff1d(order, fold)
-        fitted = _isotonic(scores[train], labels[train])
-        raw = expected_calibration_error(np.clip(scores[fold], 0, 1), labels[fold])
-        if expected_calibration_error(fitted(scores[fold]), labels[fold]) >= raw:
-            return Calibration(np.empty(0), np.empty(0))
-    return _isotonic(scores, labels)
+def fit_calibration(scores: F64, labels: F64, seed: int = 42) -> Calibration:
+    """Isotonic calibration if it lowers the pooled out-of-fold calibration error, else identity.
+
+    As NannyML decides: ten random 90/10 splits, the held-out scores of all ten pooled,
+    and no calibration for a single class or an (almost) perfect ranking.
+    """
+    identity = Calibration(np.empty(0), np.empty(0))
+    if len(np.unique(labels)) < 2 or _auc(scores, labels) > 0.999:
+        return identity
+    rng = np.random.default_rng(seed)
+    raw, fitted, truth = [], [], []
+    for _ in range(CV_SPLITS):
+        order = rng.permutation(len(scores))
+        test, train = order[: max(len(order) // 10, 1)], order[max(len(order) // 10, 1) :]
+        raw.append(scores[test])
+        fitted.append(_isotonic(scores[train], labels[train])(scores[test]))
+        truth.append(labels[test])
+    y = np.concatenate(truth)
+    before = expected_calibration_error(np.concatenate(raw), y)
+    if before > expected_calibration_error(np.concatenate(fitted), y):
+        return _isotonic(scores, labels)
+    return identity
+
+
+def _auc(scores: F64, labels: F64) -> float:
+    return expected_roc_auc(labels, scores)
 
 
 def estimate_classifier(
@@ -92,6 +109,13 @@ def estimate_classifier(
 ) -> ClassifierEstimate:
     """CBPE: expected accuracy and ROC AUC of `scores` (P(y=1)) without their labels."""
     calibration = fit_calibration(reference_scores, reference_labels)
+    return classifier_estimate(calibration, scores, threshold)
+
+
+def classifier_estimate(
+    calibration: Calibration, scores: F64, threshold: float = 0.5
+) -> ClassifierEstimate:
+    """Expected metrics of a window with a calibration fitted once per reference."""
     p = calibration(scores)
     predicted = scores >= threshold
     accuracy = float(np.mean(np.where(predicted, p, 1.0 - p)))
