@@ -2,10 +2,11 @@
 
 from pydantic import BaseModel, Field
 
-from agents.assistant import facts, ops_facts
+from agents.assistant import drift_intents, facts, history, ops_facts
 from agents.assistant.context import AssistantToolContext, FleetView
 from agents.assistant.intent import as_json
 from tools.domain import Environment
+from tools.errors import NotFoundError
 from tools.runtime import ToolResult, ToolSpec, tool
 
 
@@ -92,10 +93,77 @@ def pending_approvals(tool_ctx: AssistantToolContext, args: NoArgs) -> ToolResul
     return ToolResult.ok(as_json(found))
 
 
+class FleetChangesArgs(BaseModel):
+    """Filters for fleet_changes."""
+
+    since: str = Field(
+        default="last 7 days",
+        description="Time range in words: 'last 24 hours', 'since Monday', 'yesterday', "
+        "'this week', 'last 3 days' (by the world's clock).",
+    )
+    env: Environment | None = Field(default=None, description="Only models of this environment.")
+    model: str | None = Field(default=None, description="Only this model.")
+    kind: history.ChangeKind | None = Field(default=None, description="Only this kind of change.")
+
+
+@tool()
+def fleet_changes(tool_ctx: AssistantToolContext, args: FleetChangesArgs) -> ToolResult:
+    """List fleet changes in a time range (promotions, rollbacks, actions), with who and why.
+
+    Covers alias moves, executed actions, approvals and incident decisions.
+    """
+    ctx = tool_ctx.world
+    view = FleetView(ctx)
+    span = history.time_range(args.since.lower(), ctx.clock(), default_days=7)
+    found = history.fleet_changes(
+        view,
+        span.since,
+        env=args.env,
+        models=[args.model] if args.model else None,
+        kinds={args.kind} if args.kind else None,
+    )
+    if not found:
+        return ToolResult.empty(f"no change recorded {span.label}")
+    return ToolResult.ok(as_json({"range": span.label, "changes": found[:50]}))
+
+
+@tool()
+def open_incidents(tool_ctx: AssistantToolContext, args: NoArgs) -> ToolResult:
+    """List open incidents: kind, models, why (probable cause), status and what was done."""
+    found = drift_intents.incident_views(FleetView(tool_ctx.world))
+    if not found:
+        return ToolResult.empty("no open incident")
+    return ToolResult.ok(as_json(found))
+
+
+class ApprovalArgs(BaseModel):
+    """One approval request."""
+
+    request_id: str = Field(description="Approval request id, e.g. apr-1a2b3c4d5e.")
+
+
+@tool()
+def approval_status(tool_ctx: AssistantToolContext, args: ApprovalArgs) -> ToolResult:
+    """Show one approval request: status, action, models, the gate's reasons, proposer, expiry."""
+    queue = tool_ctx.world.approvals
+    if queue is None:
+        return ToolResult.fail(f"no approval request {args.request_id!r}: none was ever requested")
+    try:
+        request = queue.get(args.request_id)
+    except NotFoundError as exc:
+        return ToolResult.fail(f"{exc}; call pending_approvals for ids")
+    return ToolResult.ok(
+        as_json(request.model_dump(mode="json", exclude={"handle", "action_sha256"}))
+    )
+
+
 ASSISTANT_TOOLS: tuple[ToolSpec, ...] = (
     pipeline_models,
     idle_deployments,
     recent_changes,
+    fleet_changes,
     open_data_incidents,
+    open_incidents,
     pending_approvals,
+    approval_status,
 )

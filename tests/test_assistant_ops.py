@@ -1,0 +1,239 @@
+"""Tier 0 answers what operators ask: drift now, incidents, changes, jobs, nodes, policies,
+approvals, cost, the greenest start, questions about a change, hand-offs, and "not understood".
+
+Expected answers are read from the world itself (scan, registry, twin, queue), never typed in.
+"""
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from agents.assistant import AssistantContext, answer
+from agents.assistant.history import time_range
+from tests.support.worlds import opened_copy
+from tools.catalog.drift_tools import DRIFT_KINDS
+from tools.cluster.sim import SimCluster
+from tools.domain import Environment, JobSpec, JobStatus
+from tools.fleet.layout import ENV_TAINT, TRAINING_REQUEST, TRAINING_TAINT
+from tools.policy.spec import load_policies
+from tools.registry import CHAMPION
+from world.assistant import assistant_port
+from world.monitoring import scan_fleet
+from world.world import World
+
+
+@pytest.fixture
+def world(full_world: Path, tmp_path: Path) -> Iterator[World]:
+    with opened_copy(full_world, tmp_path) as opened:
+        yield opened
+
+
+def ctx_of(world: World) -> AssistantContext:
+    return assistant_port(world, "carol")
+
+
+def unchanged(world: World) -> object:
+    return (
+        {m.name: dict(m.aliases) for m in world.registry.list_models()},
+        [(d.namespace, d.name, d.replicas) for d in world.cluster.deployments()],
+        [(j.id, j.status) for j in world.cluster.jobs()],
+    )
+
+
+def test_drift_now_lists_only_the_drifting_models(world: World) -> None:
+    incidents = scan_fleet(world, record=False).incidents
+    drifting = {m for i in incidents if i.kind in DRIFT_KINDS for m in i.models}
+    assert drifting, "the seeded faults no longer drift"
+    reply = answer("Which models are drifting right now?", ctx_of(world), tier="0")
+    assert reply.intent == "drift"
+    assert set(reply.entities) == drifting
+    assert len(world.registry.list_models()) > len(drifting)
+    calm = next(m.name for m in world.registry.list_models() if m.name not in drifting)
+    one = answer(f"is {calm} drifting?", ctx_of(world), tier="0")
+    assert (one.intent, one.facts["drifting"], one.entities) == ("drift", [], [calm])
+    assert "not drifting" in one.text
+    hot = sorted(drifting)[0]
+    named = answer(f"Is {hot} drifting?", ctx_of(world), tier="0")
+    assert named.facts["drifting"] == [hot] and "incident inc-" in named.text
+
+
+def test_drift_of_an_unknown_model_is_not_the_fleet(world: World) -> None:
+    reply = answer("Is anomaly-0000 drifting?", ctx_of(world), tier="0")
+    assert reply.intent == "unknown_model"
+    assert "anomaly-0000" in reply.text and "drifting now" not in reply.text
+
+
+def test_drift_without_telemetry_says_so(world: World) -> None:
+    ctx = ctx_of(world)
+    ctx.telemetry = None
+    reply = answer("Which models are drifting right now?", ctx, tier="0")
+    assert (reply.intent, reply.entities) == ("drift", [])
+    assert "No telemetry" in reply.text
+
+
+def test_incidents_say_why_and_what_was_done(world: World) -> None:
+    records = [
+        r for r in world.runs.incidents.occurrences() if r.status not in ("resolved", "closed")
+    ]
+    assert records
+    reply = answer("Which incidents are open, and why?", ctx_of(world), tier="0")
+    assert reply.intent == "incidents"
+    assert {r.id for r in records} <= set(reply.entities)
+    for r in records:
+        assert r.probable_cause in reply.text and f"status {r.status}" in reply.text
+    one = answer(f"what was done about {records[0].id}?", ctx_of(world), tier="0")
+    assert one.facts["count"] == 1 and records[0].id in one.entities
+    missing = answer("explain incident inc-00000000ff", ctx_of(world), tier="0")
+    assert missing.facts["count"] == 0 and "I know no open incident" in missing.text
+
+
+def test_changes_in_a_range_with_who_and_why(world: World) -> None:
+    model = next(m for m in world.registry.list_models() if m.env is Environment.PROD and m.aliases)
+    champion = model.aliases[CHAMPION]
+    older = next(
+        v.version for v in world.registry.list_versions(model.name) if v.version != champion
+    )
+    world.registry.set_alias(model.name, CHAMPION, older, actor="alice", reason="rollback: AUC")
+    ctx = ctx_of(world)
+    rolled = answer("Which model was rolled back and why?", ctx, tier="0")
+    assert rolled.intent == "changes" and rolled.entities == [model.name]
+    assert "alice" in rolled.text and "rollback: AUC" in rolled.text
+    prod = answer("What changed in prod in the last 24 hours?", ctx, tier="0")
+    assert model.name in prod.entities
+    dev = answer("What changed in dev in the last 24 hours?", ctx, tier="0")
+    assert model.name not in dev.entities
+    by_bob = answer("what did bob change this week?", ctx, tier="0")
+    assert model.name not in by_bob.entities
+
+
+def test_time_ranges_follow_the_worlds_clock() -> None:
+    monday_noon = datetime(2026, 11, 2, 12, tzinfo=UTC)  # a Monday
+    thursday = monday_noon + timedelta(days=3)
+    assert time_range("since monday", thursday).since == datetime(2026, 11, 2, tzinfo=UTC)
+    assert time_range("in the last 24 hours", thursday).since == thursday - timedelta(hours=24)
+    assert time_range("last 3 days", thursday).since == thursday - timedelta(days=3)
+    assert time_range("yesterday", thursday).since == datetime(2026, 11, 4, tzinfo=UTC)
+    assert time_range("anything at all", thursday).since is None
+
+
+def _queue_jobs(world: World, count: int) -> None:
+    namespace = next(
+        ns.name for ns in world.cluster.namespaces() if ns.env is Environment.TEST and ns.gpu_quota
+    )
+    for n in range(count):
+        world.cluster.submit_job(
+            JobSpec(
+                namespace=namespace,
+                model="m",
+                gpu=TRAINING_REQUEST,
+                duration_s=2 * 3600,
+                idempotency_key=f"test:{n}",
+                tolerations=[ENV_TAINT, TRAINING_TAINT],
+            )
+        )
+
+
+def test_job_status_and_the_queue(world: World) -> None:
+    _queue_jobs(world, 12)
+    queued = [j for j in world.cluster.jobs() if j.status is JobStatus.QUEUED]
+    assert queued, "twelve jobs no longer fill the quota"
+    first = queued[0]
+    reply = answer(f"Status of {first.id}?", ctx_of(world), tier="0")
+    assert reply.intent == "job_status" and first.id in reply.entities
+    assert "queued" in reply.text and first.reason in reply.text
+    listed = answer("Which jobs are queued?", ctx_of(world), tier="0")
+    assert set(listed.facts["jobs"]) == {j.id for j in queued}  # type: ignore[arg-type]
+    gone = answer("status of job-99999?", ctx_of(world), tier="0")
+    assert gone.entities == [] and "There is no job job-99999" in gone.text
+    green = answer("When is the greenest time for the queued jobs?", ctx_of(world), tier="0")
+    assert green.intent == "greenest_time"
+    assert set(green.facts["windows"]) == {j.id for j in queued}  # type: ignore[arg-type]
+
+
+def test_nodes_down_and_idle_gpus_by_node(world: World) -> None:
+    test_nodes = world.cluster.nodes(Environment.TEST)
+    lost = test_nodes[-1].name
+    twin = world.cluster
+    assert isinstance(twin, SimCluster)
+    twin.inject_node_loss(lost)
+    down = answer("Which nodes are down?", ctx_of(world), tier="0")
+    assert (down.intent, down.entities) == ("nodes", [lost])
+    idle = answer("Which GPUs are idle in test?", ctx_of(world), tier="0")
+    expected = [
+        n.name
+        for n in world.cluster.nodes(Environment.TEST)
+        if n.ready and any(g.allocated() == 0 for g in n.gpus)
+    ]
+    assert idle.intent == "nodes" and idle.entities == expected
+    assert lost not in idle.entities and f"{lost} (down)" in idle.text
+
+
+def test_policy_text_and_an_unknown_policy(world: World) -> None:
+    seg05 = next(p for p in load_policies() if p.id == "SEG-05")
+    reply = answer("What does SEG-05 check?", ctx_of(world), tier="0")
+    assert (reply.intent, reply.entities) == ("policy_text", ["SEG-05"])
+    assert seg05.title in reply.text and seg05.rationale in reply.text
+    unknown = answer("what does SEG-99 check?", ctx_of(world), tier="0")
+    assert unknown.entities == [] and "There is no policy SEG-99" in unknown.text
+
+
+def test_why_an_approval_waits(world: World) -> None:
+    pending = world.approvals.requests(world.clock(), "pending")[0]
+    reply = answer(f"Why is {pending.id} waiting?", ctx_of(world), tier="0")
+    assert reply.intent == "approval_status" and pending.id in reply.entities
+    assert pending.proposer in reply.text and "four eyes" in reply.text
+    assert all(reason in reply.text for reason in pending.reasons)
+    unknown = answer("why is apr-0000000000 waiting?", ctx_of(world), tier="0")
+    assert "There is no approval request apr-0000000000" in unknown.text
+
+
+def test_idle_cost_is_not_the_total_cost(world: World) -> None:
+    reply = answer("How much do idle GPUs cost per day?", ctx_of(world), tier="0")
+    assert reply.intent == "capacity"
+    idle, total = reply.facts["idle_cost_per_day"], reply.facts["cost_per_day"]
+    assert isinstance(idle, float) and isinstance(total, float) and 0 < idle < total
+    assert reply.facts["currency"] == "EUR" and "Counted:" in reply.text
+    assert f"Idle cost: {idle:g} EUR/day" in reply.text
+
+
+def test_is_it_safe_to_roll_back_is_a_question_not_a_request(world: World) -> None:
+    model = next(m.name for m in world.registry.list_models() if m.env is Environment.PROD)
+    before = unchanged(world)
+    reply = answer(f"Is {model} safe to roll back without a human?", ctx_of(world), tier="0")
+    assert reply.intent == "what_if" and reply.proposals == []
+    assert reply.facts["executed"] is False and "needs a human approval" in reply.text
+    request = answer(f"roll back {model}", ctx_of(world), tier="0")
+    assert request.intent == "change_request"
+    assert unchanged(world) == before
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["what's the weather in Stockholm?", "tell me a joke", "asdf qwer zxcv"],
+)
+def test_a_question_it_does_not_understand_gets_not_understood(world: World, question: str) -> None:
+    reply = answer(question, ctx_of(world), tier="0")
+    assert (reply.intent, reply.entities) == ("unrecognised", [])
+    assert reply.facts["understood"] is False
+    assert "I did not understand" in reply.text and "What does SEG-05 check?" in reply.text
+
+
+def test_scan_now_runs_the_monitor_read_only(world: World) -> None:
+    incidents = scan_fleet(world, record=False).incidents
+    target = next(i for i in incidents if i.pipeline)
+    recorded = len(world.runs.incidents.occurrences())
+    reply = answer(f"scan pipeline {target.pipeline} now", ctx_of(world), tier="0")
+    assert reply.intent == "scan_now" and target.id in reply.entities
+    expected = {i.id for i in incidents if i.pipeline == target.pipeline}
+    assert {e for e in reply.entities if e.startswith("inc-")} == expected
+    assert len(world.runs.incidents.occurrences()) == recorded  # nothing recorded
+
+
+def test_plan_capacity_comes_back_as_proposals(world: World) -> None:
+    before = unchanged(world)
+    reply = answer("plan capacity for prod", ctx_of(world), tier="0")
+    assert reply.intent == "plan_capacity" and reply.facts["executed"] is False
+    assert reply.facts["actions"] == len(reply.proposals)
+    assert unchanged(world) == before
