@@ -202,6 +202,12 @@ def eval_run(
         )
 
 
+def merged_results(runs: list["RunResult"]) -> "RunResult":
+    """Several eval runs as one (their cases together; a later run wins a repeated case)."""
+    cases = {(c.scenario, c.tier, c.trial): c for run in runs for c in run.cases}
+    return runs[0].model_copy(update={"cases": list(cases.values())})
+
+
 def tier_info(tier: LlmTier) -> TierInfo:
     """The router's view of a configured tier."""
     return TierInfo(

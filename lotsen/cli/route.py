@@ -67,7 +67,7 @@ def explain_cmd(
 
             features = chat_features(text, assistant_port(world_of(ctx)))
         except LotsenError as exc:  # no world here: route on the words alone
-            console.print(f"(no world to parse against: {exc}; features unknown)")
+            typer.echo(f"(no world to parse against: {exc}; features unknown)", err=True)
         request = RouteRequest(
             task_class=task_class_for_question(text), agent="assistant", features=features
         )
