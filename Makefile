@@ -51,6 +51,7 @@ bench: $(STAMP) .venv-bench/.installed
 	$(BIN)/lotsen bench packing --deployments 1000 --nodes 64
 	$(BIN)/lotsen bench startup
 	$(BIN)/lotsen bench remediation --kill-sweep 12
+	$(BIN)/lotsen bench router --jobs 2
 
 # Evidently 0.7 and NannyML 0.13 need pandas < 3, so the drift benchmark's baselines get their own venv.
 bench-env: .venv-bench/.installed
