@@ -19,6 +19,8 @@ class Histogram(BaseModel):
     reference: list[float]
     current: list[float]
     drifted: bool = False
+    """The incident names this feature."""
+    model: str = ""
 
 
 def shares(counts: list[float]) -> list[float]:
@@ -43,10 +45,11 @@ def histogram_svg(h: Histogram) -> str:
     bar = max(slot / 2 - 1, 1.0)
     plot = HEIGHT - BOTTOM - TOP
     name = escape(h.feature)
+    title = escape(f"{h.model} · " if h.model else "") + name + (" (flagged)" if h.drifted else "")
     out = [
         f"<svg class='hist' viewBox='0 0 {WIDTH} {HEIGHT}' width='{WIDTH}' height='{HEIGHT}' "
         f"role='img' aria-label='{name}: reference vs current'>",
-        f"<text x='{LEFT}' y='12' class='t'>{name}{' (drifted)' if h.drifted else ''}</text>",
+        f"<text x='{LEFT}' y='12' class='t'>{title}</text>",
     ]
     for i, label in enumerate(h.labels):
         x = LEFT + i * slot

@@ -78,24 +78,30 @@ def histograms(world: World, model: str, features: list[str]) -> ModelHistograms
     wanted = [r for r in references if r.feature in features] or references
     out = []
     for ref in wanted[:MAX_FEATURES]:
-        labels = bin_labels(ref.edges, ref.categories, SLOTS)
+        counts, nulls = current.get(ref.feature, ([], 0.0))
+        counts = counts + [0.0] * (SLOTS - len(counts))
+        ref_counts = list(ref.counts) + [0.0] * (SLOTS - len(ref.counts))
         h = Histogram(
             feature=ref.feature,
-            labels=labels,
-            reference=list(ref.counts),
-            current=current.get(ref.feature, []),
+            labels=[*bin_labels(ref.edges, ref.categories, SLOTS), "null"],
+            reference=[*ref_counts[:SLOTS], float(ref.nulls)],
+            current=[*counts[:SLOTS], nulls],
             drifted=ref.feature in features,
+            model=model,
         )
         out.append(trimmed(h))
     note = "" if current else "no current window"
     return ModelHistograms(model=model, histograms=out, note=note)
 
 
-def _current_bins(world: World, model: str) -> dict[str, list[float]]:
-    """Feature -> counts of the model's newest window."""
+def _current_bins(world: World, model: str) -> dict[str, tuple[list[float], float]]:
+    """Feature -> (slot counts, nulls) of the model's newest window."""
     rows = world.telemetry.db.execute(
-        "SELECT feature, counts FROM window_bins WHERE model = ? AND window_start = "
+        "SELECT feature, counts, nulls FROM window_bins WHERE model = ? AND window_start = "
         "(SELECT max(window_start) FROM window_bins WHERE model = ?)",
         [model, model],
     ).fetchall()
-    return {str(feature): [float(c) for c in counts] for feature, counts in rows}
+    return {
+        str(feature): ([float(c) for c in counts or []], float(nulls or 0))
+        for feature, counts, nulls in rows
+    }
