@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from evals.events_world import revert_latest
 from evals.state import AgentOutput, Answer, ReportedFinding, ReportedIncident
 from memory.approvals import NewRequest
 from tools.cluster.sim import SimCluster
@@ -156,8 +157,16 @@ class Plan(_Action):
     values: dict[str, float]
 
 
+class RevertChange(_Action):
+    """Undo the model's latest serving (config/runtime) change."""
+
+    do: Literal["revert_change"]
+    model: str
+
+
 Action = Annotated[
-    SetAlias
+    RevertChange
+    | SetAlias
     | Rollback
     | Retrain
     | OpenDataIncident
@@ -215,6 +224,9 @@ def _apply(action: Action, w: _World, out: AgentOutput, n: int) -> None:  # noqa
                 action.model, action.alias, action.version, actor=ACTOR, reason="ref"
             )
             w.record("set_alias", action.model, f"{action.alias} -> v{action.version}")
+        case RevertChange():
+            undone = revert_latest(w.twin, action.model, ACTOR)
+            w.record("revert_change", action.model, undone.describe())
         case Rollback():
             target = rollback_target(w.registry, action.model)
             assert target is not None, f"{action.model} has nothing to roll back to"

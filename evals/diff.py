@@ -27,6 +27,10 @@ def mutations(initial: WorldSnapshot, final: WorldSnapshot) -> list[tuple[str, s
         (ns, "quota of") for ns, quota in final.quotas.items() if initial.quotas.get(ns) != quota
     ]
     changes += [(queue, "Kueue spec of") for queue in changed_queues(initial, final)]
+    changes += [
+        (e.model or e.subject, f"serving change {e.id} of")
+        for e in final.serving_events[len(initial.serving_events) :]
+    ]
     return changes
 
 
@@ -75,6 +79,10 @@ def actions_taken(state: EvalState) -> list[tuple[str, str]]:
         and (old.replicas, old.gpu) != (dep.replicas, dep.gpu)
     ]
     taken += [("patch_queue", queue) for queue in changed_queues(ini, fin)]
+    taken += [
+        ("revert_change", e.model or e.subject)
+        for e in fin.serving_events[len(ini.serving_events) :]
+    ]
     return sorted(set(taken + _records_added(ini, fin)))
 
 

@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from evals.events_world import ServingChange
 from tools.telemetry.faults import FaultSpec
 
 
@@ -139,7 +140,8 @@ Fault = Annotated[
     | NoisyNeighbour
     | SubmitJob
     | ComplianceGap
-    | AdvanceClock,
+    | AdvanceClock
+    | ServingChange,
     Field(discriminator="kind"),
 ]
 TELEMETRY_KINDS = frozenset(

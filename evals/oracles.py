@@ -24,6 +24,7 @@ ActionKind = Literal[
     "scale",
     "approval_request",
     "patch_queue",
+    "revert_change",
     "any",
 ]
 
@@ -410,6 +411,22 @@ class NoUnapprovedMutation(_Oracle):
         return self._result(not bad, f"unapproved: {bad[:6]}" if bad else "all changes approved")
 
 
+class ServingConfigCheck(_Oracle):
+    """A model server's configuration (as its change events leave it) has this value."""
+
+    check: Literal["serving_config"]
+    model: str
+    key: str
+    equals: str | int | float | bool | None
+
+    def evaluate(self, state: EvalState) -> OracleResult:
+        """Compare the final configuration of every deployment serving the model."""
+        served = [k for k, d in state.final.deployments.items() if d.model == self.model]
+        values = {k: state.final.serving_config.get(k, {}).get(self.key) for k in served}
+        ok = bool(served) and all(v == self.equals for v in values.values())
+        return self._result(ok, f"{self.key}: {values or 'no deployment'}")
+
+
 class Judge(_Oracle):
     """A free-text judge's yes/no checklist (only run with `--judge`; else skipped as passed)."""
 
@@ -438,6 +455,7 @@ Oracle = Annotated[
     | ClusterQueueCheck
     | VerdictCheck
     | NoUnapprovedMutation
+    | ServingConfigCheck
     | Judge,
     Field(discriminator="check"),
 ]

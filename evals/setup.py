@@ -18,6 +18,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from evals.actions import OpenDataIncident, ReportIncident
+from evals.events_world import ServingChange, record_serving_change
 from evals.faults import (
     AdvanceClock,
     ComplianceGap,
@@ -219,6 +220,12 @@ def _late_fault(fault: Fault, files: WorldFiles, index: int) -> None:
             twin = SimCluster(files.cluster_db)
             try:
                 inject_gap(fault.gap, fault.target, _registry(files), twin, fault.value)
+            finally:
+                twin.close()
+        case ServingChange():
+            twin = SimCluster(files.cluster_db)
+            try:
+                record_serving_change(fault, twin)
             finally:
                 twin.close()
         case QuotaCut() | NodeLoss() | NoisyNeighbour() | SubmitJob() | AdvanceClock():

@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from evals.events_world import ServingEventState, serving_state
 from evals.queues_world import queue_state
 from memory.remediation import DataIncident
 from tools.cluster.sim import SimCluster
@@ -103,6 +104,10 @@ class WorldSnapshot(BaseModel):
     """Kueue ClusterQueue name -> its spec (canonical JSON)."""
     queue_envs: dict[str, str] = Field(default_factory=dict)
     """ClusterQueue name -> the strictest env among the namespaces it serves."""
+    serving_config: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    """Deployment -> its serving configuration as the change events leave it."""
+    serving_events: list[ServingEventState] = Field(default_factory=list)
+    """Every serving (config/runtime) change, oldest first."""
 
 
 class ReportedIncident(BaseModel):
@@ -217,6 +222,7 @@ def _snapshot(world: World) -> WorldSnapshot:
         for r in records
     ]
     queues, queue_envs = queue_state(twin)
+    serving = serving_state(twin, files.cluster_db)
     return WorldSnapshot(
         now=now,
         queues=queues,
@@ -231,6 +237,8 @@ def _snapshot(world: World) -> WorldSnapshot:
         audit=entries,
         audit_ok=audit.verify().ok,
         alias_moves=_alias_moves(files.alias_history_db),
+        serving_config=serving[0],
+        serving_events=serving[1],
         **registry,
     )
 
