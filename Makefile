@@ -50,6 +50,8 @@ bench: $(STAMP) .venv-bench/.installed
 	$(BIN)/lotsen bench drift
 	$(BIN)/lotsen bench packing --deployments 1000 --nodes 64
 	$(BIN)/lotsen bench startup
+	test -d .lotsen/world || $(BIN)/lotsen demo
+	$(BIN)/lotsen bench serve
 	$(BIN)/lotsen bench remediation --kill-sweep 12
 	$(BIN)/lotsen bench router --jobs 2
 
