@@ -28,6 +28,7 @@ from tools.domain.queues import (
     BorrowWithinCohort,
     ClusterQueue,
     FlavorQuota,
+    LocalQueue,
     Preemption,
     QueuePatch,
     ReclaimPolicy,
@@ -282,3 +283,21 @@ def test_lowering_the_lending_limit_and_bad_patches(tmp_path: Path) -> None:
         twin.patch_cluster_queue("team-b-cq", QueuePatch(flavor="gold", lending_limit=1))
     with pytest.raises(NotFoundError, match="unknown ClusterQueue 'nope'"):
         twin.patch_cluster_queue("nope", QueuePatch(reclaim_within_cohort=ReclaimPolicy.ANY))
+
+
+def test_a_cluster_queue_admits_only_namespaces_its_selector_matches(tmp_path: Path) -> None:
+    only_a = cq("team-a-cq", 4, cohort=None).model_copy(
+        update={"namespace_selector": {"owner": "team-a", "env": "test"}}
+    )
+    config = queues(only_a)
+    config.local_queues = [
+        LocalQueue(namespace="team-a", name="default", cluster_queue="team-a-cq"),
+        LocalQueue(namespace="team-b", name="default", cluster_queue="team-a-cq"),
+    ]
+    twin = kueue_twin(tmp_path / "t.db", config)
+    submit(twin, "team-a")
+    (outsider,) = submit(twin, "team-b")
+    assert running(twin, "team-a") == 1
+    assert twin.job(outsider).reason == (
+        "namespace team-b doesn't match ClusterQueue team-a-cq's selector"
+    )

@@ -107,6 +107,14 @@ class ClusterQueue(StateModel):
     preemption: Preemption = Field(default_factory=Preemption)
     stop_policy: str = "None"
     """`Hold` stops admitting new workloads."""
+    namespace_selector: dict[str, str] | None = None
+    """`namespaceSelector.matchLabels`: only namespaces with these labels may submit;
+    None or {} = every namespace."""
+
+    def admits_namespace(self, labels: dict[str, str]) -> bool:
+        """True if a namespace with these labels may use this ClusterQueue."""
+        wanted = self.namespace_selector or {}
+        return all(labels.get(k) == v for k, v in wanted.items())
 
     def quota(self, flavor: str, resource: str) -> FlavorQuota | None:
         """The quota of one flavor and resource, if the queue covers it."""

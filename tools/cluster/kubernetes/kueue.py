@@ -92,6 +92,7 @@ def to_cluster_queue(obj: Obj) -> ClusterQueue:
         quotas=quotas,
         preemption=preemption,
         stop_policy=spec.get("stopPolicy") or "None",
+        namespace_selector=(spec.get("namespaceSelector") or {}).get("matchLabels"),
     )
 
 

@@ -48,7 +48,9 @@ def try_admit(tx: Tx, job: Job, config: QueueConfig, *, borrow: bool) -> bool:
         borrow: False on the first pass, which admits only within nominal quota, so that
             workloads of queues under their nominal quota go before borrowers.
     """
-    resolved = _resolve(config, job)
+    ns = tx.namespace(job.spec.namespace)
+    labels = {**ns.labels, **({"env": ns.env.value} if ns.env else {})}
+    resolved = _resolve(config, job, {**labels, **({"owner": ns.owner} if ns.owner else {})})
     if isinstance(resolved, str):
         job.reason = resolved
         return False
@@ -75,7 +77,7 @@ def try_admit(tx: Tx, job: Job, config: QueueConfig, *, borrow: bool) -> bool:
 
 
 def _resolve(
-    config: QueueConfig, job: Job
+    config: QueueConfig, job: Job, labels: dict[str, str]
 ) -> tuple[LocalQueue, ClusterQueue, list[FlavorQuota]] | str:
     """The job's LocalQueue, ClusterQueue and its quotas for the job's resource; or why not."""
     lq = config.local_queue(job.spec.namespace, job.spec.queue_name)
@@ -87,6 +89,8 @@ def _resolve(
         return f"ClusterQueue {lq.cluster_queue} doesn't exist"
     if cq.stop_policy != "None":
         return f"ClusterQueue {cq.name} is stopped (stopPolicy {cq.stop_policy})"
+    if not cq.admits_namespace(labels):
+        return f"namespace {job.spec.namespace} doesn't match ClusterQueue {cq.name}'s selector"
     resource = resource_name(job.spec.gpu)
     flavors = [q for q in cq.quotas if q.resource == resource]
     if not flavors:
