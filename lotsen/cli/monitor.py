@@ -82,15 +82,31 @@ def scan_cmd(
         str | None, typer.Option(help="With --model: reference vs current histogram.")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    engine: Annotated[
+        str, typer.Option(help="local (one process) or ray (partitions by model hash).")
+    ] = "local",
+    partitions: Annotated[
+        int, typer.Option(help="With --engine ray: partitions (0: one per 4,096 models).")
+    ] = 0,
 ) -> None:
     """Scan the fleet's newest windows: data quality, drift, performance, latency -> incidents."""
     from world.monitoring import scan_fleet
 
     if feature is not None and model is None:
         raise ConfigError("--feature needs --model (the model whose histogram to show)")
+    if engine not in ("local", "ray"):
+        raise ConfigError(f"--engine must be local or ray, got {engine!r}")
+    if engine == "ray" and model is not None:
+        raise ConfigError("--engine ray scans the whole fleet; drop --model")
+    partitions = checks.count("--partitions", partitions, least=0)
     world = world_of(ctx)
-    # one model's detail reads the world only: a refused --feature must change nothing
-    report = scan_fleet(world, detail=model is not None, record=model is None)
+    if engine == "ray":
+        from lotsen.cli.scan_ray import ray_scan
+
+        report = ray_scan(world, partitions)
+    else:
+        # one model's detail reads the world only: a refused --feature must change nothing
+        report = scan_fleet(world, detail=model is not None, record=model is None)
     if model is not None:
         _model_detail(world, report.signals, model, feature, as_json)
         return

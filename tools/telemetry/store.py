@@ -142,6 +142,20 @@ class TelemetryStore:
         """Open or create the store, waiting up to `lock_wait_s` for another writer."""
         self.db = _open(path, lock_wait_s)
 
+    @classmethod
+    def read_only(cls, path: Path | str) -> "TelemetryStore":
+        """Open an existing store file for reading only (several processes may at once).
+
+        No migration and no manifest entry: a partitioned scan's workers read the file a
+        writer prepared, and DuckDB refuses read-only opens while a writer holds it.
+        """
+        store = cls.__new__(cls)
+        try:
+            store.db = duckdb.connect(str(path), read_only=True)
+        except duckdb.Error as exc:
+            raise _unusable(path, exc) from exc
+        return store
+
     def put_model(
         self, meta: ModelMeta, references: list[FeatureReference], importance: dict[str, float]
     ) -> None:

@@ -1,0 +1,80 @@
+"""The Ray engine (local cluster) finds the incidents of the single-process scan."""
+
+import importlib.util
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from tools.drift.batch import load_batch
+from tools.drift.engine import DriftConfig, scan
+from tools.drift.incidents import group_incidents
+from tools.drift.ray_engine import merge, scan_partition
+from tools.fleet.generate import generate_fleet
+from tools.telemetry.scenario import demo_faults
+from tools.telemetry.simulate import SimModel, SimulationSpec, simulate
+from tools.telemetry.store import TelemetryStore
+
+HAS_RAY = importlib.util.find_spec("ray") is not None
+
+
+def write_fleet(path: Path) -> None:
+    fleet = generate_fleet(30, 9)
+    models = [
+        SimModel(
+            name=p.model.name,
+            version=p.champion,
+            pipeline=p.model.pipeline,
+            task=p.model.task,
+            features=p.model.tags["features"].split(","),
+        )
+        for p in fleet.models
+    ]
+    spec = SimulationSpec(
+        seed=9,
+        start=datetime(2026, 11, 1, tzinfo=UTC),
+        faults=demo_faults(models, list(fleet.pipelines)),
+        reference_rows=600,
+        window_rows=600,
+        windows=2,
+    )
+    store = TelemetryStore(path)
+    simulate(spec, models, list(fleet.pipelines), store)
+    store.close()
+
+
+def single_process(path: Path) -> list[dict[str, object]]:
+    store = TelemetryStore.read_only(path)
+    try:
+        return [s.model_dump() for s in scan(load_batch(store))]
+    finally:
+        store.close()
+
+
+def test_partitions_merged_equal_the_single_process_scan(tmp_path: Path) -> None:
+    path = tmp_path / "telemetry.duckdb"
+    write_fleet(path)
+    config = DriftConfig()
+    parts = [scan_partition(str(path), part, 4, config) for part in range(4)]
+    assert sum(len(found) for found, _ in parts) > 0
+    assert sum(bool(found) for found, _ in parts) >= 2  # the hash spreads the fleet
+    merged = merge(parts, config)
+    assert [s.model_dump() for s in merged] == single_process(path)
+    assert group_incidents([s for s in merged if s.anomalous])
+
+
+@pytest.mark.skipif(not HAS_RAY, reason="ray is not installed (pip install 'lotsen[ray]')")
+def test_ray_scan_finds_the_single_process_incidents(tmp_path: Path) -> None:
+    from tools.drift.ray_engine import scan_with_ray
+
+    path = tmp_path / "telemetry.duckdb"
+    write_fleet(path)
+    found = scan_with_ray(path, parts=3, num_cpus=2)
+    assert [s.model_dump() for s in found] == single_process(path)
+    store = TelemetryStore.read_only(path)
+    try:
+        reference = group_incidents([s for s in scan(load_batch(store)) if s.anomalous])
+    finally:
+        store.close()
+    incidents = group_incidents([s for s in found if s.anomalous])
+    assert incidents and [i.model_dump() for i in incidents] == [i.model_dump() for i in reference]
