@@ -35,6 +35,9 @@ def create_app(settings: Settings, *, world: World | None = None) -> FastAPI:
         try:
             yield
         finally:
+            threads = getattr(app.state, "threads", None)
+            if threads is not None:
+                threads.close()
             if owned:
                 opened.close()
 

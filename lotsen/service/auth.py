@@ -154,9 +154,9 @@ def _unauthorised(message: str) -> HTTPException:
 def require_role(role: str) -> "RoleCheck":
     """A dependency that yields the caller if their roles grant `role` (else 403).
 
-    For unsafe methods of a caller authenticated by cookie or proxy header it also checks
-    the `X-CSRF-Token` header (form handlers check the form field with `verify_csrf`;
-    a request that carries the token as a form field passes once the handler has checked).
+    It checks no CSRF token: the API router does that for all its routes
+    (`require_api_csrf`); a console form handler must call `verify_csrf(request,
+    form["csrf_token"])` itself before acting.
     """
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}")
