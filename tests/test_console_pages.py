@@ -90,6 +90,7 @@ def test_pages_show_the_worlds_data(console: Console) -> None:
     assert all(f'id="pool-{p.name}"' in pools for p in world.cluster.node_pools())
     [request_id] = _pending(console)
     assert f'id="request-{request_id}"' in client.get("/console/approvals").text
+    assert ">1</span>" in client.get("/console/fragments/pending").text  # the nav's count
     incidents = client.get("/console/incidents").text
     records = world.runs.incidents.occurrences()
     assert records and all(f"/console/incidents/{r.id}" in incidents for r in records)

@@ -58,6 +58,16 @@ def inbox(request: Request, status: Annotated[str, Query(max_length=20)] = "pend
     )
 
 
+@router.get("/fragments/pending")
+def pending_count(request: Request) -> Response:
+    """The nav bar's count of pending requests (htmx loads it and refreshes it)."""
+    principal_of(request)
+    with locked_world(request) as world:
+        count = len(approval_views.approval_views(world, "", False))
+    text = f'<span class="badge pending" title="pending approvals">{count}</span>' if count else ""
+    return Response(text, media_type="text/html")
+
+
 @router.get("/approvals/{request_id}")
 def approval(
     request: Request, request_id: str, done: Annotated[str, Query(max_length=20)] = ""
