@@ -1,6 +1,7 @@
 """The Ray engine (local cluster) finds the incidents of the single-process scan."""
 
 import importlib.util
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -78,3 +79,24 @@ def test_ray_scan_finds_the_single_process_incidents(tmp_path: Path) -> None:
         store.close()
     incidents = group_incidents([s for s in found if s.anomalous])
     assert incidents and [i.model_dump() for i in incidents] == [i.model_dump() for i in reference]
+
+
+def test_indexed_job_parts_merge_to_the_single_process_scan(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tools.drift.partition_job import main, merge_parts
+
+    path, out = tmp_path / "telemetry.duckdb", tmp_path / "out"
+    write_fleet(path)
+    for part in range(3):
+        monkeypatch.setenv("JOB_COMPLETION_INDEX", str(part))
+        main(["scan", str(path), str(out), "--parts", "3"])
+    store = TelemetryStore.read_only(path)
+    try:
+        expected = [s.model_dump(mode="json") for s in scan(load_batch(store))]
+    finally:
+        store.close()
+    assert json.loads(merge_parts(out, 3)) == expected
+    (out / "part-1.json").unlink()
+    with pytest.raises(SystemExit, match=r"partitions \[1\] have no output"):
+        merge_parts(out, 3)
