@@ -48,6 +48,7 @@ fmt: $(STAMP)
 bench: $(STAMP) .venv-bench/.installed
 	$(BIN)/lotsen bench fleet
 	$(BIN)/lotsen bench drift
+	$(BIN)/lotsen bench scan --models 1000,10000,100000
 	$(BIN)/lotsen bench packing --deployments 1000 --nodes 64
 	$(BIN)/lotsen bench startup
 	test -d .lotsen/world || $(BIN)/lotsen demo
