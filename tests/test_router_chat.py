@@ -35,10 +35,10 @@ def data(seeded: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return copy_data_dir(seeded, tmp_path, monkeypatch)
 
 
-def write_registry(data: Path, tier0_wins: int) -> None:
-    """Tier 0 measured at tier0_wins/40 on the registry family, the LLM tiers at 38/40."""
+def write_registry(data: Path, tier0_wins: int, task_class: str = CLASS) -> None:
+    """Tier 0 measured at tier0_wins/40 on `task_class`, the LLM tiers at 38/40."""
     rows = [
-        Outcome(case=f"{tier}-{i}", task_class=CLASS, tier=tier, passed=i < wins)
+        Outcome(case=f"{tier}-{i}", task_class=task_class, tier=tier, passed=i < wins)
         for tier, wins in (("tier0", tier0_wins), ("small", 38), ("large", 38))
         for i in range(40)
     ]
@@ -138,3 +138,24 @@ def test_health_from_ledger_uses_only_the_latest_recent_call() -> None:
     health = health_from_ledger([old, failed, recovered, ok], now)
     assert set(health.down) == {"small"}
     assert health.latency_s == {"mid": 2.0}
+
+
+def test_agents_get_their_tier_from_the_router(data: Path) -> None:
+    with ScriptedOpenAIServer([], ServerProfile(auto=False)) as server:
+        with World(settings(data, server.base_url)) as world:
+            world.audit.records()
+            priors = world.llm(task="retrainer/decide")
+            write_registry(data, tier0_wins=40, task_class="retrainer/decide")
+            measured = world.llm(task="retrainer/decide")
+            named = world.llm("small", task="retrainer/decide")
+            routes = audit_routes(world)
+    assert priors is not None and priors.tier.name == "small"
+    assert priors.route.startswith("retrainer/decide: small")
+    assert measured is None
+    assert named is not None and named.route == ""
+    assert [(r["task_class"], r["tier"]) for r in routes] == [
+        ("retrainer/decide", "small"),
+        ("retrainer/decide", "tier0"),
+    ]
+    usage = [json.loads(x) for x in (data / "llm_usage.jsonl").read_text().splitlines()]
+    assert [(u["agent"], u["tier"]) for u in usage] == [("retrainer", "tier0")]

@@ -14,6 +14,9 @@ from world.settings import Settings
 
 if TYPE_CHECKING:  # LangChain is imported only when a tier is actually used
     from llm.call import LlmContext
+    from world.world import World
+
+ROUTE_AUDIT_KIND = "route_decision"
 
 
 def configured_tiers(settings: Settings) -> list[LlmTier]:
@@ -36,6 +39,48 @@ def llm_context(
     chosen = find_tier(tiers, tier)
     usage = ledger or UsageLedger(settings.data_dir / "llm_usage.jsonl")
     return LlmContext(tier=chosen, model=chat_model(chosen), ledger=usage)
+
+
+def routed_llm(world: "World", task: str) -> "LlmContext | None":
+    """The router's tier for a task class (None: tier 0, or no LLM tier configured).
+
+    The decision goes onto the call's usage records (or a tier-0 record when tier 0 was
+    chosen) and, when the world has an audit log, into it (`route_decision`).
+    """
+    tiers = configured_tiers(world.settings)
+    if not tiers:
+        return None
+    from dataclasses import replace
+    from datetime import UTC, datetime
+
+    from agents.router.chat import health_from_ledger, recent_usage, registry_for
+    from agents.router.policy import Router, RouteRequest
+    from llm.tiers import TIER0
+    from llm.usage import UsageRecord
+
+    now = datetime.now(UTC)
+    registry = registry_for(world.settings.data_dir, tiers)
+    usage = recent_usage(world.settings.data_dir / "llm_usage.jsonl")
+    router = Router(registry, health=health_from_ledger(usage, now), stale=registry.is_stale(now))
+    agent = task.split("/")[0]
+    decision = router.route(
+        RouteRequest(task_class=task, agent=agent, available=[TIER0, *(t.name for t in tiers)])
+    )
+    note = f"{task}: {decision.why}"
+    if world.state.audit_db.exists():
+        world.audit.append(
+            ROUTE_AUDIT_KIND,
+            actor=agent,
+            data=decision.model_dump(
+                mode="json",
+                include={"task_class", "agent", "tier", "cascade", "why", "routed_around", "stale"},
+            ),
+        )
+    if decision.tier == TIER0:
+        world.ledger.add(UsageRecord(agent=agent, task=task, tier=TIER0, route=note))
+        return None
+    chosen = llm_context(world.settings, decision.tier, world.ledger)
+    return None if chosen is None else replace(chosen, route=note)
 
 
 def _load_file(path: Path) -> list[LlmTier]:

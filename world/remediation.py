@@ -120,7 +120,7 @@ def open_workflow(
     port = remediation_port(world)
     proposer = recorded_proposer or world.user(user)
     with _checkpointer(world.settings, world.files.checkpoints_db) as saver:
-        graph = build_graph(port, world.llm(), proposer, saver)
+        graph = build_graph(port, world.llm(task="retrainer/decide"), proposer, saver)
         yield Workflow(world=port, graph=graph, proposer=proposer)
 
 

@@ -303,8 +303,14 @@ class World:
 
         return tuple(LlmContext(tier=t, model=chat_model(t), ledger=self.ledger) for t in tiers)
 
-    def llm(self, tier: str | None = None) -> "LlmContext | None":
-        """One tier by name (the cheapest by default), or None when only tier 0 exists."""
-        from world.llm import llm_context
+    def llm(self, tier: str | None = None, task: str | None = None) -> "LlmContext | None":
+        """One tier by name, else the router's choice for `task`, else the cheapest.
 
+        `task` is a task class such as `retrainer/decide`. None: tier 0 is to decide (no
+        LLM tier configured, or the router chose the deterministic core).
+        """
+        from world.llm import llm_context, routed_llm
+
+        if tier is None and task is not None:
+            return routed_llm(self, task)
         return llm_context(self.settings, tier, self.ledger)

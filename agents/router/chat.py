@@ -70,6 +70,25 @@ def health_from_ledger(
     return health
 
 
+def recent_usage(path: Path) -> list[UsageRecord]:
+    """The records at the end of a usage file (unparseable lines skipped)."""
+    if not path.exists():
+        return []
+    with path.open("rb") as handle:
+        start = max(0, handle.seek(0, 2) - _TAIL_BYTES)
+        handle.seek(start)
+        lines = handle.read().decode("utf-8", errors="replace").splitlines()
+    if start > 0:  # the first line read is probably cut
+        lines = lines[1:]
+    records = []
+    for line in lines:
+        try:
+            records.append(UsageRecord.model_validate_json(line))
+        except ValueError:
+            continue
+    return records
+
+
 def chat_features(question: str, ctx: "AssistantContext") -> list[str]:
     """Difficulty features of a question, from the tier-0 grammar (read-only lookups)."""
     from agents.assistant.context import FleetView
@@ -123,19 +142,7 @@ class ChatRouter:
         """The last calls: from the usage file (other processes' too), else in memory."""
         if self.usage_file is None or not self.usage_file.exists():
             return ctx.llms[0].ledger.records if ctx.llms else []
-        with self.usage_file.open("rb") as handle:
-            start = max(0, handle.seek(0, 2) - _TAIL_BYTES)
-            handle.seek(start)
-            lines = handle.read().decode("utf-8", errors="replace").splitlines()
-        if start > 0:  # the first line read is probably cut
-            lines = lines[1:]
-        records = []
-        for line in lines:
-            try:
-                records.append(UsageRecord.model_validate_json(line))
-            except ValueError:
-                continue
-        return records
+        return recent_usage(self.usage_file)
 
     def choose(self, ctx: "AssistantContext", question: str) -> "LlmContext | None":
         """The LLM to answer `question` (None: tier 0), with the decision recorded."""

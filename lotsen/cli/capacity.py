@@ -91,7 +91,7 @@ def plan(
 
     world = world_of(ctx)
     result = build_plan(world.cluster, world.capacity, world.user())
-    result = explain_plan(result, world.llm() if explain else None)
+    result = explain_plan(result, world.llm(task="capacity/plan") if explain else None)
     save_plan(world, result)
     if as_json:
         print_json(result)

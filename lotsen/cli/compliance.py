@@ -121,7 +121,7 @@ def explain_cmd(
             f"no policy applies to {subject!r}: name a model, namespace, namespace/deployment, "
             "node pool, node/gpuN or environment (`lotsen models list`, `lotsen cluster ...`)"
         )
-    llm = None if tier in {"0", "tier0"} else world.llm(tier)
+    llm = None if tier in {"0", "tier0"} else world.llm(tier, task="compliance/explain")
     result = explain(subject, report, llm)
     if as_json:
         print_json(result)
