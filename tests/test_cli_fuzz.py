@@ -39,6 +39,7 @@ SKIPPED = {
     "eval check",
     "llm serve",  # may exec vLLM
     "run-loop",  # runs until stopped (tests/test_loop_*.py)
+    "serve",  # serves until stopped: with its defaults the fuzzer would wait forever
 }
 SKIPPED_GROUPS = ("bench",)  # minutes each; their bounds are in tests/test_bad_input.py
 EXAMPLES = 100
