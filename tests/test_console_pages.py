@@ -88,6 +88,9 @@ def test_pages_show_the_worlds_data(console: Console) -> None:
     assert all(f'id="model-{m.name}"' in fleet for m in models)
     pools = client.get("/console/pools").text
     assert all(f'id="pool-{p.name}"' in pools for p in world.cluster.node_pools())
+    assert 'hx-get="/console/fragments/capacity"' in pools  # the plan loads after the page
+    plan = client.get("/console/fragments/capacity").text
+    assert 'id="packing"' in plan and "nothing is applied" in plan
     [request_id] = _pending(console)
     assert f'id="request-{request_id}"' in client.get("/console/approvals").text
     assert ">1</span>" in client.get("/console/fragments/pending").text  # the nav's count

@@ -1,5 +1,6 @@
 """Read-only console pages: fleet, GPU pools, incidents, compliance, eval reports, models."""
 
+from html import escape
 from typing import Annotated, get_args
 
 from fastapi import APIRouter, Query, Request
@@ -9,7 +10,7 @@ from lotsen.service.console.views import compliance as compliance_views
 from lotsen.service.console.views import evals as eval_views
 from lotsen.service.console.views import fleet as fleet_views
 from lotsen.service.console.views import incidents as incident_views
-from lotsen.service.console.web import PREFIX, error_page, principal_of, render
+from lotsen.service.console.web import PREFIX, error_page, principal_of, render, templates
 from lotsen.service.deps import locked_world
 from memory.incidents import IncidentStatus
 from tools.errors import LotsenError, NotFoundError
@@ -54,6 +55,21 @@ def pools(request: Request) -> Response:
     with locked_world(request) as world:
         views = fleet_views.pool_views(world)
     return render(request, who, "pools.html", "pools", pools=views)
+
+
+@router.get("/fragments/capacity")
+def capacity(request: Request) -> Response:
+    """The capacity plan of the pools page (loaded after the page: planning takes a while)."""
+    from lotsen.service.console.views.capacity import capacity_view
+
+    principal_of(request)
+    try:
+        with locked_world(request) as world:
+            cap = capacity_view(world)
+    except LotsenError as exc:
+        message = str(exc).splitlines()[0]
+        return Response(f"<p class='flash error'>{escape(message)}</p>", media_type="text/html")
+    return templates().TemplateResponse(request, "_capacity.html", {"cap": cap})
 
 
 @router.get("/incidents")
