@@ -69,3 +69,12 @@ def test_a_foreign_or_broken_file_is_one_clear_error(tmp_path: Path) -> None:
         CapabilityRegistry.load(broken)
     with pytest.raises(ConfigError, match="does not exist"):
         CapabilityRegistry.load(tmp_path / "missing.yaml")
+
+
+def test_the_shipped_registry_loads_and_names_its_source() -> None:
+    import agents.router
+
+    reg = CapabilityRegistry.load(Path(agents.router.__file__).with_name("registry.yaml"))
+    assert [t.name for t in reg.tiers] == ["tier0", "small", "large"]
+    assert reg.entries and all(e.source == "measured" for e in reg.entries)
+    assert "simulated LLM tiers" in reg.sources[0]

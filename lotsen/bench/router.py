@@ -166,7 +166,9 @@ def bench_router(
             f"{len(test)}); run more scenarios"
         )
     largest = names[-1]
-    registry = registry_of(train, tiers, source=f"{mode} run, training split")
+    registry = registry_of(
+        train, tiers, source=f"lotsen bench router, training split, {mode} LLM tiers, tier 0 real"
+    )
     fitted = calibrate(train, registry, largest, required_ratio=required_ratio)
     router = Router(registry, target=fitted.target, cascade_floor=fitted.cascade_floor)
     policies = [

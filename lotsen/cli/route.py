@@ -121,8 +121,9 @@ def table_cmd(ctx: typer.Context, registry: RegistryOpt = None, as_json: AsJson 
     )
     console.print(f"sources: {'; '.join(reg.sources) or 'none'}")
     table = Table()
-    for column in ("task class", "tier", "n", "success", "95% CI", "tokens", "cost", "latency s"):
-        table.add_column(column, justify="left" if column in ("task class", "tier") else "right")
+    table.add_column("task class", no_wrap=True)
+    for column in ("tier", "n", "ok", "CI 95%", "tokens", "cost", "s"):
+        table.add_column(column, justify="left" if column == "tier" else "right")
     for e in reg.entries:
         table.add_row(
             e.task_class,
