@@ -153,6 +153,7 @@ def test_operator_asks_and_sees_the_streamed_answer_with_evidence(
     link = page.locator("#evidence a.entity").first
     expect(link).to_have_attribute("href", re.compile(r"^/console/models/"))
     expect(page.locator("#evidence")).to_contain_text("scan_compliance")
+    expect(page.locator("#thread-list a").first).to_contain_text("which models fail policy")
     shoot(page, tmp_path, "chat")
     thread = page.locator("#thread").inner_text()
     page.goto(f"{server.url}/console/chat?thread={thread}")  # the thread was persisted

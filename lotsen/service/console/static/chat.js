@@ -27,11 +27,12 @@
     catch (e) { return response.statusText || ("HTTP " + response.status); }
   }
 
-  async function ensureThread() {
+  async function ensureThread(question) {
     if (thread) { return thread; }
     const r = await fetch(api + "/threads", {
       method: "POST", credentials: "same-origin",
-      headers: {"Content-Type": "application/json", "X-CSRF-Token": csrf}, body: "{}",
+      headers: {"Content-Type": "application/json", "X-CSRF-Token": csrf},
+      body: JSON.stringify({title: question.slice(0, 80)}),
     });
     if (!r.ok) { throw new Error(await detail(r)); }
     const body = await r.json();
@@ -82,7 +83,7 @@
     out.classList.add("streaming");
     let reply = null;
     let failure = null;
-    const id = await ensureThread();
+    const id = await ensureThread(question);
     const r = await fetch(api + "/threads/" + encodeURIComponent(id) + "/messages", {
       method: "POST", credentials: "same-origin",
       headers: {"Content-Type": "application/json", "Accept": "text/event-stream", "X-CSRF-Token": csrf},
@@ -115,6 +116,7 @@
     if (failure) { throw new Error(failure); }
     out.dataset.done = "true";
     if (reply) { await showEvidence(evidenceOf(reply)); }
+    listThreads().catch(function () { /* the list is a convenience */ });
   }
 
   async function loadThread() {
@@ -140,5 +142,24 @@
     ask(question).catch(function (err) { bubble("error", String(err.message || err)); })
       .finally(function () { send.disabled = false; input.focus(); });
   });
+  async function listThreads() {
+    const list = document.getElementById("thread-list");
+    if (!list) { return; }
+    const r = await fetch(api + "/threads", {credentials: "same-origin"});
+    if (!r.ok) { return; }
+    const threads = await r.json();
+    list.textContent = "";
+    for (const t of threads.slice(0, 20)) {
+      const li = document.createElement("li");
+      const a = document.createElement("a");
+      a.href = "?thread=" + encodeURIComponent(t.id);
+      a.textContent = t.title + " · " + String(t.updated_at).slice(0, 16).replace("T", " ");
+      li.appendChild(a);
+      list.appendChild(li);
+    }
+    if (!threads.length) { list.innerHTML = "<li class='muted'>none yet</li>"; }
+  }
+
+  listThreads().catch(function () { /* the list is a convenience */ });
   loadThread().catch(function (err) { bubble("error", String(err.message || err)); });
 })();
