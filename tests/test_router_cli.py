@@ -17,8 +17,11 @@ SUITES = ["monitor", "retrainer", "compliance", "capacity"]
 """Committed suites: the benchmark test does not depend on scenarios being written."""
 
 
-def results_file(tmp_path: Path) -> Path:
-    """A tier-0 eval run over the committed suites; every 7th case failed."""
+def results_file(tmp_path: Path, llm_tier: str | None = None) -> Path:
+    """A tier-0 eval run over the committed suites; every 7th case failed.
+
+    With `llm_tier`, that tier's cases too: all passed, each costing 0.01.
+    """
     scenarios = load_suite(resolve_targets(SUITES))
     cases = [
         CaseResult(
@@ -36,6 +39,13 @@ def results_file(tmp_path: Path) -> Path:
         )
         for i, s in enumerate(scenarios)
     ]
+    if llm_tier is not None:
+        cases += [
+            c.model_copy(
+                update={"tier": llm_tier, "passed": True, "run": AgentRun(cost=0.01, latency_s=3)}
+            )
+            for c in cases
+        ]
     now = datetime.now(UTC)
     run = RunResult(
         started_at=now,
@@ -43,7 +53,7 @@ def results_file(tmp_path: Path) -> Path:
         wall_s=1.0,
         trials=1,
         jobs=1,
-        tiers=["tier0"],
+        tiers=["tier0", *([llm_tier] if llm_tier else [])],
         host="test",
         scenarios=[],
         cases=cases,
@@ -125,3 +135,39 @@ def test_bad_registry_is_one_line(
     code, _, err = lotsen(capsys, monkeypatch, "route", "table", "--registry", str(bad))
     assert code == 2
     assert "is not a router registry" in err and "Traceback" not in err
+
+
+def test_bench_router_measures_real_tiers_when_configured(
+    data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tier = {"name": "gpu", "base_url": "http://127.0.0.1:9/v1", "model": "served-model"}
+    monkeypatch.setenv("LOTSEN_LLM_TIERS", json.dumps([tier]))
+    results = results_file(tmp_path, llm_tier="gpu")
+    code, out, err = lotsen(
+        capsys, monkeypatch, "bench", "router", *SUITES, "--results", str(results)
+    )
+    assert code == 0, err
+    assert out.splitlines()[0].startswith("LLM tiers REAL: gpu")
+    code, out, err = lotsen(
+        capsys, monkeypatch, "bench", "router", *SUITES, "--results", str(results), "--json"
+    )
+    report = json.loads(out)
+    assert (report["mode"], report["largest"]) == ("real", "gpu")
+    largest, tier0, router = report["policies"]
+    assert largest["success"] == 1.0 and tier0["success"] < 1.0
+    assert largest["cost"] == pytest.approx(0.01 * largest["cases"])
+    assert router["success"] >= tier0["success"]
+
+
+def test_route_explain_shows_a_tier_marked_down_routed_around(
+    data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import agents.router
+
+    shipped = Path(agents.router.__file__).with_name("registry.yaml")
+    args = ["route", "explain", "compliance/explain", "--registry", str(shipped), "--json"]
+    code, out, err = lotsen(capsys, monkeypatch, *args, "--down", "tier0")
+    assert code == 0, err
+    decision = json.loads(out)
+    assert decision["routed_around"] == ["tier0"]
+    assert decision["tier"] != "tier0"
