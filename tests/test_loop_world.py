@@ -13,10 +13,11 @@ import time
 from collections.abc import Iterator
 from contextlib import closing
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from lotsen.bench.killresume import audit_records, world_state
@@ -340,3 +341,33 @@ def test_a_replica_that_lost_the_lease_stops_acting(seeded: Path, tmp_path: Path
     assert not loop_state_path(Settings(data_dir=data)).exists() or ticks_by(data, os.getpid()) == 0
     with World(Settings(data_dir=data)) as world:
         assert world.runs.runs() == [] and world.approvals.requests(world.clock()) == []
+
+
+def refuse(url: str, body: dict[str, Any], timeout_s: float) -> None:
+    raise httpx.ConnectError("connection refused")
+
+
+def test_a_failed_delivery_is_audited_once(ticked: Ticked, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    shutil.copytree(ticked.data, data, symlinks=True)
+    once = Settings.model_validate(
+        {"data_dir": data, "notify_webhook_url": "http://127.0.0.1:9/hook", "notify_attempts": 1}
+    )
+    box = NotificationOutbox(outbox_path(once))
+    try:
+        box.enqueue(
+            "approval:apr-x", "approval.requested", {"webhook": {"id": "apr-x"}}, datetime.now(UTC)
+        )
+        for _ in range(2):
+            OperatingLoop(once, post=refuse).run_once()
+        (failed,) = box.deliveries("failed")
+    finally:
+        box.close()
+    assert (
+        failed.event == "approval:apr-x" and failed.last_error == "ConnectError: connection refused"
+    )
+    with World(Settings(data_dir=data)) as world:
+        audited = [r.data for r in world.audit.records() if r.kind == "notification_failed"]
+    assert audited == [
+        {"event": "approval:apr-x", "channel": "webhook", "attempts": 1, "error": failed.last_error}
+    ]

@@ -84,7 +84,7 @@ class OperatingLoop:
             self.lease.release()
 
     def run_once(self) -> TickReport:
-        """One tick as leader, then one delivery attempt of what is due.
+        """One tick as leader, attempting due notifications once each (no delivery thread).
 
         Raises:
             ConflictError: another replica holds the lease.
@@ -96,19 +96,17 @@ class OperatingLoop:
                 "this one would act beside it"
             )
         try:
-            report = self.tick()
-            outbox = NotificationOutbox(outbox_path(self.settings))
-            try:
-                deliver_due(self.settings, outbox, post=self._post)
-            finally:
-                outbox.close()
-            return report
+            return self.tick(deliver=True)
         finally:
             if not held_before:
                 self.lease.release()
 
-    def tick(self) -> TickReport:
-        """Everything that is due now (the caller holds the lease)."""
+    def tick(self, *, deliver: bool = False) -> TickReport:
+        """Everything that is due now (the caller holds the lease).
+
+        Args:
+            deliver: Also attempt due notifications here, once each (no delivery thread).
+        """
         with World(self.settings, clock=self._clock) as world:
             actor = world.user(self.settings.loop_user)
             state = LoopState(loop_state_path(self.settings))
@@ -131,6 +129,8 @@ class OperatingLoop:
                 report.compliance_failures = rescan_compliance(world, state, actor)
                 report.capacity_report = daily_capacity_report(world, actor, report.at)
                 report.notifications_queued += notify_pending(world, notifier)
+                if deliver:
+                    deliver_due(self.settings, outbox, post=self._post)
                 audit_failed_deliveries(world, outbox, actor)
                 state.record_tick(self.holder, datetime.now(UTC), world.clock(), report.summary())
             finally:
