@@ -4,7 +4,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from tools.cluster.sim import capacity_ops, cron_jobs, faults, power
+from tools.cluster.sim import capacity_ops, change_events, cron_jobs, faults, power
 from tools.cluster.sim.placement import usage_by_namespace
 from tools.cluster.sim.scheduler import (
     admit_jobs,
@@ -30,7 +30,7 @@ from tools.domain import (
     NodePool,
     PoolUsage,
 )
-from tools.domain.events import SERVING_CHANGES, ChangeEvent, EventKind
+from tools.domain.events import ChangeEvent, EventKind
 from tools.domain.queues import ClusterQueue, CronSchedule, QueueConfig, QueuePatch, apply_patch
 from tools.errors import ConfigError, NotFoundError
 from tools.events.log import EventLog, events_path
@@ -232,12 +232,10 @@ class SimCluster:
 
         The twin keeps the configuration as its events leave it (`events.latest_config`).
         """
-        if kind not in SERVING_CHANGES:
-            raise ConfigError(f"not a serving change: {kind.value}")
         dep = self.deployment(namespace, name)
-        current = self.events.latest_config(f"{namespace}/{name}")
-        before = {k: current.get(k) for k in changes}
-        return self._emit(kind, dep, self.now(), before, dict(changes), actor, reason)
+        return change_events.serving_change(
+            self.events, dep, self.now(), changes, kind, actor, reason
+        )
 
     def _emit(
         self,
@@ -246,21 +244,8 @@ class SimCluster:
         at: datetime,
         before: dict[str, Any],
         after: dict[str, Any],
-        actor: str = "twin",
-        reason: str = "",
     ) -> ChangeEvent:
-        return self.events.record(
-            kind,
-            f"{dep.namespace}/{dep.name}",
-            at,
-            actor=actor,
-            model=dep.model,
-            version=dep.model_version,
-            environment=dep.env,
-            before=before,
-            after=after,
-            reason=reason,
-        )
+        return change_events.record(self.events, kind, dep, at, before, after)
 
     def submit_job(self, spec: JobSpec, *, dry_run: bool = False) -> Job:
         """Queue a job and admit it at once if it fits; idempotent by key."""
