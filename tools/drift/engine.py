@@ -299,6 +299,7 @@ def _feature_signal(f: FeatureArrays, res: FeatureResults, r: int) -> FeatureSig
         drifted=bool(res.drifted[r]),
         psi=float(res.psi[r]),
         importance=float(f.importance[r]),
+        sample_margin=float(np.sqrt(1 / max(f.ref_n[r], 1) + 1 / max(f.cur_n[r], 1))),
     )
 
 

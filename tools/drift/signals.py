@@ -36,6 +36,8 @@ class FeatureSignal(BaseModel):
     drifted: bool
     psi: float
     importance: float = 1.0
+    sample_margin: float = 0.0
+    """sqrt(1/n_reference + 1/n_current): the scale of a distance's sampling noise (0 = unknown)."""
 
 
 class ModelSignals(BaseModel):
