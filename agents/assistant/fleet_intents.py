@@ -249,7 +249,7 @@ def approval(view: FleetView, query: Query) -> Reply:
 
 _KINDS = {
     "rollback": r"roll(ed)?[- ]?backs?|revert",
-    "promotion": r"promot",
+    "promotion": r"promot|deploy",
     "approval": r"approv|reject",
     "action": r"\bscal(e|ed|ing)\b|action",
 }
@@ -323,7 +323,7 @@ FLEET_INTENTS: tuple[Intent, ...] = (
         "nodes",
         "Which GPUs are idle in test?",
         lambda q: q.has(
-            r"\bnodes?\b|which gpus?|what gpus?|list (the )?(idle |free )?gpus|"
+            r"\bnodes?\b|which (\w+ )?gpus?|what gpus?|list (the )?(idle |free )?gpus|"
             r"gpus? .*\b(down|reserved)\b|where .*idle gpus?"
         ),
         nodes,
@@ -341,7 +341,8 @@ FLEET_INTENTS: tuple[Intent, ...] = (
             q.has(
                 r"what (has |have )?changed|\bchanges?\b|rolled back|roll-?backs?\b|"
                 r"promot(ed|ions)|what happened|anything (new|changed)|who (approved|scaled)|"
-                r"was .* (rolled|promoted|scaled)|deploy(s|ments)? (today|yesterday|this week)"
+                r"was .* (rolled|promoted|scaled)|deploy(s|ments)? (today|yesterday|this week)|"
+                r"what did \w+ (do|change)|got (deployed|promoted|rolled back)"
             )
             and not q.has(r"alias(es)? history|history of")
         ),
