@@ -30,7 +30,8 @@ MATRIX: list[Call] = [
     ("GET", "/api/v1/compliance", None, "viewer", 200),
     ("GET", "/api/v1/compliance/findings?status=fail", None, "viewer", 200),
     ("GET", "/api/v1/capacity/report", None, "viewer", 200),
-    ("GET", "/api/v1/capacity/plans", None, "viewer", 404),
+    ("GET", "/api/v1/capacity/plans", None, "viewer", 200),
+    ("POST", "/api/v1/capacity/plans", None, "operator", 201),
     ("GET", "/api/v1/evals/runs", None, "viewer", 200),
     ("GET", "/api/v1/evals/runs/nope", None, "viewer", 404),
     ("GET", "/api/v1/evals/runs/nope/report", None, "viewer", 404),
@@ -48,6 +49,9 @@ MATRIX: list[Call] = [
 @pytest.fixture(scope="module")
 def api(full_world: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     with served(full_world, tmp_path_factory.mktemp("api")) as s:
+        built = s.client.post("/api/v1/capacity/plans", headers=s.auth("olga"))
+        assert built.status_code == 201  # so that reading the plan does not depend on order
+        assert built.json()["proposer"] == "olga"
         yield s
 
 

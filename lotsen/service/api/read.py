@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from agents.capacity.plan import CapacityPlan
 from evals.runner import RunResult
-from lotsen.service.api.common import ERRORS, Viewer, with_world
+from lotsen.service.api.common import ERRORS, Operator, Viewer, with_world
 from memory.audit import AuditRecord
 from memory.audit_verify import VerifyResult
 from tools.capacity.usage import CapacityReport
@@ -160,6 +160,22 @@ def capacity_plan(request: Request, who: Viewer) -> CapacityPlan:
     from world.capacity import load_plan
 
     return with_world(request, load_plan)
+
+
+@router.post(
+    "/capacity/plans", summary="Build and save a capacity plan", tags=["capacity"], status_code=201
+)
+def build_capacity_plan(request: Request, who: Operator) -> CapacityPlan:
+    """Packing, scale-to-zero, right-sizing, job windows; saved, nothing changes (tier 0)."""
+    from agents.capacity.plan import build_plan
+    from world.capacity import save_plan
+
+    def build(w: World) -> CapacityPlan:
+        plan = build_plan(w.cluster, w.capacity, w.user(who.name, "operator"))
+        save_plan(w, plan)
+        return plan
+
+    return with_world(request, build)
 
 
 @router.get("/evals/runs", summary="Eval runs", tags=["evals"])
