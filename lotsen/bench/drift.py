@@ -171,6 +171,7 @@ def _run_nannyml(folder: Path, python: Path) -> dict[str, dict[str, dict[str, ob
     subprocess.run(
         [str(python), str(runner), str(folder), str(out)],
         check=True,
+        stdout=subprocess.DEVNULL,
         env={"MPLCONFIGDIR": str(folder), "HOME": str(folder), "PATH": "/usr/bin:/bin"},
     )
     loaded: dict[str, dict[str, dict[str, object]]] = json.loads(out.read_text())
@@ -220,6 +221,7 @@ def _run_evidently(
     subprocess.run(
         [str(python), str(runner), str(folder), str(out)],
         check=True,
+        stdout=subprocess.DEVNULL,
         env={"MPLCONFIGDIR": str(folder), "HOME": str(folder), "PATH": "/usr/bin:/bin"},
     )
     return TypeAdapter(dict[str, EvidentlyResult]).validate_json(out.read_text())
