@@ -60,3 +60,28 @@ def test_changes_on_the_twin_are_events_and_a_revert_restores_the_config(
         undone = port.revert(changed, "lotsen-remediation", "revert")
         assert undone.after == {"max_batch_size": None}
         assert twin.events.latest_config(subject) == {"max_batch_size": None}
+
+
+def test_plan_only_names_the_change_a_latency_regression_follows(
+    seeded: Path, tmp_path: Path
+) -> None:
+    from agents.remediation.plan import Action
+    from agents.remediation.runner import plan_only
+    from tools.drift.incidents import Incident
+
+    with opened_copy(seeded, tmp_path) as world:
+        twin = world.cluster
+        assert isinstance(twin, SimCluster)
+        dep = twin.deployments()[0]
+        changed = twin.change_serving(dep.namespace, dep.name, {"max_batch_size": 256})
+        twin.advance(timedelta(hours=2))
+        incident = Incident(
+            id="inc-latency",
+            kind="latency_regression",
+            models=[dep.model],
+            probable_cause="p95 x3",
+            window_start=twin.now(),
+        )
+        [(plan, _)] = plan_only([incident], remediation_port(world))
+        assert plan.action is Action.REVERT_CHANGE and plan.cause_event == changed
+        assert changed.id in plan.reason

@@ -7,6 +7,7 @@ Either is preferred over retraining, even when drift is also present (a retrain 
 a bad change bakes it in, and promotes on evidence the change distorted).
 """
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from pydantic import BaseModel
@@ -56,6 +57,18 @@ class Correlation(BaseModel):
 def window_of(incident: Incident) -> tuple[datetime, datetime]:
     """The span of time whose changes may explain the incident."""
     return incident.window_start - LOOKBACK, incident.window_start + WINDOW
+
+
+EventReader = Callable[[set[str], datetime, datetime], list[ChangeEvent]]
+"""(models, start, end) -> the recorded changes to those models in that span."""
+
+
+def events_around(incident: Incident, reader: EventReader | None) -> list[ChangeEvent]:
+    """The recorded changes that may explain the incident (none without an event stream)."""
+    if reader is None:
+        return []
+    start, end = window_of(incident)
+    return reader(set(incident.models), start, end)
 
 
 def correlate(incident: Incident, events: list[ChangeEvent]) -> Correlation | None:

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 from pydantic import BaseModel
 
+from agents.remediation.correlate import EventReader
 from agents.remediation.gate import GateResult
 from agents.remediation.plan import Action, RemediationPlan
 from agents.remediation.promotion import PendingPromotion, check_promotable
@@ -41,8 +42,6 @@ from tools.policy.gate import ComplianceGate
 from tools.registry import CHALLENGER, CHAMPION, ModelRegistry, rollback_target
 
 ACTOR = "lotsen-remediation"
-EventReader = Callable[[set[str], datetime, datetime], list[ChangeEvent]]
-"""(models, start, end) -> the recorded changes to those models in that span."""
 Reverter = Callable[[ChangeEvent, str, str], ChangeEvent]
 """(the change, actor, reason) -> the event that undid it."""
 PROMOTION_MARGIN = 0.01

@@ -19,7 +19,7 @@ from langgraph.types import interrupt
 from pydantic import BaseModel, Field
 
 from agents.remediation import promotion_nodes
-from agents.remediation.correlate import window_of
+from agents.remediation.correlate import events_around
 from agents.remediation.executor import ACTOR, ActionResult, RemediationWorld, execute
 from agents.remediation.gate import GateResult, proposed_actions, review
 from agents.remediation.plan import (
@@ -42,7 +42,6 @@ from memory.approvals import Decision, NewRequest
 from memory.remediation import RunStatus
 from prompts import RenderedPrompt, render_prompt
 from tools.domain import RegisteredModel
-from tools.domain.events import ChangeEvent
 from tools.drift.incidents import Incident
 from tools.policy.action import ProposedAction
 from tools.registry import CHAMPION
@@ -157,7 +156,7 @@ class _Nodes:
 
     def decide(self, state: RemediationState) -> StateUpdate:
         incident = state.incident
-        fallback = tier0_plan(incident, self._events(incident))
+        fallback = tier0_plan(incident, events_around(incident, self.world.events))
         memory = self.world.memory
         recalled = memory.similar(_evidence(incident), k=3) if memory is not None else []
         evidence = _evidence(incident) + "".join(
@@ -229,13 +228,6 @@ class _Nodes:
             "models": models,
             "champions": {m: r.aliases.get(CHAMPION, 0) for m, r in models.items()},
         }
-
-    def _events(self, incident: Incident) -> list[ChangeEvent]:
-        """The recorded changes around the incident (none without an event stream)."""
-        if self.world.events is None:
-            return []
-        start, end = window_of(incident)
-        return self.world.events(set(incident.models), start, end)
 
     def _inadmissible(
         self,

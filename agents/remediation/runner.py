@@ -5,6 +5,7 @@ from typing import Any, Literal
 from langgraph.types import Command
 from pydantic import BaseModel
 
+from agents.remediation.correlate import events_around
 from agents.remediation.executor import ACTOR, RemediationWorld
 from agents.remediation.gate import review
 from agents.remediation.plan import (
@@ -96,7 +97,8 @@ def plan_only(
     gate = world.compliance_gate()
     done = remediated(incidents, world)
     todo = [i for i in incidents if i.id not in done]
-    return [(plan, review(plan, gate, ACTOR).verdict) for plan in map(tier0_plan, todo)]
+    plans = [tier0_plan(i, events_around(i, world.events)) for i in todo]
+    return [(plan, review(plan, gate, ACTOR).verdict) for plan in plans]
 
 
 def remediate(
