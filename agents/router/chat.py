@@ -90,19 +90,23 @@ def recent_usage(path: Path) -> list[UsageRecord]:
 
 
 def chat_features(question: str, ctx: "AssistantContext") -> list[str]:
-    """Difficulty features of a question, from the tier-0 grammar (read-only lookups)."""
+    """Difficulty features of a question, from the tier-0 grammar's matching alone.
+
+    No intent is answered here (some run a scan or a plan): only whether one matches.
+    """
+    from agents.assistant import mutations
     from agents.assistant.context import FleetView
-    from agents.assistant.grammar import answer_tier0
+    from agents.assistant.grammar import AGENT_INTENTS, BUILTIN_INTENTS
     from agents.assistant.query import parse
 
-    view = FleetView(ctx)
-    query = parse(question, view)
-    intent, _ = answer_tier0(view, query)
+    query = parse(question, FleetView(ctx))
+    intents = (*ctx.extra_intents, *AGENT_INTENTS, *BUILTIN_INTENTS)
+    matched = mutations.detect(query) is not None or any(i.matches(query) for i in intents)
     features = []
-    if intent == "unrecognised":
-        features.append("no_grammar_match")
-    elif intent == "unknown_model":
+    if query.unknown:
         features.append("low_tier0_confidence")
+    elif not matched:
+        features.append("no_grammar_match")
     if len(query.models) > MANY_MODELS:
         features.append("many_models")
     return features
