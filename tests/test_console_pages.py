@@ -121,6 +121,20 @@ def test_unauthenticated_pages_send_the_browser_to_login(console: Console) -> No
     assert r.headers["location"] == "/login?next=%2Fconsole%2Fapprovals"
 
 
+def test_an_expired_session_goes_back_to_login_and_decides_nothing(console: Console) -> None:
+    [request_id] = _pending(console)
+    client = console.client()
+    client.cookies.set("lotsen_session", "expired-or-logged-out")
+    r = client.get("/console/approvals")
+    assert r.status_code == 303 and r.headers["location"].startswith("/login?next=")
+    r = client.post(
+        f"/console/approvals/{request_id}/decide",
+        data={"decision": "approve", "csrf_token": "whatever"},
+    )
+    assert r.status_code == 303 and r.headers["location"].startswith("/login?next=")
+    assert _pending(console) == [request_id]
+
+
 def test_unknown_ids_are_a_404_page_without_a_stack_trace(console: Console) -> None:
     client = console.login("alice")
     for path in (
