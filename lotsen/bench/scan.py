@@ -52,7 +52,9 @@ class ScanTiming(BaseModel):
     """The vectorised statistics alone (`feature_tests` over every block)."""
     flagged: int
     peak_mb: float
-    """ru_maxrss of the measuring process."""
+    """ru_maxrss of the measuring process, all measurements included."""
+    scan_peak_mb: float = 0.0
+    """ru_maxrss right after the streamed scan, the first thing the process does."""
     load_avg: tuple[float, float, float]
 
     @property
@@ -199,10 +201,11 @@ def measure(db: Path) -> ScanTiming:
     store = TelemetryStore(db)
     store.db.execute("SET enable_progress_bar = false")
     store.db.execute(f"SET memory_limit = '{DUCKDB_MEMORY}'")
-    read_once, rows = _read_once(store)
     start = time.perf_counter()
     flagged = len(scan_store(store))
     scanned = time.perf_counter() - start
+    scan_peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # before anything else
+    read_once, rows = _read_once(store)
     statistics = memory = 0.0
     config = DriftConfig()
     names = model_names(store)
@@ -229,6 +232,7 @@ def measure(db: Path) -> ScanTiming:
         statistics_s=statistics,
         flagged=flagged,
         peak_mb=peak_kb / 1024,
+        scan_peak_mb=scan_peak_kb / 1024,
         load_avg=(load[0], load[1], load[2]),
     )
 

@@ -186,7 +186,7 @@ def scan_bench(
         return
     table = Table(title="Fleet scan from DuckDB, streamed in blocks (30 features per model)")
     columns = ("models", "end to end s", "statistics s", "read once s", "vs read once")
-    for column in (*columns, "stats vs memory pass", "peak MB", "load avg"):
+    for column in (*columns, "stats vs memory pass", "scan peak MB", "peak MB", "load avg"):
         table.add_column(column, justify="right")
     for r in results:
         table.add_row(
@@ -196,6 +196,7 @@ def scan_bench(
             f"{r.read_once_s:.2f}",
             f"{r.scan_vs_read:.1f}x",
             f"{r.statistics_vs_memory:.0f}x",
+            f"{r.scan_peak_mb:,.0f}",
             f"{r.peak_mb:,.0f}",
             f"{r.load_avg[0]:.1f}",
         )

@@ -34,19 +34,22 @@ BLOCK_MODELS = 4096
 _LATEST = "SELECT model, {window} AS ws FROM windows {where} GROUP BY model"
 _MODEL_NAMES = f"SELECT model FROM ({_LATEST}) ORDER BY model"
 _FEATURES = f"""
-WITH latest AS ({_LATEST})
+WITH latest AS ({{latest}}),
+ref AS (SELECT * FROM reference WHERE {{ref_block}}),
+cur AS (SELECT * FROM window_bins WHERE {{cur_block}})
 SELECT r.model, r.feature, r.kind = 'categorical' AS is_cat, r.counts AS rc, r.sums AS rs,
        r.n AS rn, r.nulls AS rnull, r.std, r.n_unique, r.importance,
        coalesce(w.counts, list_resize([]::DOUBLE[], {SLOTS}, 0.0)) AS cc,
        coalesce(w.sums, list_resize([]::DOUBLE[], {SLOTS}, 0.0)) AS cs,
        coalesce(w.n, 0) AS cn, coalesce(w.nulls, 0) AS cnull, coalesce(w.invalid, 0) AS invalid,
        coalesce(w.missing, true) AS missing, coalesce(w.type_mismatch, false) AS type_mismatch
-FROM reference r
+FROM ref r
 JOIN models m ON m.model = r.model AND m.version = r.version
 JOIN latest l ON l.model = r.model
-LEFT JOIN window_bins w ON w.model = r.model AND w.feature = r.feature AND w.window_start = l.ws
-WHERE {{block}}
+LEFT JOIN cur w ON w.model = r.model AND w.feature = r.feature AND w.window_start = l.ws
 """
+"""Every table is filtered by the block before the joins: the hash join builds on one
+block's window rows, not on every window of the fleet."""
 _MODELS = f"""
 WITH latest AS ({_LATEST})
 SELECT m.*, w.window_start, w.rows, w.freshness_lag_h, w.schema_fingerprint, w.metric_value,
@@ -115,11 +118,25 @@ def load_block(
         args + models_args,
     )
     models = models.take(pc.sort_indices(models, sort_keys=[("model", "ascending")]))
-    feats_where, feats_args = block.where("r.model")
+    latest_where, latest_args = block.where("model")
+    if window_start is not None:
+        latest_where, latest_args = (
+            f"{latest_where} AND window_start = ?",
+            [
+                *latest_args,
+                window_start,
+            ],
+        )
+    ref_where, ref_args = block.where("model")
+    cur_where, cur_args = block.where("model")
     feats = _arrow(
         store,
-        _FEATURES.format(window=window, where=where, block=feats_where),
-        args + feats_args,
+        _FEATURES.format(
+            latest=f"SELECT model, {window} AS ws FROM windows WHERE {latest_where} GROUP BY model",
+            ref_block=ref_where,
+            cur_block=cur_where,
+        ),
+        latest_args + ref_args + cur_args,
     )
     model_index = np.asarray(
         pc.index_in(feats.column("model"), value_set=models.column("model")).to_numpy(
