@@ -12,7 +12,7 @@ from llm.doubles import Reply, ScriptedOpenAIServer, ServerProfile
 from llm.usage import UsageLedger, UsageRecord
 from tests.support.cli import copy_data_dir
 from tools.fleet.spec import FleetSpec
-from world.assistant import ask
+from world.assistant import ask, assistant_port
 from world.layout import configure_mlflow_env
 from world.seeding import build_world
 from world.settings import Settings
@@ -159,3 +159,17 @@ def test_agents_get_their_tier_from_the_router(data: Path) -> None:
     ]
     usage = [json.loads(x) for x in (data / "llm_usage.jsonl").read_text().splitlines()]
     assert [(u["agent"], u["tier"]) for u in usage] == [("retrainer", "tier0")]
+
+
+def test_tier0_only_builds_no_router_and_records_no_decision(
+    data: Path, small_fleet: FleetSpec
+) -> None:
+    name = small_fleet.models[0].model.name
+    with World(Settings(data_dir=data)) as world:
+        world.audit.records()
+        assert assistant_port(world).router is None
+        reply = ask(world, f"Who owns {name}?")
+        assert world.llm(task="retrainer/decide") is None
+        routes = audit_routes(world)
+    assert (reply.tier, routes) == ("tier0", [])
+    assert not (data / "llm_usage.jsonl").exists()
