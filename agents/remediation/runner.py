@@ -24,6 +24,7 @@ from tools.errors import NotFoundError
 
 DONE_AS = {
     "rollback": "rolled back",
+    "revert_change": "reverted the change",
     "retrain": "retrained",
     "retrain_with_review": "retrained after review",
     "watch": "put on the watch list",
