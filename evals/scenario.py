@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from evals.actions import Action
 from evals.faults import Fault
 from evals.oracles import Oracle
+from evals.world_decl import WorldDecl
 from tools.domain.queues import CronSchedule, QueueConfig
 from tools.errors import ConfigError
 from tools.policy.action import ProposedAction
@@ -62,6 +63,8 @@ class Scenario(BaseModel):
     fleet: FleetDecl = Field(default_factory=FleetDecl)
     telemetry: TelemetryDecl | None = Field(default_factory=TelemetryDecl)
     """None (`telemetry: null`) = no telemetry simulated (cluster-only scenarios)."""
+    world: WorldDecl | None = None
+    """Named pipelines, models, pools, namespaces, servers, incidents, carbon forecast."""
     faults: list[Fault] = Field(default_factory=list)
     queues: QueueConfig | None = None
     """Kueue ResourceFlavors, ClusterQueues and LocalQueues to install in the twin."""

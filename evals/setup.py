@@ -36,6 +36,7 @@ from evals.faults import (
 )
 from evals.queues_world import declare
 from evals.scenario import Scenario
+from evals.world_decl import WorldDecl, after_copy, declared_fleet
 from tools.cluster.sim import SimCluster
 from tools.domain import ChangeKind, ChangePlan, JobSpec, Lineage, NewVersion
 from tools.domain import Fault as ClusterFault
@@ -56,13 +57,15 @@ CACHE_VERSION = 1
 """Bump when seeding changes in a way the cache key does not capture."""
 
 
-def base_world(cache_dir: Path, seed: int, models: int) -> Path:
+def base_world(cache_dir: Path, seed: int, models: int, world: WorldDecl | None = None) -> Path:
     """The data dir of the seeded world for (seed, models), built once and cached.
 
     Built in place (MLflow records absolute artifact paths) under a file lock, and marked
     complete only at the end, so a crash mid-build is rebuilt next time.
     """
-    target = cache_dir / f"base-v{CACHE_VERSION}-s{seed}-m{models}"
+    declared = world is not None and world.needs_seeding
+    suffix = f"-w{world.key()}" if world is not None and declared else ""
+    target = cache_dir / f"base-v{CACHE_VERSION}-s{seed}-m{models}{suffix}"
     done = target / ".complete"
     if done.exists():
         return target
@@ -70,7 +73,10 @@ def base_world(cache_dir: Path, seed: int, models: int) -> Path:
     with _lock(cache_dir / f".{target.name}.lock"):
         if not done.exists():
             shutil.rmtree(target, ignore_errors=True)
-            build_world(Settings(data_dir=target), generate_fleet(models, seed), force=False)
+            spec = generate_fleet(models, seed)
+            if world is not None and declared:
+                spec = declared_fleet(spec, world)
+            build_world(Settings(data_dir=target), spec, force=False)
             done.touch()
     return target
 
@@ -104,8 +110,11 @@ def prepare(scenario: Scenario, cache_dir: Path, target: Path, *, light: bool = 
     (one small window) only where the harness needs its ground truth or an injected label.
     """
     configure_mlflow_env()
-    base = base_world(cache_dir, scenario.seed, scenario.fleet.models)
+    base = base_world(cache_dir, scenario.seed, scenario.fleet.models, scenario.world)
     settings = copy_world(base, target)
+    if scenario.world is not None:
+        with World(settings) as world:
+            after_copy(scenario.world, target, world)
     files = WorldFiles(current_world(settings).root.resolve())
     declare(files.cluster_db, scenario.queues, scenario.schedules)
     before: list[Fault] = [

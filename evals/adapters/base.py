@@ -8,6 +8,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from evals.state import AgentOutput
+from evals.world_decl import carbon_file
 from llm.tiers import TIER0, LlmTier
 from llm.usage import UsageLedger
 from tools.policy.action import ProposedAction
@@ -59,6 +60,7 @@ def tier_settings(data_dir: Path, tier: LlmTier | None) -> Settings:
         llm_tiers=[tier] if tier is not None else [],
         llm_tiers_file=None,
         user="lotsen-eval",
+        carbon_curve_file=carbon_file(data_dir),
     )
 
 
