@@ -121,7 +121,8 @@ class Settings(BaseSettings):
     """Scheduled scan interval per model class (env tag; untagged counts as prod), as JSON;
     watched models are scanned at their raised frequency (world clock)."""
     console_url: str | None = None
-    """Base URL of the web console, for links in notifications (`/approvals/<id>`)."""
+    """Base URL of the web console, for links in notifications (`<url>/approvals/<id>`): the
+    server's address followed by `/console`, e.g. `https://lotsen.example.org/console`."""
     notify_webhook_url: SecretStr | None = None
     """Generic JSON webhook that gets new incidents and approval requests; unset = off."""
     notify_slack_url: SecretStr | None = None
