@@ -11,6 +11,8 @@ from tools.domain import FeaturePipeline
 from tools.drift.batch import load_batch
 from tools.drift.engine import scan
 from tools.drift.incidents import Incident, group_incidents
+from tools.drift.seasonal import apply_seasonal, seasonal_choices
+from tools.drift.segments import segment_drops, segment_incidents
 from tools.drift.signals import ModelSignals
 from tools.errors import ConfigError, NotFoundError
 from tools.registry import CHAMPION
@@ -191,7 +193,10 @@ def scan_fleet(world: World, *, detail: bool = False, record: bool = True) -> Sc
     start = time.perf_counter()
     batch = load_batch(store)
     signals = scan(batch, detail=detail)
+    seasons = seasonal_choices(signals, lambda name: world.registry.get_model(name).tags)
+    signals = apply_seasonal(store, signals, seasons)
     found = group_incidents([s for s in signals if s.anomalous])
+    found += segment_incidents(segment_drops(store, signals))
     seconds = time.perf_counter() - start
     incidents = world.runs.incidents.observe(found, world.clock()) if record else found
     return ScanReport(
