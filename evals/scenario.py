@@ -18,6 +18,7 @@ from evals.world_decl import WorldDecl
 from tools.domain.queues import CronSchedule, QueueConfig
 from tools.errors import ConfigError
 from tools.policy.action import ProposedAction
+from tools.telemetry.patterns import SeasonalDecl, SegmentDecl
 from tools.yamlfile import line_of, read_yaml
 
 AgentName = Literal["monitor", "retrainer", "compliance", "capacity", "assistant"]
@@ -46,6 +47,10 @@ class TelemetryDecl(BaseModel):
 
     windows: int = Field(default=2, ge=1, le=30)
     rows: int = Field(default=2000, ge=200, le=20000)
+    segments: list[SegmentDecl] = Field(default_factory=list)
+    """Segment columns (and a drop confined to one segment): tools/telemetry/patterns.py."""
+    seasonality: list[SeasonalDecl] = Field(default_factory=list)
+    """Weekly patterns (and a real shift on top): tools/telemetry/patterns.py."""
 
 
 class Scenario(BaseModel):

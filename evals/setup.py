@@ -45,6 +45,7 @@ from tools.fleet.generate import generate_fleet
 from tools.fleet.layout import ENV_TAINT, TRAINING_REQUEST, TRAINING_TAINT
 from tools.registry import CHAMPION, AliasHistory, MlflowRegistry, sqlite_uri
 from tools.telemetry.faults import FaultSpec
+from tools.telemetry.patterns import TelemetryPatterns, apply_patterns
 from tools.telemetry.simulate import SimulationSpec, simulate
 from tools.telemetry.store import InjectedFault, TelemetryStore
 from world.layout import WorldFiles, configure_mlflow_env, current_world
@@ -213,8 +214,13 @@ def _simulate(scenario: Scenario, settings: Settings, files: WorldFiles, light: 
         ],
     )
     store = TelemetryStore(files.telemetry_db)
+    declared = TelemetryPatterns(
+        segments=scenario.telemetry.segments, seasonality=scenario.telemetry.seasonality
+    )
     try:
         simulate(spec, models, pipelines, store)
+        if not light:
+            apply_patterns(store, declared, scenario.seed)
     finally:
         store.close()
 
