@@ -85,3 +85,32 @@ def test_plan_only_names_the_change_a_latency_regression_follows(
         [(plan, _)] = plan_only([incident], remediation_port(world))
         assert plan.action is Action.REVERT_CHANGE and plan.cause_event == changed
         assert changed.id in plan.reason
+
+
+def test_events_list_cli_reads_a_window(
+    seeded: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import json
+
+    from tests.support.cli import run_lotsen
+
+    with opened_copy(seeded, tmp_path) as world:
+        twin = world.cluster
+        assert isinstance(twin, SimCluster)
+        dep = twin.deployments()[0]
+        changed = twin.change_serving(dep.namespace, dep.name, {"max_batch_size": 256})
+        data = str(world.settings.data_dir)
+    code, out, err = run_lotsen(capsys, monkeypatch, "--data-dir", data, "events", "list", "--json")
+    assert code == 0, err
+    assert [e["id"] for e in json.loads(out)] == [changed.id]
+    code, out, err = run_lotsen(
+        capsys, monkeypatch, "--data-dir", data, "events", "list", "--model", "no-such-model"
+    )
+    assert code == 2 and "unknown model 'no-such-model'" in err, err
+    code, _, err = run_lotsen(
+        capsys, monkeypatch, "--data-dir", data, "events", "list", "--hours", "0"
+    )
+    assert code == 2 and "--hours must be a finite number > 0" in err

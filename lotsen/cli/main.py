@@ -17,6 +17,7 @@ from lotsen.cli import (
     cluster,
     compliance,
     evals,
+    events,
     fleet,
     incidents,
     llm,
@@ -49,6 +50,7 @@ app.add_typer(route.app, name="route")
 app.add_typer(monitor.telemetry_app, name="telemetry")
 app.command("scan")(monitor.scan_cmd)
 app.add_typer(incidents.app, name="incidents")
+app.add_typer(events.app, name="events")
 app.command("remediate")(remediate.remediate_cmd)
 app.add_typer(remediate.approvals_app, name="approvals")
 app.add_typer(audit.app, name="audit")
