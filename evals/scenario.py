@@ -52,6 +52,10 @@ class TelemetryDecl(BaseModel):
     seasonality: list[SeasonalDecl] = Field(default_factory=list)
     """Weekly patterns (and a real shift on top): tools/telemetry/patterns.py."""
 
+    def declares_fault(self) -> bool:
+        """A segment drop or a real shift on a seasonal pattern: a fault of its own."""
+        return any(d.dropped for d in self.segments) or any(d.shift_sigma for d in self.seasonality)
+
 
 class Scenario(BaseModel):
     """One evaluation scenario."""
@@ -97,7 +101,8 @@ class Scenario(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> "Scenario":
-        if not self.faults and not self.control and self.ask is None:
+        shaped = self.telemetry is not None and self.telemetry.declares_fault()
+        if not self.faults and not self.control and self.ask is None and not shaped:
             raise ValueError("a scenario without faults is a no-fault control: set control: true")
         if self.control and self.reference_solution and self.agent != "assistant":
             if any(a.do not in PASSIVE for a in self.reference_solution):
