@@ -118,7 +118,9 @@ class _PatchOnImport(importlib.abc.MetaPathFinder):
         if patch is None:
             return None
         for finder in sys.meta_path:
-            if finder is self or not hasattr(finder, "find_spec"):
+            # Another guard's finder (this module loaded twice: by a child's sitecustomize
+            # and by the tests, as in an xdist worker) would ask this one back, forever.
+            if type(finder).__name__ == type(self).__name__ or not hasattr(finder, "find_spec"):
                 continue
             spec = finder.find_spec(fullname, path, target)
             if spec is not None and isinstance(spec.loader, importlib.abc.Loader):
