@@ -147,6 +147,8 @@ def load_scenario(path: Path) -> Scenario:
 
 def _without_tags(loc: tuple[Any, ...]) -> list[Any]:
     """Pydantic puts a tagged union member's tag (e.g. 'alias') after the list index."""
+    if loc and loc[0] == "world":  # no tagged unions there: every part is a field
+        return list(loc)
     return [
         part
         for i, part in enumerate(loc)

@@ -36,7 +36,8 @@ from evals.faults import (
 )
 from evals.queues_world import declare
 from evals.scenario import Scenario
-from evals.world_decl import WorldDecl, after_copy, declared_fleet
+from evals.world_decl import WorldDecl, declared_fleet
+from evals.world_extras import after_copy
 from tools.cluster.sim import SimCluster
 from tools.domain import ChangeKind, ChangePlan, JobSpec, Lineage, NewVersion
 from tools.domain import Fault as ClusterFault

@@ -11,12 +11,18 @@ seed (the unnamed rest of the fleet), seeded once and cached per declaration.
 import hashlib
 import math
 from datetime import datetime, timedelta
-from pathlib import Path
-from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
+from evals.world_extras import IncidentDecl
 from tools.capacity.energy import CarbonCurve
 from tools.cluster.sim import ClusterSpec, PoolSpec
 from tools.domain import (
@@ -40,17 +46,21 @@ from tools.domain import (
     NodePool,
 )
 from tools.domain.gpus import MIG_COMPUTE_SLICES
-from tools.domain.ownership import serving_namespace
-from tools.drift.incidents import Incident, IncidentKind
+from tools.domain.ownership import TRAINING_ENV, namespace_name, serving_namespace
 from tools.errors import ConfigError
-from tools.fleet.layout import ENV_TAINT, IMAGE_REGISTRY, SERVING_POOLS, gpu_request
+from tools.fleet.layout import (
+    ENV_TAINT,
+    IMAGE_REGISTRY,
+    RETRAIN_QUOTA,
+    SERVING_POOLS,
+    gpu_request,
+)
 from tools.fleet.spec import FleetSpec, ModelPlan
 from tools.policy import tags
-from world.world import World
 
 NAME = r"^[a-z0-9][a-z0-9.-]*$"
-CARBON_FILE = "carbon-forecast.yaml"
-"""Beside the world in a scenario's data dir; the trial's settings read it."""
+DECL_VERSION = 2
+"""Bump when merging a declaration changes in a way its key does not capture."""
 
 
 class _Decl(BaseModel):
@@ -167,54 +177,24 @@ class ModelDecl(_Decl):
     deployment: DeploymentDecl | None = Field(default_factory=DeploymentDecl)
     """None: registered but not served."""
 
-    @model_validator(mode="after")
-    def _aliases_name_versions(self) -> "ModelDecl":
-        if "champion" not in self.aliases:
+    @field_validator("aliases")
+    @classmethod
+    def _aliases_name_versions(
+        cls, aliases: dict[str, int], info: ValidationInfo
+    ) -> dict[str, int]:
+        if "champion" not in aliases:
             raise ValueError("aliases needs `champion`")
-        bad = {a: v for a, v in self.aliases.items() if not 1 <= v <= len(self.versions)}
+        count = len(info.data.get("versions", []))
+        bad = {a: v for a, v in aliases.items() if not 1 <= v <= count}
         if bad:
             raise ValueError(f"aliases point at versions that are not declared: {bad}")
-        return self
+        return aliases
 
 
 class PoolDecl(NodePool):
     """A node pool and how many nodes it has (replaces a generated pool of the same name)."""
 
     size: int = Field(ge=1, le=64)
-
-
-class IncidentDecl(_Decl):
-    """An incident already open (or acknowledged, ...) when the agent starts."""
-
-    kind: IncidentKind
-    models: list[str] = Field(min_length=1)
-    pipeline: str | None = None
-    features: list[str] = Field(default_factory=list)
-    probable_cause: str = ""
-    hours_ago: float = Field(default=24.0, ge=0)
-    status: Literal["open", "acknowledged", "closed"] = "open"
-    actor: str = "carol"
-
-    def incident(self, now: datetime) -> Incident:
-        """The incident with the key a scan would give the same problem."""
-        scope = {
-            "data_quality": self.pipeline or "",
-            "covariate_drift": f"{self.pipeline}|{','.join(self.features)}",
-            "drift_with_performance_drop": f"{self.pipeline}|{','.join(self.features)}",
-        }.get(self.kind, ",".join(sorted(self.models)))
-        if self.kind in ("concept_drift", "bad_deploy"):
-            scope = self.models[0]
-        key = f"inc-{hashlib.sha1(f'{self.kind}|{scope}'.encode()).hexdigest()[:10]}"
-        return Incident(
-            id=key,
-            key=key,
-            kind=self.kind,
-            probable_cause=self.probable_cause or f"declared {self.kind}",
-            pipeline=self.pipeline,
-            models=sorted(self.models),
-            features=self.features,
-            window_start=now - timedelta(hours=self.hours_ago),
-        )
 
 
 class WorldDecl(_Decl):
@@ -232,7 +212,13 @@ class WorldDecl(_Decl):
     @model_validator(mode="after")
     def _check(self) -> "WorldDecl":
         if self.carbon_forecast is not None:
-            CarbonCurve(g_per_kwh=tuple(self.carbon_forecast))
+            try:
+                CarbonCurve(g_per_kwh=tuple(self.carbon_forecast))
+            except ValidationError:
+                raise ValueError(
+                    "carbon_forecast needs 24 finite non-negative gCO2e/kWh values (hours 0..23 "
+                    f"UTC), got {len(self.carbon_forecast)}"
+                ) from None
         for kind, names in (
             ("model", [m.name for m in self.models]),
             ("pipeline", [p.name for p in self.pipelines]),
@@ -246,7 +232,8 @@ class WorldDecl(_Decl):
 
     def key(self) -> str:
         """What makes two declarations the same world (for the cache)."""
-        return hashlib.sha1(self.model_dump_json().encode()).hexdigest()[:12]
+        text = f"{DECL_VERSION}:{self.model_dump_json()}"
+        return hashlib.sha1(text.encode()).hexdigest()[:12]
 
     @property
     def needs_seeding(self) -> bool:
@@ -299,7 +286,12 @@ def _cluster(cluster: ClusterSpec, added: list[Deployment], decl: WorldDecl) -> 
         pools[pd.name] = PoolSpec(pool=NodePool(**pd.model_dump(exclude={"size"})), size=pd.size)
     namespaces = {n.name: n for n in cluster.namespaces}
     for dep in added:
-        _ensure_namespace(namespaces, dep, decl)
+        owner = next(m.owner for m in decl.models if m.name == dep.model)
+        need = _equivalents(dep.gpu) * dep.replicas
+        _ensure_namespace(namespaces, dep.namespace, dep.env, owner, need, cluster.start)
+    for m in decl.models:  # where its retraining jobs run
+        name = namespace_name(m.owner, TRAINING_ENV)
+        _ensure_namespace(namespaces, name, TRAINING_ENV, m.owner, 0.0, cluster.start)
     for n in decl.namespaces:
         namespaces[n.name] = n
     return cluster.model_copy(
@@ -370,52 +362,33 @@ def _equivalents(request: GpuRequest) -> float:
     return 1.0
 
 
-def _ensure_namespace(namespaces: dict[str, Namespace], dep: Deployment, decl: WorldDecl) -> None:
-    """A declared server's namespace exists, with quota for it (unless declared exactly)."""
-    if any(n.name == dep.namespace for n in decl.namespaces):
-        return
-    need = _equivalents(dep.gpu) * dep.replicas
-    have = namespaces.get(dep.namespace)
+def _ensure_namespace(
+    namespaces: dict[str, Namespace],
+    name: str,
+    env: Environment,
+    owner: str,
+    need: float,
+    start: datetime,
+) -> None:
+    """A declared server's (or team's training) namespace exists, with quota for it.
+
+    Created as the generator creates a team's namespace (labels, default deny, reviewed),
+    with room for `need` GPU-equivalents (and retraining jobs in test).
+    """
+    extra = RETRAIN_QUOTA if env is Environment.TEST else 0.0
+    have = namespaces.get(name)
     if have is None:
-        owner = dep.namespace.rsplit("-", 1)[0]
-        namespaces[dep.namespace] = Namespace(
-            name=dep.namespace,
-            env=dep.env,
+        namespaces[name] = Namespace(
+            name=name,
+            env=env,
             owner=owner,
-            labels={"env": dep.env.value, "owner": owner, "lotsen.io/managed": "true"},
-            gpu_quota=math.ceil((need * 1.25 + 0.5) * 2) / 2,
+            labels={"env": env.value, "owner": owner, "lotsen.io/managed": "true"},
+            gpu_quota=math.ceil((need * 1.25 + 0.5) * 2) / 2 + extra,
+            network_default_deny=True,
+            ingress_from=[env.value],
+            access_reviewed_at=start - timedelta(days=30),
         )
-    elif have.gpu_quota is not None:
-        namespaces[dep.namespace] = have.model_copy(
+    elif have.gpu_quota is not None and need:
+        namespaces[name] = have.model_copy(
             update={"gpu_quota": math.ceil((have.gpu_quota + need) * 2) / 2}
         )
-
-
-def write_carbon(decl: WorldDecl | None, data_dir: Path) -> None:
-    """Write the declared forecast beside the world (a trial's settings pick it up)."""
-    if decl is not None and decl.carbon_forecast is not None:
-        text = yaml.safe_dump([float(v) for v in decl.carbon_forecast])
-        (data_dir / CARBON_FILE).write_text(text, encoding="utf-8")
-
-
-def carbon_file(data_dir: Path) -> Path | None:
-    """The data dir's declared carbon forecast, if its scenario declared one."""
-    path = data_dir / CARBON_FILE
-    return path if path.exists() else None
-
-
-def after_copy(decl: WorldDecl | None, data_dir: Path, world: World) -> None:
-    """What is not seeded: aliases besides champion/challenger, incidents, the forecast."""
-    if decl is None:
-        return
-    for m in decl.models:
-        for alias, version in m.aliases.items():
-            if alias not in ("champion", "challenger"):
-                world.registry.set_alias(m.name, alias, version, actor="seed", reason="declared")
-    now = world.clock()
-    for d in decl.incidents:
-        store = world.runs.incidents
-        (opened,) = store.observe([d.incident(now)], now - timedelta(hours=d.hours_ago))
-        if d.status != "open":
-            store.transition(opened.id, d.status, d.actor, now, note="declared")
-    write_carbon(decl, data_dir)

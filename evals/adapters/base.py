@@ -8,7 +8,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from evals.state import AgentOutput
-from evals.world_decl import carbon_file
+from evals.world_extras import carbon_file
 from llm.tiers import TIER0, LlmTier
 from llm.usage import UsageLedger
 from tools.policy.action import ProposedAction
