@@ -10,10 +10,12 @@ from tools.drift.batch import load_batch
 from tools.drift.engine import scan
 from tools.drift.incidents import Incident, group_incidents
 from tools.drift.seasonal import SeasonalReference, apply_seasonal, parse_reference
+from tools.drift.segment_metrics import label_metric
 from tools.drift.segments import segment_drops, segment_incidents
 from tools.errors import ConfigError
 from tools.telemetry.binning import bin_frame, build_reference
 from tools.telemetry.patterns import SeasonalDecl, SegmentDecl, TelemetryPatterns, apply_patterns
+from tools.telemetry.segments import declared_columns, put_segments, split_segments
 from tools.telemetry.store import ModelMeta, TelemetryStore, WindowFacts
 
 NEWEST = datetime(2026, 11, 28, tzinfo=UTC)
@@ -149,3 +151,43 @@ def test_bad_reference_tag_is_one_line(tag: str) -> None:
     with pytest.raises(ConfigError, match="drift_reference") as info:
         parse_reference(tag)
     assert "\n" not in str(info.value)
+
+
+def test_raw_rows_with_labels_give_each_segment_its_metric() -> None:
+    store = _store(2)
+    meta, refs = store.model("churn-0001"), store.references("churn-0001")
+    rng = np.random.default_rng(8)
+    n = 2000
+    region = rng.choice(["north", "south"], size=n, p=[0.8, 0.2])
+    label = rng.integers(0, 2, size=n)
+    good = np.clip(label * 0.6 + rng.uniform(0, 0.4, size=n), 0, 1)
+    prediction = np.where(region == "south", rng.uniform(0, 1, size=n), good)
+    frame = pd.DataFrame(
+        {
+            **{f: rng.normal(10.0, 2.0, n) for f in ("f00", "f01", "f02")},
+            "region": region,
+            "label": label,
+            "prediction": prediction,
+        }
+    )
+    segs = split_segments(
+        meta.model, NEWEST, refs, frame, ["region", "absent"], label_metric(meta.metric)
+    )
+    assert [(s.value, s.rows) for s, _ in segs] == [
+        ("north", int((region == "north").sum())),
+        ("south", int((region == "south").sum())),
+    ]
+    metrics = {s.value: s.metric_value for s, _ in segs}
+    assert metrics["north"] == pytest.approx(1.0)
+    assert metrics["south"] == pytest.approx(0.5, abs=0.06)
+    put_segments(store, segs)
+    drops = segment_drops(store, [])
+    assert [(d.segment, d.features) for d in drops] == [("region=south", [])]
+    (incident,) = segment_incidents(drops)
+    assert incident.kind == "concept_drift"
+    assert "region=south" in incident.probable_cause
+
+
+def test_declared_segment_columns() -> None:
+    assert declared_columns({"segments": "region, customer_tier,"}) == ["region", "customer_tier"]
+    assert declared_columns({}) == []

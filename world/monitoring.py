@@ -12,6 +12,7 @@ from tools.drift.batch import load_batch
 from tools.drift.engine import scan
 from tools.drift.incidents import Incident, group_incidents
 from tools.drift.seasonal import apply_seasonal, seasonal_choices
+from tools.drift.segment_metrics import label_metric
 from tools.drift.segments import segment_drops, segment_incidents
 from tools.drift.signals import ModelSignals
 from tools.errors import ConfigError, NotFoundError
@@ -19,6 +20,7 @@ from tools.registry import CHAMPION
 from tools.telemetry.binning import bin_frame, build_reference
 from tools.telemetry.reference_rows import reference_features
 from tools.telemetry.scenario import demo_faults
+from tools.telemetry.segments import declared_columns, put_segments, split_segments
 from tools.telemetry.simulate import Progress, SimModel, SimulationSpec, simulate
 from tools.telemetry.store import InjectedFault, ModelMeta, WindowFacts
 from world.world import World
@@ -176,7 +178,21 @@ def ingest_window(
         requests_per_s=0.0,
     )
     store.put_window(facts, bins)
+    columns = _segment_columns(world, model)
+    if columns:
+        segments = split_segments(
+            model, window_start, store.references(model), frame, columns, label_metric(meta.metric)
+        )
+        put_segments(store, segments)
     return len(bins)
+
+
+def _segment_columns(world: World, model: str) -> list[str]:
+    """The segment columns the model's registry tags declare (none for an unregistered one)."""
+    try:
+        return declared_columns(world.registry.get_model(model).tags)
+    except NotFoundError:
+        return []
 
 
 def scan_fleet(world: World, *, detail: bool = False, record: bool = True) -> ScanReport:
