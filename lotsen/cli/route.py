@@ -29,7 +29,7 @@ def _registry(ctx: typer.Context, path: Path | None) -> "CapabilityRegistry":
     from world.llm import configured_tiers
 
     if path is not None:
-        return CapabilityRegistry.load(path)
+        return CapabilityRegistry.load(checks.input_file("--registry", path))
     settings = settings_of(ctx)
     return registry_for(settings.data_dir, configured_tiers(settings))
 
