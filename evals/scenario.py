@@ -30,6 +30,8 @@ PASSIVE = frozenset(
     {"watch", "report_incident", "report_finding", "answer", "plan", "request_approval", "verdict"}
 )
 """Actions that change no model or deployment: all a control's reference may do."""
+KNOWN_FAILURE = "known-failure"
+"""Tag of a scenario the agents are known to fail (see `Scenario.known_failure`)."""
 
 
 class FleetDecl(BaseModel):
@@ -98,6 +100,9 @@ class Scenario(BaseModel):
     tags: list[str] = Field(default_factory=list)
     judge: list[str] = Field(default_factory=list)
     """Yes/no checklist for a free-text judge (only with `--judge`; off by default)."""
+    known_failure: str = ""
+    """Why the agents fail this (correct) scenario today: its failures are reported but do
+    not fail `lotsen eval run` (tagged `known-failure`). Never a reason to weaken it."""
 
     @model_validator(mode="after")
     def _consistent(self) -> "Scenario":
@@ -115,6 +120,8 @@ class Scenario(BaseModel):
             raise ValueError("assistant scenarios need `ask`")
         if self.difficulty not in self.tags:
             self.tags = [*self.tags, self.difficulty]
+        if self.known_failure and KNOWN_FAILURE not in self.tags:
+            self.tags = [*self.tags, KNOWN_FAILURE]
         return self
 
 
