@@ -34,7 +34,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 pytest: $(STAMP)
-	$(BIN)/pytest -q -n auto --hypothesis-profile=ci
+	$(BIN)/pytest -q -n auto --dist loadgroup --hypothesis-profile=ci
 
 # Mutation testing of the safety-critical modules (~1-2 h on 2 cores); writes
 # tests/mutation/REPORT.md. MODULES="tools/policy/gate.py" runs one.

@@ -19,6 +19,9 @@ SCENARIOS = (
     "seasonal-noise-control-01",
 )
 
+# The LLM-tier test compares its run with the tier-0 run the first test writes: one worker.
+pytestmark = pytest.mark.xdist_group("evals-run")
+
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
