@@ -6,7 +6,9 @@ one query without ORDER BY: its list columns become (rows x slots) arrays straig
 Arrow's value buffers, rows stay in DuckDB's order, and only an index of the rows sorted by
 (model, feature) (from integer codes) orders the results. A block is scanned and dropped
 before the next block is read. The false-discovery-rate cutoff is set once from every
-block's p-values, so the result is exactly `scan(load_batch(store))`.
+block's p-values, so the result is exactly `scan(load_batch(store))`. Known gap: the
+100k-model bench still peaks at 4.2 GB after the scan (lotsen bench scan), so something
+still grows with the fleet; the per-block arrays themselves are ~130 MB.
 
 A block is either a range of model names (the store is clustered by model, so DuckDB skips
 the other row groups) or a hash partition `hash(model) % parts = part` (what separate
