@@ -49,6 +49,8 @@ class TelemetryDecl(BaseModel):
 
     windows: int = Field(default=2, ge=1, le=30)
     rows: int = Field(default=2000, ge=200, le=20000)
+    window_hours: float = Field(default=24.0, ge=1.0, le=24.0)
+    """Length of a window (shorter than a day: a daily pattern has hour bands to match)."""
     segments: list[SegmentDecl] = Field(default_factory=list)
     """Segment columns (and a drop confined to one segment): tools/telemetry/patterns.py."""
     seasonality: list[SeasonalDecl] = Field(default_factory=list)

@@ -204,8 +204,9 @@ def _simulate(scenario: Scenario, settings: Settings, files: WorldFiles, light: 
         now = world.clock()
     spec = SimulationSpec(
         seed=scenario.seed,
-        start=now - timedelta(days=windows),
+        start=now - timedelta(hours=scenario.telemetry.window_hours * windows),
         windows=windows,
+        window_hours=scenario.telemetry.window_hours,
         reference_rows=rows,
         window_rows=rows,
         faults=[

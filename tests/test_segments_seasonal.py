@@ -23,8 +23,8 @@ NEWEST = datetime(2026, 11, 28, tzinfo=UTC)
 ROWS = 2000
 
 
-def _store(windows: int) -> TelemetryStore:
-    """One model, `windows` daily windows ending with NEWEST (redrawn by the patterns)."""
+def _store(windows: int, hours: float = 24.0) -> TelemetryStore:
+    """One model, `windows` windows of `hours` ending with NEWEST (redrawn by the patterns)."""
     rng = np.random.default_rng(3)
     frame = pd.DataFrame({f: rng.normal(10.0, 2.0, 5000) for f in ("f00", "f01", "f02")})
     store = TelemetryStore(":memory:")
@@ -43,7 +43,7 @@ def _store(windows: int) -> TelemetryStore:
     for k in range(windows):
         facts = WindowFacts(
             model=meta.model,
-            window_start=NEWEST - timedelta(days=windows - 1 - k),
+            window_start=NEWEST - timedelta(hours=hours * (windows - 1 - k)),
             rows=ROWS,
             freshness_lag_h=0.0,
             schema_fingerprint="x",
@@ -130,6 +130,18 @@ def test_season_with_too_few_past_windows_keeps_the_plain_result() -> None:
     )
     found = _incidents(store, {"churn-0001": SeasonalReference()})
     assert [i.features for i in found] == [["f00"]]
+
+
+def test_daily_pattern_is_not_drift_against_the_same_hour_band() -> None:
+    store = _store(6 * 4, hours=4.0)
+    daily = [0.0] * 24
+    daily[0:4] = [0.9] * 4
+    pattern = SeasonalDecl(model="churn-0001", features=["f01"], weekly=[0.0] * 7, daily=daily)
+    apply_patterns(store, TelemetryPatterns(seasonality=[pattern]), seed=5)
+    assert [i.features for i in _incidents(store, {})] == [["f01"]]
+    band = SeasonalReference(same_weekday=False, hour_band_h=4)
+    assert _incidents(store, {"churn-0001": band}) == []
+    assert [i.features for i in _incidents(store, {"churn-0001": SeasonalReference()})] == [["f01"]]
 
 
 @pytest.mark.parametrize(

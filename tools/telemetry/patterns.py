@@ -8,13 +8,15 @@ latency, with
   newest window the `dropped` segment's metric falls by `performance_drop` and its
   `features` shift by `sigma` standard deviations (other segments hold);
 - seasonality: the `features` move by `weekly[weekday]` standard deviations in every
-  window of that weekday (UTC; 0 = Monday), a normal weekly pattern; `shift_sigma` adds a
-  real shift to the newest window on top of it.
+  window of that weekday (UTC; 0 = Monday), plus `daily[hour]` by the hour the window
+  starts (UTC), a normal weekly / daily pattern; `shift_sigma` adds a real shift to the
+  newest window on top of it.
 
 The overall metric of a window is the row-weighted mean of its segments' metrics.
 """
 
 import hashlib
+from datetime import UTC
 
 import numpy as np
 import pandas as pd
@@ -53,6 +55,9 @@ class SeasonalDecl(BaseModel):
         default_factory=lambda: [0.0, 0.0, 0.0, 0.0, 0.0, 0.8, 0.8], min_length=7, max_length=7
     )
     """Shift in standard deviations per weekday, Monday first (default: weekends +0.8)."""
+    daily: list[float] = Field(default_factory=lambda: [0.0] * 24, min_length=24, max_length=24)
+    """Shift in standard deviations by the hour (UTC) a window starts, added to `weekly`
+    (a daily pattern; needs windows shorter than a day, `window_hours`)."""
     shift_sigma: float = 0.0
     """A real shift of the newest window, on top of the pattern."""
 
@@ -97,7 +102,11 @@ def _redraw(
         newest = k == len(windows)
         frame = _draw(refs, int(rows), rng)
         if season is not None:
-            shift = season.weekly[start.weekday()] + (season.shift_sigma if newest else 0.0)
+            shift = (
+                season.weekly[start.astimezone(UTC).weekday()]
+                + season.daily[start.astimezone(UTC).hour]
+                + (season.shift_sigma if newest else 0.0)
+            )
             for f in season.features:
                 if f in frame.columns:
                     frame[f] = frame[f] + shift * stds[f]
