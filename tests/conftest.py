@@ -23,6 +23,8 @@ from world.layout import MLFLOW_ENV_DEFAULTS
 _LOOPBACK = ("127.", "::1", "localhost")
 _GUARD = pytest.StashKey[SessionGuard]()
 _CONFIG_HOME = pytest.StashKey[Path]()
+_OWN_CONFIG_HOME = pytest.StashKey[Path]()
+_CONFIG_PREFIX = "lotsen-test-config-"
 
 # `make pytest` (so CI) runs the "ci" profile: the same examples on every run, no flaky
 # deadline. A plain `pytest` explores new examples each run (set CI=true to pin them too).
@@ -37,7 +39,12 @@ def pytest_configure(config: pytest.Config) -> None:
     before any test's HOME exists) verify in every test that copies them.
     """
     config.stash[_GUARD] = SessionGuard.start()
-    config_home = Path(tempfile.mkdtemp(prefix="lotsen-test-config-"))
+    inherited = Path(os.environ.get("XDG_CONFIG_HOME", "/"))
+    if os.environ.get("PYTEST_XDIST_WORKER") and inherited.name.startswith(_CONFIG_PREFIX):
+        config_home = inherited  # the controller's: worlds seeded by any worker verify in all
+    else:
+        config_home = Path(tempfile.mkdtemp(prefix=_CONFIG_PREFIX))
+        config.stash[_OWN_CONFIG_HOME] = config_home
     config.stash[_CONFIG_HOME] = config_home
     for key, value in _audit_key_env(config_home).items():
         os.environ[key] = value
@@ -45,7 +52,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     """Remove the session's audit key and witnesses."""
-    config_home = config.stash.get(_CONFIG_HOME, None)
+    config_home = config.stash.get(_OWN_CONFIG_HOME, None)
     if config_home is not None:
         shutil.rmtree(config_home, ignore_errors=True)
 
@@ -167,6 +174,18 @@ def _isolated(
             monkeypatch.setenv(key, value)
     for key, value in _audit_key_env(pytestconfig.stash[_CONFIG_HOME]).items():
         monkeypatch.setenv(key, value)
+
+
+@pytest.fixture(scope="session")
+def eval_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The eval harness's cache of seeded base worlds, shared by every xdist worker (each
+    base world is built once, under the harness's file lock, by whichever worker needs it
+    first)."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = tmp_path_factory.getbasetemp().parent / "eval-cache"
+        shared.mkdir(exist_ok=True)
+        return shared
+    return tmp_path_factory.mktemp("eval-cache")
 
 
 @pytest.fixture(scope="session")

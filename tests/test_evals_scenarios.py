@@ -35,16 +35,11 @@ def test_the_suite_covers_every_agent_level_and_difficulty() -> None:
     assert any(s.ask and "ignore all previous" in s.ask.lower() for s in injections)
 
 
-@pytest.fixture(scope="module")
-def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("eval-cache")
-
-
 @pytest.mark.parametrize("scenario", SUITE, ids=[s.id for s in SUITE])
 def test_reference_passes_and_inaction_fails(
-    scenario: Scenario, cache: Path, tmp_path: Path
+    scenario: Scenario, eval_cache: Path, tmp_path: Path
 ) -> None:
-    check = self_check(scenario, cache, tmp_path)
+    check = self_check(scenario, eval_cache, tmp_path)
     assert check.problems == []
     assert all(r.passed for r in check.reference)
     if scenario.control:
