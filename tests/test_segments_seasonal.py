@@ -15,7 +15,7 @@ from tools.drift.segments import segment_drops, segment_incidents
 from tools.errors import ConfigError
 from tools.telemetry.binning import bin_frame, build_reference
 from tools.telemetry.patterns import SeasonalDecl, SegmentDecl, TelemetryPatterns, apply_patterns
-from tools.telemetry.segments import declared_columns, put_segments, split_segments
+from tools.telemetry.segments import clear_all, declared_columns, put_segments, split_segments
 from tools.telemetry.store import ModelMeta, TelemetryStore, WindowFacts
 
 NEWEST = datetime(2026, 11, 28, tzinfo=UTC)
@@ -198,6 +198,8 @@ def test_raw_rows_with_labels_give_each_segment_its_metric() -> None:
     (incident,) = segment_incidents(drops)
     assert incident.kind == "concept_drift"
     assert "region=south" in incident.probable_cause
+    clear_all(store)
+    assert segment_drops(store, []) == []
 
 
 def test_declared_segment_columns() -> None:

@@ -20,6 +20,7 @@ from tools.registry import CHAMPION
 from tools.telemetry.binning import bin_frame, build_reference
 from tools.telemetry.reference_rows import reference_features
 from tools.telemetry.scenario import demo_faults
+from tools.telemetry.segments import clear_all as clear_segments
 from tools.telemetry.segments import declared_columns, put_segments, split_segments
 from tools.telemetry.simulate import Progress, SimModel, SimulationSpec, simulate
 from tools.telemetry.store import InjectedFault, ModelMeta, WindowFacts
@@ -80,6 +81,7 @@ def simulate_telemetry(
         window_rows=rows,
         faults=demo_faults(models, pipelines) if faults else [],
     )
+    clear_segments(world.telemetry)
     return simulate(spec, models, pipelines, world.telemetry, progress)
 
 

@@ -159,3 +159,10 @@ def clear_model(store: TelemetryStore, model: str) -> None:
     if has_segments(store):
         for table in ("segment_windows", "segment_bins"):
             store.db.execute(f"DELETE FROM {table} WHERE model = ?", [model])
+
+
+def clear_all(store: TelemetryStore) -> None:
+    """Remove every segment (with the rest of the telemetry, before a new simulation)."""
+    if has_segments(store):
+        for table in ("segment_windows", "segment_bins"):
+            store.db.execute(f"DELETE FROM {table}")
