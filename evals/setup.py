@@ -7,6 +7,8 @@ its own copy of that, in its own data dir.
 """
 
 import fcntl
+import functools
+import hashlib
 import shutil
 import sqlite3
 import tempfile
@@ -105,12 +107,55 @@ def copy_world(source: Path, target: Path) -> Settings:
     return Settings(data_dir=target)
 
 
+_NOT_PREPARED = {
+    "id", "agent", "level", "difficulty", "description", "control", "ask", "earlier",
+    "propose", "human", "expect", "reference_solution", "act_anyway", "split", "tags",
+    "judge", "known_failure",
+}  # fmt: skip
+"""Scenario fields that do not shape its prepared world (every other field does)."""
+
+
 def prepare(scenario: Scenario, cache_dir: Path, target: Path, *, light: bool = False) -> Settings:
     """The scenario's world in `target`: the cached base world plus the scenario's faults.
 
     `light` is for the self-checks, which never read histograms: telemetry is simulated
     (one small window) only where the harness needs its ground truth or an injected label.
+    Scenarios that declare the same world (e.g. many questions about one setup) share one
+    preparation, cached like the base worlds and copied into `target`.
     """
+    needs_telemetry = not light or _harness_needs_telemetry(scenario)
+    shape = (
+        scenario.model_dump_json(exclude=_NOT_PREPARED)
+        + f"|telemetry={needs_telemetry}|code={_preparing_code()}"
+    )
+    key = hashlib.sha256(shape.encode()).hexdigest()[:16]
+    cached = cache_dir / f"prepared-v{CACHE_VERSION}-{key}"
+    done = cached / ".complete"
+    if not done.exists():
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        with _lock(cache_dir / f".{cached.name}.lock"):
+            if not done.exists():
+                shutil.rmtree(cached, ignore_errors=True)
+                _prepare(scenario, cache_dir, cached, light)
+                done.touch()
+    settings = copy_world(cached, target)
+    (target / ".complete").unlink()
+    (target / "scenario-id").write_text(scenario.id, encoding="utf-8")
+    return settings
+
+
+@functools.cache
+def _preparing_code() -> str:
+    """A digest of the code that prepares worlds (a persistent cache must not outlive it)."""
+    root = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256()
+    for folder in ("evals", "world", "tools/telemetry", "tools/cluster/sim", "tools/fleet"):
+        for path in sorted((root / folder).rglob("*.py")):
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _prepare(scenario: Scenario, cache_dir: Path, target: Path, light: bool) -> None:
     configure_mlflow_env()
     base = base_world(cache_dir, scenario.seed, scenario.fleet.models, scenario.world)
     settings = copy_world(base, target)
@@ -132,8 +177,6 @@ def prepare(scenario: Scenario, cache_dir: Path, target: Path, *, light: bool = 
     for index, fault in enumerate(scenario.faults):
         _late_fault(fault, files, index)
     _hide_ground_truth(target, files)
-    (target / "scenario-id").write_text(scenario.id, encoding="utf-8")
-    return settings
 
 
 def _harness_needs_telemetry(scenario: Scenario) -> bool:
