@@ -121,6 +121,16 @@ def test_remediate_after_a_rollback_does_not_plan_it_again(world: World, wf: Wor
         )
         decide(world, request.id, "alice", approved, None)
     assert wf.world.store.incidents.get(concept.id).status == "open"
+    # approving the retrain approved the training only: the promotion is a request of its
+    # own, and the incident is resolved when that one is approved
+    assert wf.world.store.incidents.get(retrain.id).status == "remediating"
+    promotion = next(
+        a
+        for a in wf.world.approvals.requests(world.clock())
+        if a.incident_id == retrain.id and a.status == "pending"
+    )
+    assert promotion.action == "promote"
+    decide(world, promotion.id, "alice", True, None)
     assert wf.world.store.incidents.get(retrain.id).status == "resolved"
 
 
