@@ -37,7 +37,7 @@ MODULES: dict[str, list[str]] = {
         "tests/test_remediation_trainers.py",
     ],
     "tools/registry/rollback.py": ["tests/test_rollback_target.py", "tests/test_registry.py"],
-    "tools/runtime/runner.py": ["tests/test_tool_runtime.py"],
+    "tools/runtime/runner.py": ["tests/test_tool_runtime.py", "tests/test_tool_loop.py"],
     "tools/drift/incidents.py": ["tests/test_drift_incidents.py"],
     "tools/drift/signals.py": ["tests/test_drift_incidents.py", "tests/test_drift_engine.py"],
     "evals/oracles.py": ["tests/test_evals_oracles.py"],
