@@ -130,7 +130,7 @@ def prepare(scenario: Scenario, cache_dir: Path, target: Path, *, light: bool = 
     )
     key = hashlib.sha256(shape.encode()).hexdigest()[:16]
     cached = cache_dir / f"prepared-v{CACHE_VERSION}-{key}"
-    done = cached / ".complete"
+    done = cached / ".prepared"  # not `.complete`: the copied base world carries that one
     if not done.exists():
         cache_dir.mkdir(parents=True, exist_ok=True)
         with _lock(cache_dir / f".{cached.name}.lock"):
@@ -139,7 +139,7 @@ def prepare(scenario: Scenario, cache_dir: Path, target: Path, *, light: bool = 
                 _prepare(scenario, cache_dir, cached, light)
                 done.touch()
     settings = copy_world(cached, target)
-    (target / ".complete").unlink()
+    (target / ".prepared").unlink()
     (target / "scenario-id").write_text(scenario.id, encoding="utf-8")
     return settings
 

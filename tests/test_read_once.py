@@ -103,14 +103,24 @@ def test_a_retrain_and_promotion_reads_each_model_at_most_three_times(
         decision = request.decision()
         assert decision is not None
         outcome = continue_with(decision, request.handle, port, graph)
+        # approving the retrain approved the training only: the promotion is its own request
+        assert outcome.status == "waiting_approval" and outcome.approval_id != request.id
+        assert outcome.approval_id is not None
+        promotion = port.approvals.decide(outcome.approval_id, "alice", True, port.clock(), None)
+        decision = promotion.decision()
+        assert decision is not None
+        outcome = continue_with(decision, promotion.handle, port, graph)
     assert outcome.status == "done", outcome
     after = world.registry.get_model(name).aliases
     assert after[CHAMPION] > before, "the challenger was promoted"
     assert CHALLENGER not in after, "the promoted challenger keeps no challenger alias"
     # decide, the plan's gate review, the promotion's gate review, and whether @challenger
     # still marks the promoted version before it is cleared (before the read-once work: 20)
-    assert counted.count("get_model", name) <= 4, counted.reads
+    # After approvals, the promotion is a second request (issue 16): its gate review, and
+    # a fresh read when it resumes (the model may have changed while a human looked) add 2.
+    budget = 6 if needs_human else 4
+    assert counted.count("get_model", name) <= budget, counted.reads
     # + versions: the trainer's and the executor's run-tag lookups, the promotion's target,
     # the served ones (before: 22-26; 6 until trainers found their version by run tag)
-    assert counted.count(model=name) <= 9, counted.reads
+    assert counted.count(model=name) <= budget + 6, counted.reads
     assert counted.count("list_versions") == 0, "versions read with metrics, one call each"
