@@ -128,9 +128,19 @@ def test_attach_scan_retrain_approve_promote_comply(
     )
     assert code == 0, err
     client = mlflow.MlflowClient(url, registry_uri=url)
+    # approving the retrain approved the training only: the challenger waits for its own
+    # promotion request, shown once the training has finished
+    assert client.get_model_version_by_alias(PROD, "champion").version == "1", out
+    assert client.get_model_version_by_alias(PROD, "challenger").version == "2", out
+    [promotion] = json.loads(_lotsen(capsys, monkeypatch, "approvals", "list", "--json")[1])
+    assert promotion["action"] == "promote" and promotion["id"] != request["id"]
+    code, out, err = _lotsen(
+        capsys, monkeypatch, "approvals", "approve", promotion["id"], "--as", "alice"
+    )
+    assert code == 0, err
     champion = client.get_model_version_by_alias(PROD, "champion")
     assert champion.version == "2", out
-    assert champion.tags.get("lotsen.approval", "").startswith(request["id"])
+    assert champion.tags.get("lotsen.approval", "").startswith(promotion["id"])
     assert champion.run_id is not None
     run = client.get_run(champion.run_id)
     assert run.data.tags.get("lotsen.idempotency_key"), "the version the local trainer registered"

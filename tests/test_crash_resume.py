@@ -116,8 +116,12 @@ def _human(incident: Incident, waiting: bool, end: End, before: dict[str, int]) 
     wrong = []
     if waiting and (request is None or request.status != "pending"):
         wrong.append(f"{incident.id} waits for a human but none is asked")
-    if waiting and (trained or not untouched):
+    # a retrain's promotion is a request of its own: the training ran, the champion did not
+    promoting = request is not None and request.action == "promote"
+    if waiting and (not untouched or (trained and not promoting)):
         wrong.append(f"{incident.id} waits for a human but something ran")
+    if promoting and len(trained) != len(incident.models):
+        wrong.append(f"{incident.id} asks to promote what was not trained")
     if request is not None and request.decided_by == request.proposer:
         wrong.append(f"{incident.id} approved by its proposer")
     return wrong
