@@ -103,56 +103,78 @@ class ScanBatch:
 
 def load_batch(store: TelemetryStore, window_start: datetime | None = None) -> ScanBatch:
     """Read the latest window of every model (or the given window) from the store."""
-    window, where = "max(window_start)", ""
-    args: list[object] = []
-    if window_start is not None:
-        window, where, args = "min(window_start)", "WHERE window_start = ?", [window_start]
-    feats = _arrow(store, _FEATURES_SQL.format(window=window, where=where), args)
-    models = _arrow(store, _MODELS_SQL.format(window=window, where=where), args)
-    names = models.column("model").to_pylist()
-    index = {name: i for i, name in enumerate(names)}
-    return ScanBatch(
-        features=FeatureArrays(
-            model_index=np.array(
-                [index[m] for m in feats.column("model").to_pylist()], dtype=np.int64
-            ),
-            feature=feats.column("feature").to_pylist(),
-            is_cat=_np(feats, "is_cat").astype(bool),
-            ref_counts=_matrix(feats, "rc"),
-            ref_sums=_matrix(feats, "rs"),
-            ref_n=_np(feats, "rn"),
-            ref_nulls=_np(feats, "rnull"),
-            ref_std=_np(feats, "std"),
-            n_unique=_np(feats, "n_unique"),
-            importance=_np(feats, "importance"),
-            cur_counts=_matrix(feats, "cc"),
-            cur_sums=_matrix(feats, "cs"),
-            cur_n=_np(feats, "cn"),
-            cur_nulls=_np(feats, "cnull"),
-            invalid=_np(feats, "invalid"),
-            missing=_np(feats, "missing").astype(bool),
-            type_mismatch=_np(feats, "type_mismatch").astype(bool),
-        ),
-        models=ModelArrays(
-            model=names,
-            pipeline=models.column("pipeline").to_pylist(),
-            window_start=models.column("window_start").to_pylist(),
-            deployed_at=models.column("deployed_at").to_pylist(),
-            window_hours=_np(models, "window_hours"),
-            rows=_np(models, "rows"),
-            expected_rows=_np(models, "expected_rows"),
-            freshness_lag_h=_np(models, "freshness_lag_h"),
-            metric=models.column("metric").to_pylist(),
-            metric_value=_np(models, "metric_value"),
-            reference_metric=_np(models, "reference_metric"),
-            higher_is_better=_np(models, "higher_is_better").astype(bool),
-            latency_p95_ms=_np(models, "latency_p95_ms"),
-            baseline_latency_ms=_np(models, "baseline_latency_ms"),
-        ),
+    window, where, args = window_clause(window_start)
+    feats = arrow_table(store, _FEATURES_SQL.format(window=window, where=where), args)
+    models = arrow_table(store, _MODELS_SQL.format(window=window, where=where), args)
+    arrays = model_arrays(models)
+    index = {name: i for i, name in enumerate(arrays.model)}
+    model_index = np.array([index[m] for m in feats.column("model").to_pylist()], dtype=np.int64)
+    features = feature_arrays(feats, model_index, feats.column("feature").to_pylist())
+    return ScanBatch(features=features, models=arrays)
+
+
+def window_clause(window_start: datetime | None) -> tuple[str, str, list[object]]:
+    """The window to read: SQL aggregate over `windows`, WHERE clause, parameters.
+
+    Each model's latest window, or the one starting at `window_start`.
+    """
+    if window_start is None:
+        return "max(window_start)", "", []
+    return "min(window_start)", "WHERE window_start = ?", [window_start]
+
+
+def feature_arrays(
+    feats: pa.Table, model_index: I64, feature: Sequence[str], order: I64 | None = None
+) -> FeatureArrays:
+    """The (model, feature) rows of a features query as arrays."""
+    return FeatureArrays(
+        model_index=model_index,
+        feature=feature,
+        is_cat=column_vector(feats, "is_cat").astype(bool),
+        ref_counts=list_matrix(feats, "rc"),
+        ref_sums=list_matrix(feats, "rs"),
+        ref_n=column_vector(feats, "rn"),
+        ref_nulls=column_vector(feats, "rnull"),
+        ref_std=column_vector(feats, "std"),
+        n_unique=column_vector(feats, "n_unique"),
+        importance=column_vector(feats, "importance"),
+        cur_counts=list_matrix(feats, "cc"),
+        cur_sums=list_matrix(feats, "cs"),
+        cur_n=column_vector(feats, "cn"),
+        cur_nulls=column_vector(feats, "cnull"),
+        invalid=column_vector(feats, "invalid"),
+        missing=column_vector(feats, "missing").astype(bool),
+        type_mismatch=column_vector(feats, "type_mismatch").astype(bool),
+        order=order,
     )
 
 
-def _arrow(store: TelemetryStore, sql: str, args: list[object]) -> pa.Table:
+def model_arrays(models: pa.Table) -> ModelArrays:
+    """The rows of a models query (one per model, in table order) as arrays."""
+
+    def num(name: str) -> F64:
+        return column_vector(models, name)
+
+    return ModelArrays(
+        model=models.column("model").to_pylist(),
+        pipeline=models.column("pipeline").to_pylist(),
+        window_start=models.column("window_start").to_pylist(),
+        deployed_at=models.column("deployed_at").to_pylist(),
+        window_hours=num("window_hours"),
+        rows=num("rows"),
+        expected_rows=num("expected_rows"),
+        freshness_lag_h=num("freshness_lag_h"),
+        metric=models.column("metric").to_pylist(),
+        metric_value=num("metric_value"),
+        reference_metric=num("reference_metric"),
+        higher_is_better=num("higher_is_better").astype(bool),
+        latency_p95_ms=num("latency_p95_ms"),
+        baseline_latency_ms=num("baseline_latency_ms"),
+    )
+
+
+def arrow_table(store: TelemetryStore, sql: str, args: list[object]) -> pa.Table:
+    """A query's result as an Arrow table."""
     relation = store.db.sql(sql, params=args)
     assert relation is not None
     result = relation.to_arrow_table()
@@ -160,13 +182,19 @@ def _arrow(store: TelemetryStore, sql: str, args: list[object]) -> pa.Table:
     return result
 
 
-def _np(table: pa.Table, name: str) -> F64:
+def column_vector(table: pa.Table, name: str) -> F64:
+    """A scalar column as float64 (nulls as NaN, booleans as 0/1)."""
     column = table.column(name)
     if pa.types.is_boolean(column.type):
         return np.asarray(column.to_numpy(zero_copy_only=False), dtype=np.float64)
-    return np.asarray(pc.cast(column, pa.float64()).fill_null(np.nan).to_numpy(), dtype=np.float64)
+    filled = pc.cast(column, pa.float64()).fill_null(np.nan)
+    return np.asarray(filled.to_numpy(), dtype=np.float64)
 
 
-def _matrix(table: pa.Table, name: str) -> F64:
-    flat = pc.list_flatten(table.column(name)).to_numpy()
-    return np.asarray(flat, dtype=np.float64).reshape(-1, SLOTS)
+def list_matrix(table: pa.Table, name: str) -> F64:
+    """A list column as a (rows x SLOTS) array: Arrow's flat value buffer, not copied."""
+    lists = table.column(name).combine_chunks()
+    values = lists.flatten() if lists.offset or lists.null_count else lists.values
+    if len(values) != len(lists) * SLOTS:  # a sliced child buffer: flatten() copies it
+        values = lists.flatten()
+    return np.asarray(values.to_numpy(), dtype=np.float64).reshape(-1, SLOTS)

@@ -20,11 +20,16 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
-import pyarrow as pa
 import pyarrow.compute as pc
 from numpy.typing import NDArray
 
-from tools.drift.batch import FeatureArrays, ModelArrays, ScanBatch
+from tools.drift.batch import (
+    ScanBatch,
+    arrow_table,
+    feature_arrays,
+    model_arrays,
+    window_clause,
+)
 from tools.drift.engine import DriftConfig, scan_partial, with_fdr_cutoff
 from tools.drift.signals import ModelSignals
 from tools.telemetry.binning import SLOTS
@@ -96,8 +101,8 @@ class CodedNames(Sequence[str]):
 
 def model_names(store: TelemetryStore, window_start: datetime | None = None) -> list[str]:
     """Every model with a window to scan, sorted."""
-    window, where, args = _window(window_start)
-    table = _arrow(store, _MODEL_NAMES.format(window=window, where=where), args)
+    window, where, args = window_clause(window_start)
+    table = arrow_table(store, _MODEL_NAMES.format(window=window, where=where), args)
     return [str(name) for name in table.column("model").to_pylist()]
 
 
@@ -112,9 +117,9 @@ def load_block(
     store: TelemetryStore, block: Block, window_start: datetime | None = None
 ) -> ScanBatch:
     """One block of the fleet as a scan batch, models sorted, features sorted within a model."""
-    window, where, args = _window(window_start)
+    window, where, args = window_clause(window_start)
     models_where, models_args = block.where("m.model")
-    models = _arrow(
+    models = arrow_table(
         store,
         _MODELS.format(window=window, where=where, block=models_where),
         args + models_args,
@@ -131,7 +136,7 @@ def load_block(
         )
     ref_where, ref_args = block.where("model")
     cur_where, cur_args = block.where("model")
-    feats = _arrow(
+    feats = arrow_table(
         store,
         _FEATURES.format(
             latest=f"SELECT model, {window} AS ws FROM windows WHERE {latest_where} GROUP BY model",
@@ -150,27 +155,9 @@ def load_block(
     names = [str(n) for n in coded.dictionary.to_pylist()]
     rank = np.argsort(np.argsort(np.array(names, dtype=object), kind="stable"))
     codes = np.asarray(coded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
-    features = FeatureArrays(
-        model_index=model_index,
-        feature=CodedNames(codes, names),
-        is_cat=_vector(feats, "is_cat").astype(bool),
-        ref_counts=_matrix(feats, "rc"),
-        ref_sums=_matrix(feats, "rs"),
-        ref_n=_vector(feats, "rn"),
-        ref_nulls=_vector(feats, "rnull"),
-        ref_std=_vector(feats, "std"),
-        n_unique=_vector(feats, "n_unique"),
-        importance=_vector(feats, "importance"),
-        cur_counts=_matrix(feats, "cc"),
-        cur_sums=_matrix(feats, "cs"),
-        cur_n=_vector(feats, "cn"),
-        cur_nulls=_vector(feats, "cnull"),
-        invalid=_vector(feats, "invalid"),
-        missing=_vector(feats, "missing").astype(bool),
-        type_mismatch=_vector(feats, "type_mismatch").astype(bool),
-        order=np.lexsort((rank[codes] if len(names) else codes, model_index)),
-    )
-    return ScanBatch(features=features, models=_model_arrays(models))
+    order = np.lexsort((rank[codes] if len(names) else codes, model_index))
+    features = feature_arrays(feats, model_index, CodedNames(codes, names), order)
+    return ScanBatch(features=features, models=model_arrays(models))
 
 
 def scan_blocks(
@@ -207,56 +194,3 @@ def scan_store(
         store, list(blocks(names, block_models)), config, window_start=window_start, detail=detail
     )
     return with_fdr_cutoff(signals, p_values, config)
-
-
-def _window(window_start: datetime | None) -> tuple[str, str, list[object]]:
-    if window_start is None:
-        return "max(window_start)", "", []
-    return "min(window_start)", "WHERE window_start = ?", [window_start]
-
-
-def _arrow(store: TelemetryStore, sql: str, args: list[object]) -> pa.Table:
-    relation = store.db.sql(sql, params=args)
-    assert relation is not None
-    result = relation.to_arrow_table()
-    assert result is not None
-    return result
-
-
-def _vector(table: pa.Table, name: str) -> NDArray[np.float64]:
-    column = table.column(name)
-    if pa.types.is_boolean(column.type):
-        return np.asarray(column.to_numpy(zero_copy_only=False), dtype=np.float64)
-    filled = pc.cast(column, pa.float64()).fill_null(np.nan)
-    return np.asarray(filled.to_numpy(), dtype=np.float64)
-
-
-def _matrix(table: pa.Table, name: str) -> NDArray[np.float64]:
-    """A list column as a (rows x SLOTS) array: Arrow's flat value buffer, not copied."""
-    lists = table.column(name).combine_chunks()
-    values = lists.flatten() if lists.offset or lists.null_count else lists.values
-    if len(values) != len(lists) * SLOTS:  # a sliced child buffer: flatten() copies it
-        values = lists.flatten()
-    return np.asarray(values.to_numpy(), dtype=np.float64).reshape(-1, SLOTS)
-
-
-def _model_arrays(models: pa.Table) -> ModelArrays:
-    def num(name: str) -> NDArray[np.float64]:
-        return _vector(models, name)
-
-    return ModelArrays(
-        model=models.column("model").to_pylist(),
-        pipeline=models.column("pipeline").to_pylist(),
-        window_start=models.column("window_start").to_pylist(),
-        deployed_at=models.column("deployed_at").to_pylist(),
-        window_hours=num("window_hours"),
-        rows=num("rows"),
-        expected_rows=num("expected_rows"),
-        freshness_lag_h=num("freshness_lag_h"),
-        metric=models.column("metric").to_pylist(),
-        metric_value=num("metric_value"),
-        reference_metric=num("reference_metric"),
-        higher_is_better=num("higher_is_better").astype(bool),
-        latency_p95_ms=num("latency_p95_ms"),
-        baseline_latency_ms=num("baseline_latency_ms"),
-    )
