@@ -2,7 +2,7 @@
 
 Each module is mutated in a scratch copy of the last commit, against the test files that
 speak about it (so a mutant runs only the tests that can kill it), and the scores and the
-surviving mutants are written to `tests/mutation/REPORT.md`:
+surviving mutants are written to `tests/mutation/reports/` (index: `REPORT.md`):
 
     python -m tests.mutation.run                   # every module below
     python -m tests.mutation.run tools/policy/gate.py --max-children 2
@@ -15,11 +15,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.mutation.report import TARGET, Score, equivalent_mutants, write, write_index
+
 ROOT = Path(__file__).resolve().parents[2]
-REPORT = Path(__file__).with_name("REPORT.md")
 PACKAGES = ["lotsen", "world", "agents", "llm", "tools", "prompts", "memory", "evals"]
 
 MODULES: dict[str, list[str]] = {
@@ -37,6 +37,7 @@ MODULES: dict[str, list[str]] = {
         "tests/test_remediation_trainers.py",
     ],
     "tools/registry/rollback.py": ["tests/test_rollback_target.py", "tests/test_registry.py"],
+    "tools/registry/alias_history.py": ["tests/test_registry.py"],
     "tools/runtime/runner.py": ["tests/test_tool_runtime.py", "tests/test_tool_loop.py"],
     "tools/drift/incidents.py": ["tests/test_drift_incidents.py"],
     "tools/drift/signals.py": ["tests/test_drift_incidents.py", "tests/test_drift_engine.py"],
@@ -46,32 +47,6 @@ MODULES: dict[str, list[str]] = {
 """Each safety-critical module and the test files that must kill its mutants."""
 
 STATUS = re.compile(r"^\s*(\S+): (.+)$")
-
-
-@dataclass
-class Score:
-    """One module's mutants by outcome."""
-
-    module: str
-    commit: str
-    counts: dict[str, int] = field(default_factory=dict)
-    survivors: list[str] = field(default_factory=list)
-    seconds: float = 0.0
-
-    @property
-    def killed(self) -> int:
-        """Mutants a test failed on (a timeout counts: the mutant did not finish)."""
-        return self.counts.get("killed", 0) + self.counts.get("timeout", 0)
-
-    @property
-    def total(self) -> int:
-        """Mutants with an outcome (skipped ones excluded)."""
-        return sum(n for status, n in self.counts.items() if status != "skipped")
-
-    @property
-    def score(self) -> float:
-        """Killed share of the mutants, in percent."""
-        return 100.0 * self.killed / self.total if self.total else 0.0
 
 
 def scratch_copy(module: str, tests: list[str]) -> Path:
@@ -124,7 +99,8 @@ def mutate(module: str, tests: list[str], max_children: int) -> Score:
             text=True,
             check=True,
         ).stdout
-        score = Score(module, head(), seconds=time.monotonic() - started)
+        score = Score(module, head(), tests, seconds=time.monotonic() - started)
+        known = equivalent_mutants()
         for line in listing.splitlines():
             found = STATUS.match(line)
             if not found:
@@ -135,7 +111,7 @@ def mutate(module: str, tests: list[str], max_children: int) -> Score:
                 diff = subprocess.run(
                     [mutmut, "show", name], cwd=workdir, capture_output=True, text=True
                 ).stdout
-                score.survivors.append(diff.strip())
+                score.add_survivor(diff.strip(), known)
         if not score.killed and not score.survivors:
             print(f"mutmut found nothing to count for {module}:\n{run.stdout[-3000:]}")
         return score
@@ -143,51 +119,17 @@ def mutate(module: str, tests: list[str], max_children: int) -> Score:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def write_report(scores: list[Score]) -> None:
-    """Merge `scores` into REPORT.md (modules not run this time keep their last entry)."""
-    sections = _sections(REPORT.read_text(encoding="utf-8")) if REPORT.exists() else {}
-    for score in scores:
-        sections[score.module] = _section(score)
-    lines = [
-        "# Mutation testing of the safety-critical modules",
-        "",
-        "Written by `make mutation` (`python -m tests.mutation.run`). A mutant is killed when",
-        "a test fails on it (or it times out). Survivors are listed below each module with",
-        "their diff; an equivalent mutant (one no test can tell apart) says why underneath.",
-        "",
-    ]
-    for module in MODULES:
-        if module in sections:
-            lines += [sections[module], ""]
-    REPORT.write_text("\n".join(lines).rstrip() + "\n", encoding="utf-8")
-
-
-def _section(score: Score) -> str:
-    counts = ", ".join(f"{n} {status}" for status, n in sorted(score.counts.items()))
-    body = [
-        f"## {score.module}",
-        "",
-        f"**{score.score:.1f}%** killed ({score.killed} of {score.total}; {counts}), "
-        f"{score.seconds / 60:.1f} min, commit {score.commit}, "
-        f"tests: {', '.join(MODULES[score.module])}.",
-    ]
-    for diff in score.survivors:
-        body += ["", "```diff", diff, "```"]
-    return "\n".join(body)
-
-
-def _sections(text: str) -> dict[str, str]:
-    parts = re.split(r"^## ", text, flags=re.M)[1:]
-    return {part.split("\n", 1)[0].strip(): "## " + part.rstrip() for part in parts}
-
-
 def main() -> int:
     """Mutate the modules named on the command line (default: all); exit 1 below 90%."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("modules", nargs="*", default=list(MODULES))
     parser.add_argument("--max-children", type=int, default=2)
-    parser.add_argument("--fail-under", type=float, default=90.0)
+    parser.add_argument("--fail-under", type=float, default=TARGET)
+    parser.add_argument("--index", action="store_true", help="only rebuild REPORT.md")
     args = parser.parse_args()
+    if args.index:
+        write_index(list(MODULES))
+        return 0
     unknown = [m for m in args.modules if m not in MODULES]
     if unknown:
         parser.error(f"not a mutation-tested module: {', '.join(unknown)}")
@@ -196,7 +138,8 @@ def main() -> int:
         score = mutate(module, MODULES[module], args.max_children)
         print(f"{module}: {score.score:.1f}% killed ({score.killed}/{score.total})", flush=True)
         scores.append(score)
-        write_report(scores)
+        write(score)
+        write_index(list(MODULES))
     return 0 if all(s.score >= args.fail_under for s in scores) else 1
 
 
