@@ -1,8 +1,10 @@
 """The mutation report: one file per module under `reports/`, an index in `REPORT.md`.
 
 Equivalent mutants (no test can tell them from the original) are listed in
-`equivalent.toml` with the mutated line and why; they leave the score's denominator only
-while the mutant still makes that change, and the report lists them with the reason.
+`equivalent/<module>.toml` (e.g. `equivalent/tools__runtime__runner.toml`) as
+`[[mutant]]` tables with `name`, the mutated `line` and `why`; they leave the score's
+denominator only while the mutant still makes that change, and the report lists them
+with the reason.
 """
 
 import re
@@ -13,7 +15,7 @@ from pathlib import Path
 HERE = Path(__file__).parent
 INDEX = HERE / "REPORT.md"
 REPORTS = HERE / "reports"
-EQUIVALENT = HERE / "equivalent.toml"
+EQUIVALENT = HERE / "equivalent"
 TARGET = 90.0
 
 
@@ -57,15 +59,21 @@ class Score:
 
 def equivalent_mutants() -> dict[str, tuple[str, str]]:
     """Mutant name -> (its mutated line, why no test can kill it)."""
-    if not EQUIVALENT.exists():
-        return {}
-    entries = tomllib.loads(EQUIVALENT.read_text(encoding="utf-8")).get("mutant", [])
-    return {e["name"]: (e["line"], e["why"]) for e in entries}
+    known: dict[str, tuple[str, str]] = {}
+    for path in sorted(EQUIVALENT.glob("*.toml")):
+        for entry in tomllib.loads(path.read_text(encoding="utf-8")).get("mutant", []):
+            known[entry["name"]] = (entry["line"], entry["why"])
+    return known
 
 
 def report_path(module: str) -> Path:
     """Where one module's report lives."""
-    return REPORTS / (module.replace("/", "__").removesuffix(".py") + ".md")
+    return REPORTS / (module_stem(module) + ".md")
+
+
+def module_stem(module: str) -> str:
+    """`tools/runtime/runner.py` -> `tools__runtime__runner` (report and equivalents files)."""
+    return module.replace("/", "__").removesuffix(".py")
 
 
 def write(score: Score) -> None:
@@ -82,7 +90,7 @@ def write_index(modules: list[str]) -> None:
         "Written by `make mutation` (`python -m tests.mutation.run`). A mutant is killed when",
         "a test fails on it (or it times out). Each module's report lists its surviving",
         "mutants with their diff, and the equivalent ones (no test can tell them apart,",
-        f"`equivalent.toml`) with why. Target: {TARGET:.0f}% killed per module.",
+        f"`equivalent/`) with why. Target: {TARGET:.0f}% killed per module.",
         "",
         "| module | killed | score | equivalent | minutes | commit |",
         "|---|---|---|---|---|---|",
