@@ -40,7 +40,11 @@ MODULES: dict[str, list[str]] = {
     "tools/registry/alias_history.py": ["tests/test_registry.py"],
     "tools/runtime/runner.py": ["tests/test_tool_runtime.py", "tests/test_tool_loop.py"],
     "tools/drift/incidents.py": ["tests/test_drift_incidents.py"],
-    "tools/drift/signals.py": ["tests/test_drift_incidents.py", "tests/test_drift_engine.py"],
+    "tools/drift/engine.py": [
+        "tests/test_drift_engine.py",
+        "tests/test_drift_noise_margin.py",
+        "tests/test_drift_stats.py",
+    ],
     "evals/oracles.py": ["tests/test_evals_oracles.py"],
     "evals/metrics.py": ["tests/test_evals_metrics.py"],
 }
