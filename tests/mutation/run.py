@@ -45,7 +45,7 @@ MODULES: dict[str, list[str]] = {
         "tests/test_drift_noise_margin.py",
         "tests/test_drift_stats.py",
     ],
-    "evals/oracles.py": ["tests/test_evals_oracles.py"],
+    "evals/oracles.py": ["tests/test_evals_oracles.py", "tests/test_evals_oracles_rules.py"],
     "evals/metrics.py": ["tests/test_evals_metrics.py"],
 }
 """Each safety-critical module and the test files that must kill its mutants."""
