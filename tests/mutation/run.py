@@ -39,7 +39,10 @@ MODULES: dict[str, list[str]] = {
     "tools/registry/rollback.py": ["tests/test_rollback_target.py", "tests/test_registry.py"],
     "tools/registry/alias_history.py": ["tests/test_registry.py"],
     "tools/runtime/runner.py": ["tests/test_tool_runtime.py", "tests/test_tool_loop.py"],
-    "tools/drift/incidents.py": ["tests/test_drift_incidents.py"],
+    "tools/drift/incidents.py": [
+        "tests/test_drift_incidents.py",
+        "tests/test_incident_grouping_rules.py",
+    ],
     "tools/drift/engine.py": [
         "tests/test_drift_engine.py",
         "tests/test_drift_noise_margin.py",
