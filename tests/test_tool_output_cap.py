@@ -30,3 +30,25 @@ def test_long_data_that_is_not_a_list_is_cut_to_text_with_a_note() -> None:
     capped = cap_output(ToolResult.ok(data), 1000)
     assert capped.data == json.dumps(data)[:800]
     assert capped.note == "truncated: output was too long"
+
+
+def test_a_list_item_that_fills_the_room_exactly_is_kept() -> None:
+    first = "a" * 796  # json.dumps([first]) is exactly 800 characters: it fits
+    assert len(json.dumps([first])) == 800
+    capped = cap_output(ToolResult.ok([first, "b" * 300]), 1000)
+    assert capped.data == [first]
+    assert capped.note == "truncated: showing 1 of 2 items; narrow the query for more"
+
+
+def test_the_list_stops_at_the_first_item_that_does_not_fit() -> None:
+    data = ["a" * 10, "b" * 1000, "c" * 10]  # "c..." would fit after "a...", but not in order
+    capped = cap_output(ToolResult.ok(data), 1000)
+    assert capped.data == ["a" * 10]
+    assert capped.note == "truncated: showing 1 of 3 items; narrow the query for more"
+
+
+def test_a_capped_result_keeps_its_status_and_error_fields() -> None:
+    result = ToolResult(status="no_data", data="z" * 2000, note="nothing new")
+    capped = cap_output(result, 1000)
+    assert (capped.status, capped.error) == ("no_data", None)
+    assert capped.data == json.dumps("z" * 2000)[:800]
