@@ -36,9 +36,16 @@ MODULES: dict[str, list[str]] = {
         "tests/test_remediation_promotion.py",
         "tests/test_remediation_trainers.py",
     ],
-    "tools/registry/rollback.py": ["tests/test_rollback_target.py", "tests/test_registry.py"],
-    "tools/registry/alias_history.py": ["tests/test_registry.py"],
-    "tools/runtime/runner.py": ["tests/test_tool_runtime.py", "tests/test_tool_loop.py"],
+    "tools/registry/rollback.py": ["tests/test_rollback_rules.py", "tests/test_rollback_target.py"],
+    "tools/registry/alias_history.py": [
+        "tests/test_alias_history_rules.py",
+        "tests/test_registry.py",
+    ],
+    "tools/runtime/runner.py": [
+        "tests/test_tool_runner_rules.py",
+        "tests/test_tool_output_cap.py",
+        "tests/test_tool_runtime.py",
+    ],
     "tools/drift/incidents.py": [
         "tests/test_drift_incidents.py",
         "tests/test_incident_grouping_rules.py",
