@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo serve test lint typecheck pytest bench bench-env evals fmt clean vllm-env mutation
+.PHONY: demo serve test check lint typecheck pytest pytest-all bench bench-env evals fmt clean vllm-env mutation
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,7 +24,12 @@ PORT ?= 8080
 serve: $(STAMP)
 	$(BIN)/python -m lotsen.service.demo --port $(PORT)
 
+# The fast lane developers run many times a day: every test not marked slow.
 test: lint typecheck pytest
+
+# Everything, slow tests included (browser, real MLflow/PostgreSQL servers, crash kills,
+# eval suite runs, the loop's failover): what CI runs (.ci/run).
+check: lint typecheck pytest-all
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -34,6 +39,9 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 pytest: $(STAMP)
+	$(BIN)/pytest -q -n auto --dist loadgroup --hypothesis-profile=ci -m "not slow"
+
+pytest-all: $(STAMP)
 	$(BIN)/pytest -q -n auto --dist loadgroup --hypothesis-profile=ci
 
 # Mutation testing of the safety-critical modules (~1-2 h on 2 cores); writes
