@@ -33,8 +33,8 @@ MODULES: dict[str, list[str]] = {
         "tests/test_remediation_promotion.py",
     ],
     "agents/remediation/executor.py": [
-        "tests/test_remediation_promotion.py",
-        "tests/test_remediation_trainers.py",
+        "tests/test_remediation_executor_rules.py",
+        "tests/test_rollback_target.py",
     ],
     "tools/registry/rollback.py": ["tests/test_rollback_rules.py", "tests/test_rollback_target.py"],
     "tools/registry/alias_history.py": [
