@@ -25,8 +25,16 @@ PACKAGES = ["lotsen", "world", "agents", "llm", "tools", "prompts", "memory", "e
 MODULES: dict[str, list[str]] = {
     "tools/policy/gate.py": ["tests/test_compliance.py"],
     "memory/approvals.py": ["tests/test_approval_binding.py", "tests/test_world_kernel.py"],
-    "memory/audit.py": ["tests/test_audit.py", "tests/test_audit_anchor.py"],
-    "memory/audit_verify.py": ["tests/test_audit.py", "tests/test_audit_anchor.py"],
+    "memory/audit.py": [
+        "tests/test_audit_rules.py",
+        "tests/test_audit.py",
+        "tests/test_audit_anchor.py",
+    ],
+    "memory/audit_verify.py": [
+        "tests/test_audit_verify_rules.py",
+        "tests/test_audit.py",
+        "tests/test_audit_anchor.py",
+    ],
     "agents/remediation/plan.py": [
         "tests/test_remediation.py",
         "tests/test_bounded_choices.py",
