@@ -31,16 +31,17 @@ class _Registry:
         self.versions = versions
         self.aliases: dict[str, int] = {}
 
-    def move(self, alias: str, old: int | None, new: int) -> int:
+    def move(self, alias: str, old: int | None, new: int, model: str = MODEL) -> int:
         """Record a move (as the registry does) and point the alias; return its seq."""
-        self.aliases[alias] = new
-        return self.history.record(MODEL, alias, old, new, actor="ci", reason="deploy").seq
+        if model == MODEL:
+            self.aliases[alias] = new
+        return self.history.record(model, alias, old, new, actor="ci", reason="deploy").seq
 
     def get_model(self, name: str) -> SimpleNamespace:
         assert name == MODEL
         return SimpleNamespace(aliases=dict(self.aliases))
 
-    def alias_history(self, name: str) -> list[object]:
+    def alias_history(self, name: str | None = None) -> list[object]:
         return list(self.history.changes(name))
 
     def list_versions(self, name: str) -> list[SimpleNamespace]:
@@ -124,6 +125,13 @@ def test_moves_of_other_aliases_onto_the_champion_version_do_not_count(
 ) -> None:
     registry = _Registry(history, [1, 2, 3, 4])
     registry.move(CHALLENGER, 1, 3)
+    registry.move(CHAMPION, None, 3)
+    assert _target(registry) == _from_numbers(3, 2)
+
+
+def test_moves_of_another_models_champion_do_not_count(history: AliasHistory) -> None:
+    registry = _Registry(history, [1, 2, 3])
+    registry.move(CHAMPION, 1, 3, model="fraud-0007")
     registry.move(CHAMPION, None, 3)
     assert _target(registry) == _from_numbers(3, 2)
 
