@@ -601,6 +601,18 @@ def test_a_rollback_moves_champion_back_records_the_approval_and_serves(setup: S
     )
 
 
+def test_a_rerun_rollback_targets_the_version_before_the_plans_champion(setup: Setup) -> None:
+    """After a crash past the alias move, champion is v1 already: the re-run moves nothing."""
+    run(setup, Action.ROLLBACK, DEV)
+    [again] = run(setup, Action.ROLLBACK, DEV)
+    assert again.ok, again.summary
+    assert again.summary.startswith("champion rolled back v2 -> v1 ")
+    assert setup.champion(DEV) == 1
+    assert [m for m in setup.moves(DEV) if m[3] == ACTOR] == [
+        (CHAMPION, 2, 1, ACTOR, "rollback for inc-7")
+    ]
+
+
 def test_a_rollback_target_keeps_its_earlier_approval(setup: Setup) -> None:
     setup.registry.set_version_tag(DEV, 1, tags.APPROVAL, "apr-1 by carol")
     run(setup, Action.ROLLBACK, DEV)
