@@ -36,9 +36,9 @@ MODULES: dict[str, list[str]] = {
         "tests/test_audit_anchor.py",
     ],
     "agents/remediation/plan.py": [
-        "tests/test_remediation.py",
+        "tests/test_remediation_plan_rules.py",
+        "tests/test_events_correlation.py",
         "tests/test_bounded_choices.py",
-        "tests/test_remediation_promotion.py",
     ],
     "agents/remediation/executor.py": [
         "tests/test_remediation_executor_rules.py",
