@@ -210,6 +210,26 @@ def test_is_it_safe_to_roll_back_is_a_question_not_a_request(world: World) -> No
 
 
 @pytest.mark.parametrize(
+    "question", ["is {name} safe to roll back without a human?", "roll back {name}"]
+)
+def test_a_change_to_an_unknown_model_says_the_model_is_unknown(
+    world: World, question: str
+) -> None:
+    known = sorted(m.name for m in world.registry.list_models())
+    missing = next(
+        f"{known[0][:-4]}{n:04d}"
+        for n in range(1, 10_000)
+        if f"{known[0][:-4]}{n:04d}" not in known
+    )
+    before = unchanged(world)
+    reply = answer(question.format(name=missing), ctx_of(world), tier="0")
+    assert reply.intent == "unknown_model" and reply.proposals == []
+    assert f"I know no model named '{missing}'" in reply.text
+    assert reply.facts["unknown"] == [missing]
+    assert unchanged(world) == before
+
+
+@pytest.mark.parametrize(
     "question",
     ["what's the weather in Stockholm?", "tell me a joke", "asdf qwer zxcv"],
 )
