@@ -260,6 +260,17 @@ def test_append_refuses_a_log_shorter_than_its_witness(log: AuditLog, db: Path) 
     )
 
 
+def test_append_checks_the_outer_witness_when_the_local_one_is_missing(
+    log: AuditLog, db: Path
+) -> None:
+    local_witness(db).unlink()
+    sql(db, "DELETE FROM audit_signature WHERE seq = 3; DELETE FROM audit WHERE seq = 3")
+    assert refusal(log) == (
+        f"{db} has 2 records but the witness {log.witness_files[1]} says 3 (records removed, "
+        f"or the file deleted or replaced); {FIX}"
+    )
+
+
 def test_append_refuses_an_emptied_log(log: AuditLog, db: Path) -> None:
     sql(db, "DELETE FROM audit_signature; DELETE FROM audit")
     assert refusal(log).startswith(f"{db} has 0 records but the witness {local_witness(db)} says 3")
