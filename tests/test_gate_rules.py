@@ -1,12 +1,14 @@
-"""The compliance gate's rules one at a time, on a hand-made registry and twin: each rule's
-boundary, its exact reason (what the approver reads) and how verdicts combine."""
+"""The compliance gate's rules one at a time, on a hand-made twin and the two registry reads
+a review makes (one model, its versions): each rule's boundary, its exact reason (what the
+approver reads) and how verdicts combine."""
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import cast
 
 import pytest
 
-from tests.support.twin_specs import A100, deployment, tiny_spec
+from tests.support.twin_specs import A100, START, deployment, tiny_spec
 from tools.cluster.sim import SimCluster
 from tools.domain import (
     AiActRisk,
@@ -14,18 +16,40 @@ from tools.domain import (
     ChangePlan,
     Environment,
     Lineage,
+    ModelVersion,
     Namespace,
-    NewModel,
-    NewVersion,
+    RegisteredModel,
 )
+from tools.errors import NotFoundError
 from tools.policy import tags
 from tools.policy.action import ActionKind, GateDecision, ProposedAction
 from tools.policy.gate import ComplianceGate
 from tools.policy.spec import Policy, Scope, Severity
-from tools.registry import CHALLENGER, CHAMPION, MlflowRegistry
+from tools.registry import CHALLENGER, CHAMPION, ModelRegistry
 
 UNLABELLED = "growth-sandbox"
 """A namespace of the twin without an env label."""
+
+
+class _Registry:
+    """The reads a gate review makes of a registry: one model, and that model's versions."""
+
+    def __init__(self) -> None:
+        self.models: dict[str, RegisteredModel] = {}
+        self.versions: list[ModelVersion] = []
+
+    def get_model(self, name: str) -> RegisteredModel:
+        if name not in self.models:
+            raise NotFoundError(f"no model {name!r} in this registry")
+        return self.models[name]
+
+    def all_versions(self, model: str | None = None) -> list[ModelVersion]:
+        return [v for v in self.versions if model in (None, v.model)]
+
+
+@pytest.fixture
+def registry() -> _Registry:
+    return _Registry()
 
 
 @pytest.fixture
@@ -38,54 +62,66 @@ def twin(tmp_path: Path) -> Iterator[SimCluster]:
 
 
 def _model(
-    registry: MlflowRegistry,
+    registry: _Registry,
     name: str,
-    env: Environment = Environment.DEV,
-    risk: AiActRisk = AiActRisk.MINIMAL,
+    env: Environment | None = Environment.DEV,
+    risk: AiActRisk | None = AiActRisk.MINIMAL,
     plan: ChangePlan | None = None,
+    contract_tags: dict[str, str] | None = None,
 ) -> str:
-    registry.register_model(
-        NewModel(
-            name=name, owner="growth", env=env, pipeline="p", ai_act_risk=risk, change_plan=plan
-        )
+    """A registered model as the registry reads it (env/risk None: tag missing or unread)."""
+    registry.models[name] = RegisteredModel(
+        name=name,
+        owner="growth",
+        pipeline="p",
+        env=env,
+        ai_act_risk=risk,
+        change_plan=plan,
+        contract_tags=contract_tags or {},
     )
     return name
 
 
 def _version(
-    registry: MlflowRegistry,
+    registry: _Registry,
     model: str,
     promoted_from: Environment | None = Environment.TEST,
     version_tags: dict[str, str] | None = None,
 ) -> int:
-    """A version that passed its data checks and came from test, unless told otherwise."""
-    found = {tags.DATA_CHECKS: "passed", **(version_tags or {})}
-    spec = NewVersion(lineage=Lineage(promoted_from=promoted_from), tags=found)
-    return registry.create_version(model, spec).version
+    """A new version that passed its data checks and came from test, unless told otherwise."""
+    number = 1 + sum(v.model == model for v in registry.versions)
+    registry.versions.append(
+        ModelVersion(
+            model=model,
+            version=number,
+            created_at=START,
+            lineage=Lineage(promoted_from=promoted_from),
+            tags={tags.DATA_CHECKS: "passed", **(version_tags or {})},
+        )
+    )
+    return number
 
 
 def review(
-    registry: MlflowRegistry,
+    registry: _Registry,
     twin: SimCluster,
     kind: ActionKind,
     policies: list[Policy] | None = None,
     **fields: object,
 ) -> GateDecision:
     """The gate's decision on one action, under `policies` (default: none, the rules only)."""
-    gate = ComplianceGate(registry, twin, policies or [])
+    gate = ComplianceGate(cast(ModelRegistry, registry), twin, policies or [])
     return gate.review(ProposedAction.model_validate({"kind": kind, "proposer": "bob", **fields}))
 
 
-def promote(
-    registry: MlflowRegistry, twin: SimCluster, model: str, version: int | None
-) -> GateDecision:
+def promote(registry: _Registry, twin: SimCluster, model: str, version: int | None) -> GateDecision:
     return review(
         registry, twin, ActionKind.SET_ALIAS, model=model, version=version, alias=CHAMPION
     )
 
 
 def test_an_action_on_nothing_named_is_allowed_and_says_so(
-    registry: MlflowRegistry, twin: SimCluster
+    registry: _Registry, twin: SimCluster
 ) -> None:
     decision = review(registry, twin, ActionKind.SUBMIT_JOB, [_critical(Scope.NAMESPACE)])
     assert decision == GateDecision(
@@ -94,7 +130,7 @@ def test_an_action_on_nothing_named_is_allowed_and_says_so(
 
 
 def test_a_low_risk_dev_model_changes_without_a_human(
-    registry: MlflowRegistry, twin: SimCluster
+    registry: _Registry, twin: SimCluster
 ) -> None:
     model = _model(registry, "churn")
     decision = review(registry, twin, ActionKind.ROLLBACK, model=model)
@@ -103,19 +139,19 @@ def test_a_low_risk_dev_model_changes_without_a_human(
     )
 
 
-def test_an_unknown_model_is_denied_with_the_registry_error(
-    registry: MlflowRegistry, twin: SimCluster
+def test_an_unknown_model_is_denied_with_the_registrys_own_message(
+    registry: _Registry, twin: SimCluster
 ) -> None:
     decision = review(registry, twin, ActionKind.ROLLBACK, model="ghost")
     assert decision == GateDecision(
         verdict="deny",
-        reasons=["[GATE] unknown model 'ghost'; `lotsen models list` shows the registered ones"],
+        reasons=["[GATE] no model 'ghost' in this registry"],
         policies=["GATE"],
     )
 
 
 def test_prod_needs_a_human_and_the_reason_names_action_and_env(
-    registry: MlflowRegistry, twin: SimCluster
+    registry: _Registry, twin: SimCluster
 ) -> None:
     model = _model(registry, "churn", env=Environment.PROD)
     decision = review(registry, twin, ActionKind.ROLLBACK, model=model)
@@ -129,7 +165,7 @@ def test_prod_needs_a_human_and_the_reason_names_action_and_env(
         assert review(registry, twin, ActionKind.ROLLBACK, model=model).verdict == "allow"
 
 
-def test_high_risk_needs_a_human(registry: MlflowRegistry, twin: SimCluster) -> None:
+def test_high_risk_needs_a_human(registry: _Registry, twin: SimCluster) -> None:
     model = _model(registry, "fraud", risk=AiActRisk.HIGH)
     decision = review(registry, twin, ActionKind.ROLLBACK, model=model)
     assert decision == GateDecision(
@@ -142,11 +178,15 @@ def test_high_risk_needs_a_human(registry: MlflowRegistry, twin: SimCluster) -> 
 
 
 def test_env_and_risk_tags_not_understood_count_as_prod_and_high_risk_once(
-    registry: MlflowRegistry, twin: SimCluster
+    registry: _Registry, twin: SimCluster
 ) -> None:
-    model = _model(registry, "churn")
-    registry.set_model_tag(model, "env", "staging2")
-    registry.set_model_tag(model, "ai_act_risk", "meh")
+    model = _model(
+        registry,
+        "churn",
+        env=None,
+        risk=None,
+        contract_tags={"env": "staging2", "ai_act_risk": "meh"},
+    )
     decision = review(registry, twin, ActionKind.ROLLBACK, model=model)
     assert decision == GateDecision(
         verdict="needs_approval",
@@ -156,10 +196,15 @@ def test_env_and_risk_tags_not_understood_count_as_prod_and_high_risk_once(
         ],
         policies=["TAG-01"],
     )
+    untagged = _model(registry, "fraud", env=None, risk=None)
+    assert review(registry, twin, ActionKind.ROLLBACK, model=untagged).reasons == [
+        "[TAG-01] ai_act_risk tag missing: treated as high-risk, a human decides",
+        "[TAG-01] env tag missing: treated as prod, a human decides",
+    ]
 
 
 def test_a_models_own_env_decides_not_the_namespace_it_names(
-    registry: MlflowRegistry, twin: SimCluster
+    registry: _Registry, twin: SimCluster
 ) -> None:
     model = _model(registry, "churn")
     decision = review(registry, twin, ActionKind.SCALE, model=model, namespace="growth-prod")
@@ -169,7 +214,7 @@ def test_a_models_own_env_decides_not_the_namespace_it_names(
 # --- namespaces ----------------------------------------------------------------------------
 
 
-def test_a_prod_namespace_needs_a_human(registry: MlflowRegistry, twin: SimCluster) -> None:
+def test_a_prod_namespace_needs_a_human(registry: _Registry, twin: SimCluster) -> None:
     decision = review(registry, twin, ActionKind.SCALE, namespace="growth-prod")
     assert decision == GateDecision(
         verdict="needs_approval",
@@ -180,7 +225,7 @@ def test_a_prod_namespace_needs_a_human(registry: MlflowRegistry, twin: SimClust
 
 
 def test_an_unknown_namespace_is_denied_and_the_reason_says_where_to_look(
-    registry: MlflowRegistry, twin: SimCluster
+    registry: _Registry, twin: SimCluster
 ) -> None:
     decision = review(registry, twin, ActionKind.SCALE, namespace="growth-stage")
     assert decision == GateDecision(
@@ -190,9 +235,7 @@ def test_an_unknown_namespace_is_denied_and_the_reason_says_where_to_look(
     )
 
 
-def test_a_namespace_without_env_label_needs_a_human(
-    registry: MlflowRegistry, twin: SimCluster
-) -> None:
+def test_a_namespace_without_env_label_needs_a_human(registry: _Registry, twin: SimCluster) -> None:
     decision = review(registry, twin, ActionKind.SCALE, namespace=UNLABELLED)
     assert decision == GateDecision(
         verdict="needs_approval",
@@ -212,7 +255,7 @@ def _outside_plan(model: str, kind: str) -> str:
 
 
 def test_a_high_risk_model_without_plan_retrains_only_on_the_same_features(
-    registry: MlflowRegistry, twin: SimCluster
+    registry: _Registry, twin: SimCluster
 ) -> None:
     model = _model(registry, "fraud", risk=AiActRisk.HIGH)
     high = "[AIA-06] fraud is high-risk under the EU AI Act: a human decides"
@@ -229,17 +272,16 @@ def test_a_high_risk_model_without_plan_retrains_only_on_the_same_features(
 
 
 def test_a_model_of_unknown_risk_without_plan_counts_as_high_risk_for_the_plan(
-    registry: MlflowRegistry, twin: SimCluster
+    registry: _Registry, twin: SimCluster
 ) -> None:
-    model = _model(registry, "churn")
-    registry.set_model_tag(model, "ai_act_risk", "meh")
+    model = _model(registry, "churn", risk=None)
     decision = review(registry, twin, ActionKind.RETRAIN, model=model, change_kind="new_features")
     assert decision.promotion_blocked
     assert decision.policies == ["TAG-01", "AIA-07"]
 
 
 def test_a_low_risk_model_without_plan_may_retrain_any_way(
-    registry: MlflowRegistry, twin: SimCluster
+    registry: _Registry, twin: SimCluster
 ) -> None:
     model = _model(registry, "churn")
     decision = review(registry, twin, ActionKind.RETRAIN, model=model, change_kind="new_features")
@@ -247,7 +289,7 @@ def test_a_low_risk_model_without_plan_may_retrain_any_way(
 
 
 def test_a_change_plan_decides_which_retrains_are_within_it(
-    registry: MlflowRegistry, twin: SimCluster
+    registry: _Registry, twin: SimCluster
 ) -> None:
     plan = ChangePlan(allowed=(ChangeKind.RETRAIN_SAME_FEATURES, ChangeKind.NEW_FEATURES))
     model = _model(registry, "churn", plan=plan)
@@ -263,9 +305,7 @@ def test_a_change_plan_decides_which_retrains_are_within_it(
     )
 
 
-def test_only_a_retrain_is_held_to_the_change_plan(
-    registry: MlflowRegistry, twin: SimCluster
-) -> None:
+def test_only_a_retrain_is_held_to_the_change_plan(registry: _Registry, twin: SimCluster) -> None:
     model = _model(registry, "churn", plan=ChangePlan())
     decision = review(registry, twin, ActionKind.ROLLBACK, model=model, change_kind="new_features")
     assert (decision.verdict, decision.promotion_blocked) == ("allow", False)
@@ -275,16 +315,14 @@ def test_only_a_retrain_is_held_to_the_change_plan(
 
 
 def test_a_checked_version_validated_in_test_is_promoted_without_a_human_in_dev(
-    registry: MlflowRegistry, twin: SimCluster
+    registry: _Registry, twin: SimCluster
 ) -> None:
     model = _model(registry, "churn")
     version = _version(registry, model, promoted_from=None)
     assert promote(registry, twin, model, version).verdict == "allow"
 
 
-def test_a_version_that_does_not_exist_is_denied(
-    registry: MlflowRegistry, twin: SimCluster
-) -> None:
+def test_a_version_that_does_not_exist_is_denied(registry: _Registry, twin: SimCluster) -> None:
     model = _model(registry, "churn")
     _version(registry, model)
     for number in (2, None):
@@ -295,7 +333,7 @@ def test_a_version_that_does_not_exist_is_denied(
         )
 
 
-def test_training_data_checks_must_have_passed(registry: MlflowRegistry, twin: SimCluster) -> None:
+def test_training_data_checks_must_have_passed(registry: _Registry, twin: SimCluster) -> None:
     model = _model(registry, "churn")
     failed = _version(registry, model, version_tags={tags.DATA_CHECKS: "failed"})
     assert promote(registry, twin, model, failed) == GateDecision(
@@ -303,15 +341,13 @@ def test_training_data_checks_must_have_passed(registry: MlflowRegistry, twin: S
         reasons=["[AIA-08] v1 training-data checks: failed"],
         policies=["AIA-08"],
     )
-    unchecked = registry.create_version(model, NewVersion()).version
-    assert promote(registry, twin, model, unchecked).reasons == [
+    registry.versions.append(ModelVersion(model=model, version=2, created_at=START))
+    assert promote(registry, twin, model, 2).reasons == [
         "[AIA-08] v2 training-data checks: not recorded"
     ]
 
 
-def test_a_substantial_modification_needs_a_sign_off(
-    registry: MlflowRegistry, twin: SimCluster
-) -> None:
+def test_a_substantial_modification_needs_a_sign_off(registry: _Registry, twin: SimCluster) -> None:
     model = _model(registry, "fraud", risk=AiActRisk.HIGH)
     within = _version(registry, model, version_tags={tags.CHANGE_KIND: "retrain_same_features"})
     outside = _version(registry, model, version_tags={tags.CHANGE_KIND: "new_algorithm"})
@@ -334,7 +370,7 @@ def test_a_substantial_modification_needs_a_sign_off(
 
 
 def test_a_prod_promotion_must_come_from_test_and_stays_denied_after_a_human_is_asked(
-    registry: MlflowRegistry, twin: SimCluster
+    registry: _Registry, twin: SimCluster
 ) -> None:
     model = _model(registry, "churn", env=Environment.PROD)
     from_dev = _version(registry, model, promoted_from=Environment.DEV)
@@ -351,19 +387,16 @@ def test_a_prod_promotion_must_come_from_test_and_stays_denied_after_a_human_is_
 
 
 def test_a_model_of_unknown_env_is_promoted_only_from_test(
-    registry: MlflowRegistry, twin: SimCluster
+    registry: _Registry, twin: SimCluster
 ) -> None:
-    model = _model(registry, "churn")
-    registry.set_model_tag(model, "env", "staging2")
+    model = _model(registry, "churn", env=None)
     untested = _version(registry, model, promoted_from=None)
     decision = promote(registry, twin, model, untested)
     assert decision.verdict == "deny"
     assert "[SEG-05] v1 was not validated in test" in decision.reasons
 
 
-def test_a_move_of_another_alias_is_no_promotion(
-    registry: MlflowRegistry, twin: SimCluster
-) -> None:
+def test_a_move_of_another_alias_is_no_promotion(registry: _Registry, twin: SimCluster) -> None:
     model = _model(registry, "churn", env=Environment.PROD)
     version = _version(
         registry, model, promoted_from=None, version_tags={tags.DATA_CHECKS: "failed"}
@@ -398,7 +431,7 @@ def _critical(scope: Scope, severity: Severity = Severity.CRITICAL) -> Policy:
 
 
 def test_a_critical_failure_of_the_model_needs_a_human(
-    registry: MlflowRegistry, twin: SimCluster
+    registry: _Registry, twin: SimCluster
 ) -> None:
     model = _model(registry, "churn")
     _model(registry, "other")
@@ -414,14 +447,14 @@ def test_a_critical_failure_of_the_model_needs_a_human(
     )
 
 
-def test_a_failure_below_critical_does_not_ask(registry: MlflowRegistry, twin: SimCluster) -> None:
+def test_a_failure_below_critical_does_not_ask(registry: _Registry, twin: SimCluster) -> None:
     model = _model(registry, "churn")
     policies = [_critical(Scope.MODEL, Severity.HIGH)]
     assert review(registry, twin, ActionKind.ROLLBACK, policies, model=model).verdict == "allow"
 
 
 def test_a_critical_failure_of_the_namespace_or_deployment_needs_a_human(
-    registry: MlflowRegistry, twin: SimCluster
+    registry: _Registry, twin: SimCluster
 ) -> None:
     policies = [_critical(Scope.NAMESPACE), _critical(Scope.DEPLOYMENT)]
     decision = review(registry, twin, ActionKind.SCALE, policies, namespace="growth-test")
@@ -439,7 +472,7 @@ def test_a_critical_failure_of_the_namespace_or_deployment_needs_a_human(
 
 
 def test_a_deployment_is_a_subject_only_within_its_namespace(
-    registry: MlflowRegistry, twin: SimCluster
+    registry: _Registry, twin: SimCluster
 ) -> None:
     model = _model(registry, "churn")
     policies = [_critical(Scope.DEPLOYMENT)]

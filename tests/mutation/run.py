@@ -23,8 +23,8 @@ ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ["lotsen", "world", "agents", "llm", "tools", "prompts", "memory", "evals"]
 
 MODULES: dict[str, list[str]] = {
-    "tools/policy/gate.py": ["tests/test_compliance.py"],
-    "memory/approvals.py": ["tests/test_approval_binding.py", "tests/test_world_kernel.py"],
+    "tools/policy/gate.py": ["tests/test_gate_rules.py"],
+    "memory/approvals.py": ["tests/test_approvals_rules.py"],
     "memory/audit.py": [
         "tests/test_audit_rules.py",
         "tests/test_audit.py",
