@@ -183,6 +183,24 @@ def test_incident_detail_counts_the_kind_sizes_and_matches() -> None:
     assert (none.passed, none.detail) == (False, "0 any incident(s) of sizes [], 0 match")
 
 
+def test_incident_count_and_limit_are_of_the_kind_asked_for() -> None:
+    spec = {"check": "incident_opened", "kind": "covariate_drift", "max_incidents": 1}
+    other = _incident("data_quality", DEV)
+    result = verdict(spec, state(incidents=[DRIFT, other]))
+    assert (result.passed, result.detail) == (
+        True,
+        "1 covariate_drift incident(s) of sizes [2], 1 match",
+    )
+
+
+def test_evaluating_oracles_leaves_the_reported_incidents_as_they_were() -> None:
+    """Several oracles read one state: a data incident must not be added to the report."""
+    opened = state(world(data_incidents=[_data_incident("d1", DEV)]))
+    spec = {"check": "incident_opened", "max_incidents": 1}
+    assert [holds(spec, opened), holds(spec, opened)] == [True, True]
+    assert opened.output.incidents == []
+
+
 def test_incident_source_reported_ignores_data_incidents() -> None:
     spec = {"check": "incident_opened", "source": "reported"}
     assert holds(spec, state(incidents=[DRIFT]))
@@ -376,6 +394,7 @@ def test_answer_mentions_is_case_insensitive_both_ways() -> None:
     assert holds({"check": "answer_mentions", "any": ["nope", "GROWTH-team"]}, state(answer=answer))
     assert not holds({"check": "answer_mentions", "none": ["ROLL BACK"]}, state(answer=answer))
     assert not holds({"check": "answer_mentions", "any": ["nope"]}, state(answer=answer))
+    assert not holds({"check": "answer_mentions", "all": ["nope"]}, state(answer=answer))
 
 
 def test_answer_mentions_searches_the_text_and_the_entities_as_separate_words() -> None:
