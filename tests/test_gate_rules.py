@@ -3,6 +3,7 @@ a review makes (one model, its versions): each rule's boundary, its exact reason
 approver reads) and how verdicts combine."""
 
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import cast
 
@@ -29,6 +30,8 @@ from tools.registry import CHALLENGER, CHAMPION, ModelRegistry
 
 UNLABELLED = "growth-sandbox"
 """A namespace of the twin without an env label."""
+REVIEWED = "growth-audit"
+"""A test namespace of the twin whose access was reviewed when the twin started."""
 
 
 class _Registry:
@@ -37,6 +40,7 @@ class _Registry:
     def __init__(self) -> None:
         self.models: dict[str, RegisteredModel] = {}
         self.versions: list[ModelVersion] = []
+        self.version_reads: list[str | None] = []
 
     def get_model(self, name: str) -> RegisteredModel:
         if name not in self.models:
@@ -44,6 +48,7 @@ class _Registry:
         return self.models[name]
 
     def all_versions(self, model: str | None = None) -> list[ModelVersion]:
+        self.version_reads.append(model)
         return [v for v in self.versions if model in (None, v.model)]
 
 
@@ -56,6 +61,9 @@ def registry() -> _Registry:
 def twin(tmp_path: Path) -> Iterator[SimCluster]:
     spec = tiny_spec([deployment("churn", "growth-test", Environment.TEST, A100)])
     spec.namespaces.append(Namespace(name=UNLABELLED, env=None, owner="growth"))
+    spec.namespaces.append(
+        Namespace(name=REVIEWED, env=Environment.TEST, owner="growth", access_reviewed_at=START)
+    )
     cluster = SimCluster.create(tmp_path / "twin.db", spec)
     yield cluster
     cluster.close()
@@ -478,3 +486,45 @@ def test_a_deployment_is_a_subject_only_within_its_namespace(
     policies = [_critical(Scope.DEPLOYMENT)]
     decision = review(registry, twin, ActionKind.SCALE, policies, model=model, deployment="churn")
     assert decision.verdict == "allow"
+
+
+def test_findings_of_another_kind_of_subject_of_the_same_name_do_not_count(
+    registry: _Registry, twin: SimCluster
+) -> None:
+    """A model named like the namespace an action touches is not what the action touches."""
+    _model(registry, "growth-test")
+    policies = [_critical(Scope.MODEL)]
+    decision = review(registry, twin, ActionKind.SCALE, policies, namespace="growth-test")
+    assert decision.verdict == "allow"
+
+
+def test_the_gates_clock_decides_what_is_overdue(registry: _Registry, twin: SimCluster) -> None:
+    reviewed = Policy(
+        id="TST-09",
+        title="access reviewed",
+        rationale="for the test",
+        reference="none",
+        severity=Severity.CRITICAL,
+        scope=Scope.NAMESPACE,
+        check="access_review_recent",
+        params={"max_age": "P1Y"},
+    )
+    action = ProposedAction(kind=ActionKind.SCALE, proposer="bob", namespace=REVIEWED)
+    now = ComplianceGate(cast(ModelRegistry, registry), twin, [reviewed], now=START)
+    assert now.review(action).verdict == "allow"
+    later = ComplianceGate(
+        cast(ModelRegistry, registry), twin, [reviewed], now=START + timedelta(days=400)
+    )
+    assert later.review(action).policies == ["TST-09"]
+
+
+def test_only_a_move_of_an_alias_reads_the_models_versions(
+    registry: _Registry, twin: SimCluster
+) -> None:
+    model = _model(registry, "churn")
+    _version(registry, model)
+    review(registry, twin, ActionKind.ROLLBACK, model=model, version=1)
+    review(registry, twin, ActionKind.RETRAIN, model=model, version=1)
+    assert registry.version_reads == []
+    promote(registry, twin, model, 1)
+    assert registry.version_reads == [model]
