@@ -58,13 +58,9 @@ MODULES: dict[str, list[str]] = {
         "tests/test_drift_incidents.py",
         "tests/test_incident_grouping_rules.py",
     ],
-    "tools/drift/engine.py": [
-        "tests/test_drift_engine.py",
-        "tests/test_drift_noise_margin.py",
-        "tests/test_drift_stats.py",
-    ],
+    "tools/drift/engine.py": ["tests/test_drift_thresholds.py", "tests/test_drift_engine.py"],
     "evals/oracles.py": ["tests/test_evals_oracles.py", "tests/test_evals_oracles_rules.py"],
-    "evals/metrics.py": ["tests/test_evals_metrics.py"],
+    "evals/metrics.py": ["tests/test_evals_metrics_rules.py", "tests/test_evals_metrics.py"],
 }
 """Each safety-critical module and the test files that must kill its mutants."""
 
