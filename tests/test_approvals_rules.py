@@ -3,7 +3,9 @@ second, the compare-and-set of a decision, the binding hash and taking over old 
 
 import hashlib
 import re
+import sqlite3
 from collections.abc import Iterator
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -51,6 +53,14 @@ def queue(tmp_path: Path) -> Iterator[ApprovalQueue]:
 
 
 # --- what a request stores ----------------------------------------------------------------
+
+
+def test_the_file_is_marked_as_the_approval_queue_at_its_schema_version(tmp_path: Path) -> None:
+    """Later releases migrate, and other stores refuse, a file by this mark."""
+    ApprovalQueue(tmp_path / "approvals.db").close()
+    with closing(sqlite3.connect(tmp_path / "approvals.db")) as conn:
+        meta = dict(conn.execute("SELECT key, value FROM lotsen_meta").fetchall())
+    assert meta == {"schema": "lotsen.approvals", "version": "2"}
 
 
 def test_a_submitted_request_stores_the_proposal_exactly(queue: ApprovalQueue) -> None:
