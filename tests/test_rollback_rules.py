@@ -131,8 +131,8 @@ def test_moves_of_other_aliases_onto_the_champion_version_do_not_count(
 
 def test_moves_of_another_models_champion_do_not_count(history: AliasHistory) -> None:
     registry = _Registry(history, [1, 2, 3])
-    registry.move(CHAMPION, 1, 3, model="fraud-0007")
     registry.move(CHAMPION, None, 3)
+    registry.move(CHAMPION, 1, 3, model="fraud-0007")  # later, and onto the same number
     assert _target(registry) == _from_numbers(3, 2)
 
 
