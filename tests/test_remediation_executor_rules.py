@@ -10,6 +10,11 @@ the executor left behind: aliases and their history, version tags, the twin's
 deployments, the remediation store and the audit log.
 """
 
+import atexit
+import functools
+import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -161,14 +166,35 @@ def register(registry: MlflowRegistry, name: str, env: Environment, versions: in
     registry.set_alias(name, CHAMPION, versions, actor="ci", reason="release")
 
 
-@pytest.fixture
-def setup(tmp_path: Path, mlflow_template: Path) -> Iterator[Setup]:
-    db = tmp_path / "mlflow.db"
-    db.write_bytes(mlflow_template.read_bytes())
-    history = AliasHistory(tmp_path / "alias_history.db")
-    registry = MlflowRegistry(sqlite_uri(db), history, tmp_path / "artifacts")
+@functools.cache
+def seeded_registry() -> Path:
+    """The two models' registry files, built once per process; tests open copies.
+
+    Not a session fixture: the mutation runner's workers are forked from the process that
+    ran the tests once, and inherit this cache (a fixture would migrate MLflow's schema
+    and register the models again in every worker).
+    """
+    folder = Path(tempfile.mkdtemp(prefix="lotsen-executor-rules-"))
+    atexit.register(_remove, folder, os.getpid())
+    history = AliasHistory(folder / "alias_history.db")
+    registry = MlflowRegistry(sqlite_uri(folder / "mlflow.db"), history, folder / "artifacts")
     register(registry, PROD, Environment.PROD, versions=2)
     register(registry, DEV, Environment.DEV, versions=2)
+    history.close()
+    return folder
+
+
+def _remove(folder: Path, owner: int) -> None:
+    if os.getpid() == owner:  # not in a forked worker: the files are its parent's
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def setup(tmp_path: Path) -> Iterator[Setup]:
+    for name in ("mlflow.db", "alias_history.db"):
+        shutil.copy(seeded_registry() / name, tmp_path / name)
+    history = AliasHistory(tmp_path / "alias_history.db")
+    registry = MlflowRegistry(sqlite_uri(tmp_path / "mlflow.db"), history, tmp_path / "artifacts")
     twin = SimCluster.create(
         tmp_path / "twin.db",
         tiny_spec(
