@@ -14,6 +14,7 @@ import pytest
 from hypothesis import settings
 
 from tests.support.llm_guard_session import GUARD_ENV_PREFIX, SessionGuard, Violations
+from tests.support.slow_report import SlowReport
 from tests.support.worlds import full_world_with_pending_approval, seed_with_telemetry
 from tools.fleet.generate import generate_fleet
 from tools.fleet.spec import FleetSpec
@@ -39,6 +40,8 @@ def pytest_configure(config: pytest.Config) -> None:
     before any test's HOME exists) verify in every test that copies them.
     """
     config.stash[_GUARD] = SessionGuard.start()
+    if not os.environ.get("PYTEST_XDIST_WORKER"):  # the controller sees every worker's times
+        config.pluginmanager.register(SlowReport(), "lotsen-slow-report")
     inherited = Path(os.environ.get("XDG_CONFIG_HOME", "/"))
     if os.environ.get("PYTEST_XDIST_WORKER") and inherited.name.startswith(_CONFIG_PREFIX):
         config_home = inherited  # the controller's: worlds seeded by any worker verify in all
