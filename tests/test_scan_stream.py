@@ -80,3 +80,62 @@ def test_blocks_cover_the_sorted_names_once(store: TelemetryStore) -> None:
         (names[16], names[31]),
         (names[32], names[39]),
     ]
+
+
+@pytest.fixture
+def shuffled_store() -> TelemetryStore:
+    """A store whose window rows need matching: out of order, some absent, some unknown."""
+    fleet = generate_fleet(12, 5)
+    models = [
+        SimModel(
+            name=p.model.name,
+            version=p.champion,
+            pipeline=p.model.pipeline,
+            task=p.model.task,
+            features=p.model.tags["features"].split(","),
+        )
+        for p in fleet.models
+    ]
+    spec = SimulationSpec(
+        seed=5,
+        start=datetime(2026, 11, 1, tzinfo=UTC),
+        faults=demo_faults(models, list(fleet.pipelines)),
+        reference_rows=600,
+        window_rows=600,
+        windows=2,
+    )
+    telemetry = TelemetryStore(":memory:")
+    simulate(spec, models, list(fleet.pipelines), telemetry)
+    db = telemetry.db
+    db.execute("CREATE TEMP TABLE kept AS SELECT * FROM window_bins")
+    db.execute("DELETE FROM window_bins")
+    # every third model loses one feature's window row; rows come back in reverse order
+    db.execute(
+        """INSERT INTO window_bins SELECT * FROM kept
+        WHERE NOT (hash(model) % 3 = 0 AND feature = (SELECT min(feature) FROM kept))
+        ORDER BY model DESC, feature DESC"""
+    )
+    # and one model's window has a column its reference does not know
+    db.execute(
+        """INSERT INTO window_bins SELECT model, window_start, 'not_in_reference', counts, sums,
+        n, nulls, invalid, missing, type_mismatch FROM kept
+        WHERE model = (SELECT min(model) FROM kept) AND feature = (SELECT max(feature) FROM kept)"""
+    )
+    return telemetry
+
+
+@pytest.mark.parametrize("detail", [False, True])
+def test_window_rows_are_matched_to_reference_rows_by_model_and_feature(
+    shuffled_store: TelemetryStore, detail: bool
+) -> None:
+    expected = scan(load_batch(shuffled_store), detail=detail)
+    absent = [
+        issue
+        for s in expected
+        for issue in s.dq_issues
+        if issue.kind == "missing_feature" and issue.feature == "f00"
+    ]
+    assert absent  # the deleted rows read as missing columns
+    for size in (1, 5, 1000):
+        streamed = scan_store(shuffled_store, block_models=size, detail=detail)
+        assert dump(streamed) == dump(expected)

@@ -193,7 +193,9 @@ def column_vector(table: pa.Table, name: str) -> F64:
 
 def list_matrix(table: pa.Table, name: str) -> F64:
     """A list column as a (rows x SLOTS) array: Arrow's flat value buffer, not copied."""
-    lists = table.column(name).combine_chunks()
+    column = table.column(name)
+    # combine_chunks() copies even a single chunk (Arrow's Concatenate builds new buffers)
+    lists = column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
     values = lists.flatten() if lists.offset or lists.null_count else lists.values
     if len(values) != len(lists) * SLOTS:  # a sliced child buffer: flatten() copies it
         values = lists.flatten()

@@ -2,13 +2,15 @@
 
 `load_batch` reads the whole fleet at once (100k models x 30 features is 3.3 GB of
 histograms). Here the sorted model list is cut into blocks of `block_models`; each block is
-one query without ORDER BY: its list columns become (rows x slots) arrays straight from
-Arrow's value buffers, rows stay in DuckDB's order, and only an index of the rows sorted by
-(model, feature) (from integer codes) orders the results. A block is scanned and dropped
-before the next block is read. The false-discovery-rate cutoff is set once from every
-block's p-values, so the result is exactly `scan(load_batch(store))`. Known gap: the
-100k-model bench still peaks at 4.2 GB after the scan (lotsen bench scan), so something
-still grows with the fleet; the per-block arrays themselves are ~130 MB.
+two queries without ORDER BY or join of histograms (reference rows, current-window rows):
+their list columns become (rows x slots) arrays straight from Arrow's value buffers, window
+rows are matched to reference rows on (model, feature) codes in numpy (no copy when they
+already line up), and only an index of the rows sorted by (model, feature) orders the
+results. A block is scanned and dropped before the next block is read. The false-discovery-
+rate cutoff is set once from every block's p-values, so the result is exactly
+`scan(load_batch(store))`. What stays in memory over a scan: one block (~75 MB of arrays at
+2,048 models), the flagged models' signals (~3 kB each) and DuckDB's buffer pool, a cache of
+the pages read that grows up to DuckDB's `memory_limit` (80% of RAM unless set).
 
 A block is either a range of model names (the store is clustered by model, so DuckDB skips
 the other row groups) or a hash partition `hash(model) % parts = part` (what separate
@@ -20,13 +22,18 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.compute as pc
 from numpy.typing import NDArray
 
 from tools.drift.batch import (
+    F64,
+    I64,
+    FeatureArrays,
     ScanBatch,
     arrow_table,
-    feature_arrays,
+    column_vector,
+    list_matrix,
     model_arrays,
     window_clause,
 )
@@ -35,28 +42,36 @@ from tools.drift.signals import ModelSignals
 from tools.telemetry.binning import SLOTS
 from tools.telemetry.store import TelemetryStore
 
-BLOCK_MODELS = 4096
-"""Models per streamed block: ~120k feature rows, ~130 MB of arrays at 34 slots."""
+BLOCK_MODELS = 2048
+"""Models per streamed block: ~61k feature rows, ~70 MB of arrays at 34 slots (as fast as
+4,096, which needs twice the memory; 8,192 is slower)."""
 
 _LATEST = "SELECT model, {window} AS ws FROM windows {where} GROUP BY model"
 _MODEL_NAMES = f"SELECT model FROM ({_LATEST}) ORDER BY model"
-_FEATURES = f"""
-WITH latest AS ({{latest}}),
-ref AS (SELECT * FROM reference WHERE {{ref_block}}),
-cur AS (SELECT * FROM window_bins WHERE {{cur_block}})
+_REFERENCE = """
+WITH latest AS ({latest})
 SELECT r.model, r.feature, r.kind = 'categorical' AS is_cat, r.counts AS rc, r.sums AS rs,
-       r.n AS rn, r.nulls AS rnull, r.std, r.n_unique, r.importance,
+       r.n AS rn, r.nulls AS rnull, r.std, r.n_unique, r.importance
+FROM reference r
+SEMI JOIN (SELECT m.model, m.version FROM models m JOIN latest l ON l.model = m.model) k
+    ON k.model = r.model AND k.version = r.version
+WHERE {block}
+"""
+"""The block's reference rows of the registered version of each model with a window."""
+_CURRENT = f"""
+WITH latest AS ({{latest}})
+SELECT w.model, w.feature,
        coalesce(w.counts, list_resize([]::DOUBLE[], {SLOTS}, 0.0)) AS cc,
        coalesce(w.sums, list_resize([]::DOUBLE[], {SLOTS}, 0.0)) AS cs,
        coalesce(w.n, 0) AS cn, coalesce(w.nulls, 0) AS cnull, coalesce(w.invalid, 0) AS invalid,
        coalesce(w.missing, true) AS missing, coalesce(w.type_mismatch, false) AS type_mismatch
-FROM ref r
-JOIN models m ON m.model = r.model AND m.version = r.version
-JOIN latest l ON l.model = r.model
-LEFT JOIN cur w ON w.model = r.model AND w.feature = r.feature AND w.window_start = l.ws
+FROM window_bins w
+SEMI JOIN latest l ON l.model = w.model AND l.ws = w.window_start
+WHERE {{block}}
 """
-"""Every table is filtered by the block before the joins: the hash join builds on one
-block's window rows, not on every window of the fleet."""
+"""The block's current-window rows. Reference and window rows are matched in numpy on
+(model, feature) codes: a join in DuckDB copied every histogram list into its hash table and
+doubled the query's cost. Only the semi-joins' small key sides are hashed."""
 _MODELS = f"""
 WITH latest AS ({_LATEST})
 SELECT m.*, w.window_start, w.rows, w.freshness_lag_h, w.schema_fingerprint, w.metric_value,
@@ -127,37 +142,84 @@ def load_block(
     models = models.take(pc.sort_indices(models, sort_keys=[("model", "ascending")]))
     latest_where, latest_args = block.where("model")
     if window_start is not None:
-        latest_where, latest_args = (
-            f"{latest_where} AND window_start = ?",
-            [
-                *latest_args,
-                window_start,
-            ],
-        )
-    ref_where, ref_args = block.where("model")
-    cur_where, cur_args = block.where("model")
-    feats = arrow_table(
-        store,
-        _FEATURES.format(
-            latest=f"SELECT model, {window} AS ws FROM windows WHERE {latest_where} GROUP BY model",
-            ref_block=ref_where,
-            cur_block=cur_where,
-        ),
-        latest_args + ref_args + cur_args,
+        latest_where = f"{latest_where} AND window_start = ?"
+        latest_args = [*latest_args, window_start]
+    latest = f"SELECT model, {window} AS ws FROM windows WHERE {latest_where} GROUP BY model"
+    ref_where, ref_args = block.where("r.model")
+    ref = arrow_table(
+        store, _REFERENCE.format(latest=latest, block=ref_where), latest_args + ref_args
     )
-    model_index = np.asarray(
-        pc.index_in(feats.column("model"), value_set=models.column("model")).to_numpy(
-            zero_copy_only=False
-        ),
-        dtype=np.int64,
+    cur_where, cur_args = block.where("w.model")
+    cur = arrow_table(
+        store, _CURRENT.format(latest=latest, block=cur_where), latest_args + cur_args
     )
-    coded = pc.dictionary_encode(feats.column("feature")).combine_chunks()
+    model_index = _index_in(ref.column("model"), models.column("model"))
+    coded = pc.dictionary_encode(ref.column("feature")).combine_chunks()
     names = [str(n) for n in coded.dictionary.to_pylist()]
-    rank = np.argsort(np.argsort(np.array(names, dtype=object), kind="stable"))
     codes = np.asarray(coded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+    rank = np.argsort(np.argsort(np.array(names, dtype=object), kind="stable"))
     order = np.lexsort((rank[codes] if len(names) else codes, model_index))
-    features = feature_arrays(feats, model_index, CodedNames(codes, names), order)
-    return ScanBatch(features=features, models=model_arrays(models))
+    width = max(len(names), 1)
+    cur_model = _index_in(cur.column("model"), models.column("model"))
+    cur_code = _index_in(cur.column("feature"), coded.dictionary)
+    known = (cur_model >= 0) & (cur_code >= 0)
+    source = _match(model_index * width + codes, np.where(known, cur_model * width + cur_code, -1))
+    return ScanBatch(
+        features=FeatureArrays(
+            model_index=model_index,
+            feature=CodedNames(codes, names),
+            is_cat=column_vector(ref, "is_cat").astype(bool),
+            ref_counts=list_matrix(ref, "rc"),
+            ref_sums=list_matrix(ref, "rs"),
+            ref_n=column_vector(ref, "rn"),
+            ref_nulls=column_vector(ref, "rnull"),
+            ref_std=column_vector(ref, "std"),
+            n_unique=column_vector(ref, "n_unique"),
+            importance=column_vector(ref, "importance"),
+            cur_counts=_rows(list_matrix(cur, "cc"), source),
+            cur_sums=_rows(list_matrix(cur, "cs"), source),
+            cur_n=_rows(column_vector(cur, "cn"), source),
+            cur_nulls=_rows(column_vector(cur, "cnull"), source),
+            invalid=_rows(column_vector(cur, "invalid"), source),
+            missing=_rows(column_vector(cur, "missing"), source, fill=1.0).astype(bool),
+            type_mismatch=_rows(column_vector(cur, "type_mismatch"), source).astype(bool),
+            order=order,
+        ),
+        models=model_arrays(models),
+    )
+
+
+def _index_in(values: pa.ChunkedArray, value_set: pa.Array | pa.ChunkedArray) -> I64:
+    """Each value's position in `value_set`, -1 where absent."""
+    found = pc.index_in(values, value_set=value_set).fill_null(-1)
+    return np.asarray(found.to_numpy(), dtype=np.int64)
+
+
+def _match(keys: I64, source_keys: I64) -> I64 | None:
+    """For each key, the row of `source_keys` holding it (-1: none); None if row for row equal.
+
+    Keys are unique on either side (the tables' primary keys); a negative source key (a
+    window row whose model or feature is not in the block's reference) matches nothing.
+    """
+    if np.array_equal(keys, source_keys):
+        return None
+    valid = np.flatnonzero(source_keys >= 0)
+    if not len(valid):
+        return np.full(len(keys), -1, dtype=np.int64)
+    by_key = valid[np.argsort(source_keys[valid])]
+    sorted_keys = source_keys[by_key]
+    at = np.minimum(np.searchsorted(sorted_keys, keys), len(sorted_keys) - 1)
+    return np.where(sorted_keys[at] == keys, by_key[at], -1)
+
+
+def _rows(values: F64, source: I64 | None, fill: float = 0.0) -> F64:
+    """`values` re-ordered to the reference rows (`fill` where a row has no window row)."""
+    if source is None:
+        return values
+    hit = source >= 0
+    out = np.full((len(source), *values.shape[1:]), fill)
+    out[hit] = values[source[hit]]
+    return out
 
 
 def scan_blocks(
