@@ -18,7 +18,7 @@ from llm.doubles import ScriptedChatModel, say
 from llm.tiers import LlmTier
 from llm.usage import UsageLedger
 from memory.audit import AuditRecord
-from tests.support.cli import init_data_dir
+from tests.support.cli import shared_data_dir
 from tests.support.worlds import opened_copy
 from tools.domain import Environment
 from tools.drift.incidents import Incident, IncidentKind
@@ -32,7 +32,7 @@ TIER = LlmTier(name="small", base_url="http://unused/v1", model="qwen")
 
 @pytest.fixture(scope="module")
 def seeded(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return init_data_dir(tmp_path_factory.mktemp("bounded") / "data", models=30, seed=3)
+    return shared_data_dir(tmp_path_factory, models=30, seed=3)
 
 
 @pytest.fixture

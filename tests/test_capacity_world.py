@@ -8,7 +8,7 @@ import pytest
 
 from agents.capacity.apply import ApplyWorld, apply_plan, idempotency_key
 from agents.capacity.plan import CapacityPlan, PlannedAction, build_plan
-from tests.support.cli import copy_data_dir, init_data_dir
+from tests.support.cli import copy_data_dir, shared_data_dir
 from tests.support.cli import run_lotsen as lotsen
 from tools.capacity.consolidation import Move
 from tools.cluster.sim import SimCluster
@@ -23,7 +23,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def seeded(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return init_data_dir(tmp_path_factory.mktemp("capacity") / "data", models=16, seed=4)
+    return shared_data_dir(tmp_path_factory, models=16, seed=4)
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from agents.compliance.export import to_html, to_markdown
-from tests.support.cli import copy_data_dir, init_data_dir, run_lotsen
+from tests.support.cli import copy_data_dir, run_lotsen, shared_data_dir
 from tools.catalog import ALL_TOOLS, READ_ONLY_TOOLS, ToolContext
 from tools.cluster.sim import SimCluster
 from tools.domain import AiActRisk, Environment
@@ -32,7 +32,7 @@ HIGH_RISK_PROD = "fraud-0004"
 
 @pytest.fixture(scope="module")
 def seeded(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return init_data_dir(tmp_path_factory.mktemp("compliance") / "data", models=30, seed=3)
+    return shared_data_dir(tmp_path_factory, models=30, seed=3)
 
 
 @pytest.fixture

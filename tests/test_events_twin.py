@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.cli import init_data_dir
+from tests.support.cli import shared_data_dir
 from tests.support.worlds import opened_copy
 from tools.cluster.sim import SimCluster
 from tools.domain.events import EventKind
@@ -16,7 +16,7 @@ from world.remediation import remediation_port, world_events
 
 @pytest.fixture(scope="module")
 def seeded(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return init_data_dir(tmp_path_factory.mktemp("events-twin") / "data", models=16, seed=4)
+    return shared_data_dir(tmp_path_factory, models=16, seed=4)
 
 
 def test_changes_on_the_twin_are_events_and_a_revert_restores_the_config(

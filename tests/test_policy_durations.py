@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.support.cli import init_data_dir
+from tests.support.cli import shared_data_dir
 from tools.cluster.sim import SimCluster
 from tools.domain import Environment
 from tools.policy import tags
@@ -129,7 +129,7 @@ def test_period_params_read_durations_and_legacy_days() -> None:
 
 @pytest.fixture(scope="module")
 def seeded(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return init_data_dir(tmp_path_factory.mktemp("durations") / "data", models=30, seed=3)
+    return shared_data_dir(tmp_path_factory, models=30, seed=3)
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 
 from agents.remediation.graph import build_graph, checkpoint_serde
 from agents.remediation.runner import continue_with, remediate
-from tests.support.cli import init_data_dir
+from tests.support.cli import shared_data_dir
 from tests.support.counting_registry import ALL, CountingRegistry
 from tests.support.worlds import opened_copy
 from tools.domain import AiActRisk, Environment
@@ -27,7 +27,7 @@ HIGH_RISK_PROD = "fraud-0004"
 
 @pytest.fixture(scope="module")
 def seeded(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return init_data_dir(tmp_path_factory.mktemp("read-once") / "data", models=30, seed=3)
+    return shared_data_dir(tmp_path_factory, models=30, seed=3)
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from agents.remediation.plan import Action
 from agents.remediation.trainers import RUN_TAG, Comparison, TrainerChoice
 from agents.remediation.trainers.synthetic import SyntheticTrainer
 from memory.approvals import Decision
-from tests.support.cli import init_data_dir
+from tests.support.cli import shared_data_dir
 from tests.support.plans import plan
 from tests.support.worlds import opened_copy
 from tools.domain import AiActRisk, Environment, RegisteredModel
@@ -50,7 +50,7 @@ class FixedScorer:
 
 @pytest.fixture(scope="module")
 def seeded(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return init_data_dir(tmp_path_factory.mktemp("promotion") / "data", models=16, seed=4)
+    return shared_data_dir(tmp_path_factory, models=16, seed=4)
 
 
 @pytest.fixture

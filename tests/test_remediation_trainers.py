@@ -25,7 +25,7 @@ from agents.remediation.trainers.config import TrainerSetup, load_trainers_file
 from agents.remediation.trainers.holdout import score
 from agents.remediation.trainers.local import LocalCommandTrainer
 from memory.approvals import Decision
-from tests.support.cli import init_data_dir
+from tests.support.cli import shared_data_dir
 from tests.support.plans import plan
 from tests.support.worlds import opened_copy
 from tools.domain import Environment, JobStatus, NewModel
@@ -42,7 +42,7 @@ FEATURES = ["a", "b", "c"]
 
 @pytest.fixture(scope="module")
 def seeded(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return init_data_dir(tmp_path_factory.mktemp("trainers") / "data", models=16, seed=4)
+    return shared_data_dir(tmp_path_factory, models=16, seed=4)
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from agents.capacity.apply import ApplyWorld, apply_plan
 from agents.capacity.plan import CapacityPlan, PlannedAction
 from memory.approvals import ApprovalQueue, NewRequest
 from memory.audit import AuditLog
-from tests.support.cli import copy_data_dir, init_data_dir
+from tests.support.cli import copy_data_dir, shared_data_dir
 from tests.support.cli import run_lotsen as lotsen
 from tools.cluster.sim import SimCluster
 from tools.domain import Environment
@@ -31,7 +31,7 @@ NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
 
 @pytest.fixture(scope="module")
 def seeded(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return init_data_dir(tmp_path_factory.mktemp("kernel") / "data", models=16, seed=4)
+    return shared_data_dir(tmp_path_factory, models=16, seed=4)
 
 
 @pytest.fixture

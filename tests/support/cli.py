@@ -1,6 +1,8 @@
 """Running the real `lotsen` entry point in tests, and seeded data directories to run it on."""
 
+import fcntl
 import io
+import os
 import shutil
 import subprocess
 import sys
@@ -47,6 +49,24 @@ def init_data_dir(data: Path, models: int, seed: int) -> Path:
         },
     )
     return data
+
+
+def shared_data_dir(tmp_path_factory: pytest.TempPathFactory, models: int, seed: int) -> Path:
+    """`lotsen fleet init --models M --seed S`, built once per test run for every module and
+    xdist worker that asks for the same fleet (under a file lock); use it through copies.
+    """
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # shared by the workers of this run
+    target = root / "seeded" / f"m{models}-s{seed}"
+    target.mkdir(parents=True, exist_ok=True)
+    with (target / ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (target / ".built").exists():
+            shutil.rmtree(target / "data", ignore_errors=True)
+            init_data_dir(target / "data", models=models, seed=seed)
+            (target / ".built").touch()
+    return target / "data"
 
 
 def copy_data_dir(seeded: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
