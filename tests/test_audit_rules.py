@@ -197,6 +197,14 @@ def test_witnesses_record_the_head_and_the_clock(log: AuditLog, key_file: Path) 
         assert datetime.fromisoformat(witness["at"]) == T0 + timedelta(minutes=6)
 
 
+def test_each_signature_is_stored_under_its_records_seq(log: AuditLog, db: Path) -> None:
+    """A stray signature row (no record of its own) does not shift where the next one goes."""
+    sql(db, "INSERT INTO audit_signature VALUES (9, 'f00d', 'f00d')")
+    assert log.append("note", actor="bob", data={}).seq == 4
+    assert log.verify().problems == []
+    assert log.append("note", actor="bob", data={}).seq == 5
+
+
 # --- reading ---------------------------------------------------------------------------------
 def test_records_filter_by_model_incident_or_both(db: Path, key_file: Path, data: Path) -> None:
     log = open_log(db, key_file, data)
