@@ -322,7 +322,7 @@ def test_only_a_retrain_is_held_to_the_change_plan(registry: _Registry, twin: Si
 # --- promotion to @champion --------------------------------------------------------------
 
 
-def test_a_checked_version_validated_in_test_is_promoted_without_a_human_in_dev(
+def test_in_dev_a_checked_version_is_promoted_without_a_human_or_a_test_stage(
     registry: _Registry, twin: SimCluster
 ) -> None:
     model = _model(registry, "churn")
