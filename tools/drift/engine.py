@@ -51,7 +51,6 @@ class FeatureResults:
     score: NDArray[np.float64]
     threshold: NDArray[np.float64]
     drifted: NDArray[np.bool_]
-    psi: NDArray[np.float64]
 
 
 CHUNK_ROWS = 1024
@@ -69,22 +68,31 @@ def feature_tests(f: FeatureArrays, config: DriftConfig) -> FeatureResults:
     )
     std = np.where(f.ref_std > 0, f.ref_std, 1.0)
     score = np.empty(f.rows)
-    psi = np.empty(f.rows)
     for start in range(0, f.rows, CHUNK_ROWS):
         rows = slice(start, start + CHUNK_ROWS)
+        rc, cc = f.ref_counts[rows], f.cur_counts[rows]
+        p, q = stats.proportions(rc), stats.proportions(cc)  # shared by every statistic
         score[rows] = _scores(
-            test[rows],
-            f.ref_counts[rows],
-            f.ref_sums[rows],
-            f.cur_counts[rows],
-            f.cur_sums[rows],
-            std[rows],
+            test[rows], rc, f.ref_sums[rows], cc, f.cur_sums[rows], p, q, std[rows]
         )
-        psi[rows] = stats.psi(f.ref_counts[rows], f.cur_counts[rows])
     is_p = test <= 1
     threshold = np.where(is_p, config.p_value, config.distance)
     drifted = np.where(is_p, score < threshold, score >= threshold)
-    return FeatureResults(test=test, score=score, threshold=threshold, drifted=drifted, psi=psi)
+    return FeatureResults(test=test, score=score, threshold=threshold, drifted=drifted)
+
+
+def reported_psi(f: FeatureArrays, rows: NDArray[np.bool_]) -> NDArray[np.float64]:
+    """PSI of the given rows (NaN elsewhere): only the features a scan reports carry one.
+
+    PSI decides nothing; computing it for the drifted rows alone (every row with `detail`)
+    spares a fifth of the statistics' time. Row for row the same values as over every row.
+    """
+    psi = np.full(f.rows, np.nan)
+    wanted = np.flatnonzero(rows)
+    for start in range(0, len(wanted), CHUNK_ROWS):
+        part = wanted[start : start + CHUNK_ROWS]
+        psi[part] = stats.psi(f.ref_counts[part], f.cur_counts[part])
+    return psi
 
 
 def _scores(
@@ -93,21 +101,27 @@ def _scores(
     rs: NDArray[np.float64],
     cc: NDArray[np.float64],
     cs: NDArray[np.float64],
+    p: NDArray[np.float64],
+    q: NDArray[np.float64],
     std: NDArray[np.float64],
 ) -> NDArray[np.float64]:
+    """Each row's test statistic; p, q are the rows' proportions (`stats.proportions`)."""
     score = np.empty(len(test))
     for kind in np.unique(test):
         mask = test == kind
         sub = slice(None) if mask.all() else mask
         match int(kind):
             case 0:
-                score[sub] = stats.ks_pvalue(rc[sub], cc[sub])[1]
+                score[sub] = stats.ks_pvalue_of(rc[sub], cc[sub], p[sub], q[sub])[1]
             case 1:
                 score[sub] = stats.chi_square_pvalue(rc[sub], cc[sub])
             case 2:
-                score[sub] = stats.wasserstein(rc[sub], rs[sub], cc[sub], cs[sub]) / std[sub]
+                score[sub] = (
+                    stats.wasserstein_of(rc[sub], rs[sub], cc[sub], cs[sub], p[sub], q[sub])
+                    / std[sub]
+                )
             case _:
-                score[sub] = stats.jensen_shannon(rc[sub], cc[sub])
+                score[sub] = stats.jensen_shannon_of(p[sub], q[sub])
     return score
 
 
@@ -188,6 +202,7 @@ def scan_partial(
     p_rows = np.isin(results.test, [TESTS.index("ks"), TESTS.index("chi_square")])
     p_values = results.score[p_rows & ~broken[f.model_index]]
     rows_of = _rows_by_model(f.model_index, n_models, f.order)
+    psi = reported_psi(f, results.drifted | detail)
     out = []
     for i in (int(x) for x in np.flatnonzero(flagged | detail)):
         rows = rows_of[i]
@@ -213,7 +228,7 @@ def scan_partial(
                 latency_regression=bool(latency[i] >= config.latency_ratio),
                 features=[]
                 if broken[i] and not detail
-                else [_feature_signal(f, results, r) for r in keep],
+                else [_feature_signal(f, results, psi, r) for r in keep],
             )
         )
     return out, p_values
@@ -290,14 +305,16 @@ def _window_issues(m: ModelArrays, i: int, volume_low: bool, stale: bool) -> lis
     return issues
 
 
-def _feature_signal(f: FeatureArrays, res: FeatureResults, r: int) -> FeatureSignal:
+def _feature_signal(
+    f: FeatureArrays, res: FeatureResults, psi: NDArray[np.float64], r: int
+) -> FeatureSignal:
     return FeatureSignal(
         feature=f.feature[r],
         test=TESTS[int(res.test[r])],
         score=float(res.score[r]),
         threshold=float(res.threshold[r]),
         drifted=bool(res.drifted[r]),
-        psi=float(res.psi[r]),
+        psi=float(psi[r]),
         importance=float(f.importance[r]),
         sample_margin=float(np.sqrt(1 / max(f.ref_n[r], 1) + 1 / max(f.cur_n[r], 1))),
     )
