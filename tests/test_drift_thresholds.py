@@ -200,7 +200,6 @@ def test_each_test_has_its_threshold_and_score() -> None:
     ]
     assert list(results.score) == pytest.approx(expected, rel=1e-12)
     assert list(results.threshold) == [0.04, 0.04, 0.2, 0.2]
-    assert list(results.psi) == pytest.approx(list(stats.psi(ref, cur)), rel=1e-12)
     assert expected[2] == pytest.approx(0.1)  # a fifth of the mass moved by 1.0, over std 2
 
 
@@ -239,7 +238,12 @@ def test_scores_are_the_same_across_chunk_boundaries() -> None:
     n = 2 * CHUNK_ROWS + 3
     many = feature_tests(features(*(kinds[i % 4] for i in range(n))), DriftConfig())
     assert [float(s) for s in many.score] == [float(alone[i % 4].score[0]) for i in range(n)]
-    assert [float(s) for s in many.psi] == [float(alone[i % 4].psi[0]) for i in range(n)]
+    psi = [
+        float(stats.psi(np.array([r["ref_counts"]]), np.array([r["cur_counts"]]))[0]) for r in kinds
+    ]
+    [one] = scan(ScanBatch(features(*(kinds[i % 4] for i in range(n))), models({})), detail=True)
+    assert [f.psi for f in one.features] == [psi[i % 4] for i in range(n)]
+    assert [f.score for f in one.features] == [float(s) for s in many.score]
 
 
 # --- data quality ------------------------------------------------------------------------
@@ -567,3 +571,107 @@ def test_the_cutoff_is_benjamini_hochberg_over_the_p_values_of_healthy_models() 
     assert [s.p_cutoff for s in scan(batch, config, detail=True)] == [cut, cut]
     strict = [s.p_cutoff for s in scan(batch, DriftConfig(fdr_q=1e-30), detail=True)]
     assert strict == [0.0, 0.0]
+
+
+# --- edges: one-value windows, a model without features, weights below one --------------
+
+
+def test_a_window_of_one_null_value_is_a_null_spike() -> None:
+    s = one_model(row(cur=[0, 0, 0, 0], cur_nulls=1))
+    assert issues(s) == [("null_spike", "f1", "100% nulls (reference 0%)")]
+
+
+def test_a_reference_of_one_null_value_has_a_null_rate_of_one() -> None:
+    only_nulls = row(ref=[0, 0, 0, 0], ref_n=0, ref_nulls=1, cur=[0, 0, 0, 0], cur_nulls=1)
+    assert dq_of(only_nulls)["null_spike"] == [False]  # 100% then, 100% now
+    s = one_model(only_nulls, config=DriftConfig(null_rate_jump=-0.5))
+    assert [i.detail for i in s.dq_issues] == ["100% nulls (reference 100%)"]
+
+
+def test_null_detail_counts_invalid_values_in_the_window() -> None:
+    s = one_model(row(ref_n=950, ref_nulls=50, cur_nulls=600, invalid=400))
+    assert [i.detail for i in s.dq_issues] == [
+        "30% nulls (reference 5%)",
+        "400 infinite or non-numeric values",
+    ]
+
+
+def test_a_window_of_one_value_outside_the_range_is_out_of_range() -> None:
+    s = one_model(row(cur=[0, 0, 0, 1]))
+    assert issues(s) == [
+        ("out_of_range", "f1", "100% of values outside the reference range (unit change?)")
+    ]
+    assert dq_of(row(cur=[0, 0, 0, 1], is_cat=True))["out_of_range"] == [False]
+
+
+def test_a_model_without_feature_rows_still_gets_its_window_checks() -> None:
+    batch = ScanBatch(
+        features(row(model=0, ref_n=5000, cur=SHIFTED)),
+        models({}, {"rows": 10.0}, {"latency_p95_ms": 80.0}),
+    )
+    found = scan(batch, detail=True)
+    assert [
+        (s.model, s.drifted_features, s.drift_share, [i.kind for i in s.dq_issues]) for s in found
+    ] == [
+        ("m0", ["f1"], 1.0, []),
+        ("m1", [], 0.0, ["low_volume"]),
+        ("m2", [], 0.0, []),
+    ]
+    assert [s.latency_regression for s in found] == [False, False, True]
+
+
+def test_importance_weights_below_one_are_shares_too() -> None:
+    drifted = row(ref_n=5000, cur=SHIFTED, feature="a", importance=0.1)
+    quiet = row(ref_n=5000, feature="b", importance=0.3)
+    weighted = one_model(drifted, quiet, config=DriftConfig(importance_weighted=True))
+    assert weighted.drift_share == pytest.approx(0.25)
+
+
+def test_a_spread_below_one_scales_the_distance_up() -> None:
+    [score] = feature_tests(features(row(ref_n=5000, cur=SHIFTED, std=0.5)), DriftConfig()).score
+    assert score == pytest.approx(0.4)
+
+
+def test_a_one_millisecond_baseline_is_a_baseline() -> None:
+    s = one_model(row(), latency_p95_ms=2.0, baseline_latency_ms=1.0)
+    assert (s.latency_ratio, s.latency_regression) == (2.0, True)
+
+
+def test_a_reference_metric_below_one_rises_relative_to_it() -> None:
+    lower: dict[str, Any] = {"higher_is_better": False, "reference_metric": 0.5}
+    assert one_model(row(), metric_value=0.6, **lower).performance_drop  # +20%
+
+
+def test_an_unknown_reference_is_no_drop_even_when_any_rise_counts() -> None:
+    lower: dict[str, Any] = {"higher_is_better": False, "metric": "rmse"}
+    config = DriftConfig(metric_rise_rel=0.0)
+    assert one_model(
+        row(), metric_value=1.0, reference_metric=1.0, config=config, **lower
+    ).performance_drop
+    unknown = one_model(
+        row(), metric_value=1.0, reference_metric=float("nan"), config=config, **lower
+    )
+    assert not unknown.performance_drop
+    assert unknown.metric == "rmse"
+
+
+def test_latency_at_the_ratio_alone_flags_a_model() -> None:
+    batch = ScanBatch(features(row(model=0), row(model=1)), models({"latency_p95_ms": 60.0}, {}))
+    assert [s.model for s in scan(batch)] == ["m0"]
+
+
+def test_a_part_scan_lists_flagged_models_unless_asked_for_detail() -> None:
+    batch = ScanBatch(features(row(model=0), row(model=1)), models({"metric_value": 0.5}, {}))
+    brief, _ = scan_partial(batch, DriftConfig())
+    assert [s.model for s in brief] == ["m0"]
+
+
+def test_each_models_features_keep_their_row_order_however_interleaved() -> None:
+    """Rows of two models alternate (no `order` given): each model lists its own in order."""
+    n = 100
+    f = features(*(row(model=i % 2, feature=f"f{i:03d}") for i in range(n)))
+    found = scan(ScanBatch(f, models({}, {})), detail=True)
+    assert [[x.feature for x in s.features] for s in found] == [
+        [f"f{i:03d}" for i in range(0, n, 2)],
+        [f"f{i:03d}" for i in range(1, n, 2)],
+    ]
