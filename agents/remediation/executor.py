@@ -131,9 +131,7 @@ def execute(
             ]
         case Action.RETRAIN | Action.RETRAIN_WITH_REVIEW:
             return [
-                _guarded(
-                    world, plan, m, _retrain_step(plan, gate, m, carried, world, approval, window)
-                )
+                _guarded(world, plan, m, _retrain_step(plan, gate, m, carried, world, window))
                 for m in plan.models
             ]
         case Action.REVERT_CHANGE:
@@ -156,10 +154,9 @@ def _retrain_step(
     model: str,
     models: Mapping[str, RegisteredModel],
     world: RemediationWorld,
-    approval: Decision | None,
     window: datetime,
 ) -> Callable[[], ActionResult]:
-    return lambda: _retrain(plan, gate, _registered(world, models, model), world, approval, window)
+    return lambda: _retrain(plan, gate, _registered(world, models, model), world, window)
 
 
 def _rollback_step(
@@ -232,14 +229,14 @@ def _retrain(
     gate: GateResult,
     registered: RegisteredModel,
     world: RemediationWorld,
-    approval: Decision | None,
     window: datetime,
 ) -> ActionResult:
     """Train (or find the version trained for this key), compare fresh, promote or not.
 
-    `approval` is the retrain's: it approved training only. A winning challenger whose
-    promotion the gate allows is promoted here; one whose promotion needs a human is left
-    at @challenger and returned as a `PendingPromotion` for its own request.
+    The retrain's approval (if any) approved training only, so it is not taken here. A
+    winning challenger whose promotion the gate allows is promoted here; one whose
+    promotion needs a human is left at @challenger and returned as a `PendingPromotion` for
+    its own request.
 
     The training job has ended before anything is compared or promoted; the challenger
     alias marks the challenger only while it waits for a decision (a sign-off or an
