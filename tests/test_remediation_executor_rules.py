@@ -55,6 +55,7 @@ from tools.domain import (
     RegisteredModel,
 )
 from tools.domain.events import ChangeEvent, EventKind
+from tools.errors import ConfigError
 from tools.policy import tags
 from tools.policy.gate import ComplianceGate
 from tools.registry import CHALLENGER, CHAMPION, AliasHistory, MlflowRegistry, sqlite_uri
@@ -261,11 +262,12 @@ def run(
     pipeline: str | None = None,
     carried: dict[str, RegisteredModel] | None = None,
     cause: ChangeEvent | None = None,
+    champion: int = 2,
 ) -> list[ActionResult]:
     return execute(
         plan_for(action, *models, cause=cause),
         gate or GateResult(verdict="allow"),
-        dict.fromkeys(models, 2),
+        dict.fromkeys(models, champion),
         s.world,
         pipeline=pipeline,
         window=WINDOW,
@@ -411,6 +413,24 @@ def test_without_a_champion_score_the_challenger_wins(setup: Setup) -> None:
     )
     assert setup.champion(DEV) == 3
     assert "champion" not in setup.actions()[0].data
+
+
+def test_each_model_retrains_with_its_own_trainer(setup: Setup) -> None:
+    """A model without a configured trainer is a recorded failure; the others go on."""
+    dev = TrainerChoice(setup.trainer, setup.scores)
+
+    def trainer_for(model: RegisteredModel) -> TrainerChoice:
+        if model.name != DEV:
+            raise ConfigError(f"no trainer configured for {model.name}")
+        return dev
+
+    setup.world = replace(setup.world, trainers=trainer_for)
+    results = run(setup, Action.RETRAIN, PROD, DEV)
+    assert results[0] == ActionResult(
+        model=PROD, ok=False, summary="failed: no trainer configured for churn-0001"
+    )
+    assert results[1].ok and setup.champion(DEV) == 3
+    assert [r.model for r in setup.trainer.requests] == [DEV]
 
 
 def test_the_training_request_carries_the_key_window_parent_and_namespace(setup: Setup) -> None:
@@ -640,10 +660,13 @@ def test_a_rerun_rollback_targets_the_version_before_the_plans_champion(setup: S
 
 
 def test_a_rollback_target_keeps_its_earlier_approval(setup: Setup) -> None:
-    setup.registry.set_version_tag(DEV, 1, tags.APPROVAL, "apr-1 by carol")
-    run(setup, Action.ROLLBACK, DEV)
-    assert setup.registry.get_version(DEV, 1).tags[tags.APPROVAL] == "apr-1 by carol"
-    assert setup.champion(DEV) == 1
+    """v3 replaced v2, whose release was approved (v1 carries no approval)."""
+    setup.registry.create_version(DEV, NewVersion(tags={tags.DATA_CHECKS: "passed"}))
+    setup.registry.set_alias(DEV, CHAMPION, 3, actor="ci", reason="release")
+    setup.registry.set_version_tag(DEV, 2, tags.APPROVAL, "apr-1 by carol")
+    run(setup, Action.ROLLBACK, DEV, champion=3)
+    assert setup.champion(DEV) == 2
+    assert setup.registry.get_version(DEV, 2).tags[tags.APPROVAL] == "apr-1 by carol"
 
 
 def test_a_rollback_without_approval_records_the_gates_allow(setup: Setup) -> None:
