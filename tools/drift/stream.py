@@ -18,6 +18,7 @@ workers use: `tools.drift.ray_engine`, the indexed Kubernetes Job in deploy/).
 """
 
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -230,14 +231,31 @@ def scan_blocks(
     window_start: datetime | None = None,
     detail: bool = False,
 ) -> tuple[list[ModelSignals], NDArray[np.float64]]:
-    """Scan the given blocks one after the other: signals (no cutoff yet) and p-values."""
+    """Scan the given blocks in order: signals (no cutoff yet) and p-values.
+
+    One thread reads the next block from DuckDB while this one computes the statistics of
+    the current block (both release the GIL), so a scan uses two cores; at most two blocks
+    are in memory. Only that thread touches the connection until the scan returns.
+    """
     config = config or DriftConfig()
     signals: list[ModelSignals] = []
     p_values = [np.empty(0)]
-    for block in parts:
-        found, p = scan_partial(load_block(store, block, window_start), config, detail=detail)
-        signals.extend(found)
-        p_values.append(p)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="scan-load") as loader:
+
+        def read(index: int) -> "Future[ScanBatch] | None":
+            if index >= len(parts):
+                return None
+            return loader.submit(load_block, store, parts[index], window_start)
+
+        ahead = read(0)
+        for index in range(len(parts)):
+            assert ahead is not None
+            batch = ahead.result()
+            ahead = read(index + 1)
+            found, p = scan_partial(batch, config, detail=detail)
+            del batch  # before the next block arrives
+            signals.extend(found)
+            p_values.append(p)
     return signals, np.concatenate(p_values)
 
 
