@@ -158,8 +158,8 @@ def model_arrays(models: pa.Table) -> ModelArrays:
     return ModelArrays(
         model=models.column("model").to_pylist(),
         pipeline=models.column("pipeline").to_pylist(),
-        window_start=models.column("window_start").to_pylist(),
-        deployed_at=models.column("deployed_at").to_pylist(),
+        window_start=_timestamps(models.column("window_start")),
+        deployed_at=_timestamps(models.column("deployed_at")),
         window_hours=num("window_hours"),
         rows=num("rows"),
         expected_rows=num("expected_rows"),
@@ -171,6 +171,19 @@ def model_arrays(models: pa.Table) -> ModelArrays:
         latency_p95_ms=num("latency_p95_ms"),
         baseline_latency_ms=num("baseline_latency_ms"),
     )
+
+
+def _timestamps(column: pa.ChunkedArray) -> list[datetime]:
+    """A timestamp column as datetimes, each distinct value converted once.
+
+    Arrow builds a zone-aware datetime in ~3 us; a fleet's models share a handful of window
+    starts, so converting the distinct values and repeating them is ~100x faster.
+    """
+    if column.null_count:
+        return list(column.to_pylist())
+    coded = pc.dictionary_encode(column).combine_chunks()
+    values = coded.dictionary.to_pylist()
+    return [values[i] for i in coded.indices.to_pylist()]
 
 
 def arrow_table(store: TelemetryStore, sql: str, args: list[object]) -> pa.Table:

@@ -206,8 +206,10 @@ def scan_partial(
     out = []
     for i in (int(x) for x in np.flatnonzero(flagged | detail)):
         rows = rows_of[i]
-        issues = _dq_issues(f, dq, rows) + _window_issues(m, i, volume_low[i], stale[i])
-        keep = rows if detail else rows[results.drifted[rows]]
+        row_issues = _dq_issues(f, dq, rows) if dq_rows_per_model[i] else []
+        issues = row_issues + _window_issues(m, i, volume_low[i], stale[i])
+        drifted_rows = rows[results.drifted[rows]]
+        keep = rows if detail else drifted_rows
         out.append(
             ModelSignals(
                 model=m.model[i],
@@ -215,9 +217,7 @@ def scan_partial(
                 window_start=m.window_start[i],
                 deployed_at=m.deployed_at[i],
                 dq_issues=issues,
-                drifted_features=[]
-                if broken[i]
-                else [f.feature[r] for r in rows if results.drifted[r]],
+                drifted_features=[] if broken[i] else [f.feature[r] for r in drifted_rows],
                 drift_share=0.0 if broken[i] else float(share[i]),
                 dataset_drift=bool(~broken[i] & (share[i] >= config.dataset_drift_share)),
                 metric=m.metric[i],
