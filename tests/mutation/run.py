@@ -99,7 +99,7 @@ def _config(module: str, tests: list[str]) -> str:
 
 def mutate(module: str, tests: list[str], max_children: int) -> Score:
     """Run mutmut on one module; return its score and surviving mutants."""
-    started = time.monotonic()
+    started, commit = time.monotonic(), head()  # the commit copied, not one made meanwhile
     workdir = scratch_copy(module, tests)
     mutmut = str(Path(sys.executable).with_name("mutmut"))
     try:
@@ -117,7 +117,7 @@ def mutate(module: str, tests: list[str], max_children: int) -> Score:
             text=True,
             check=True,
         ).stdout
-        score = Score(module, head(), tests, seconds=time.monotonic() - started)
+        score = Score(module, commit, tests, seconds=time.monotonic() - started)
         known = equivalent_mutants()
         for line in listing.splitlines():
             found = STATUS.match(line)
