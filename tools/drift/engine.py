@@ -68,12 +68,22 @@ def feature_tests(f: FeatureArrays, config: DriftConfig) -> FeatureResults:
     )
     std = np.where(f.ref_std > 0, f.ref_std, 1.0)
     score = np.empty(f.rows)
+    # rows grouped by test: a chunk then holds one test (two at a boundary) and is gathered
+    # once, instead of once per test it mixes
+    by_test = np.argsort(test, kind="stable")
     for start in range(0, f.rows, CHUNK_ROWS):
-        rows = slice(start, start + CHUNK_ROWS)
-        rc, cc = f.ref_counts[rows], f.cur_counts[rows]
+        rows = by_test[start : start + CHUNK_ROWS]
+        rc, cc = f.ref_counts.take(rows, axis=0), f.cur_counts.take(rows, axis=0)
         p, q = stats.proportions(rc), stats.proportions(cc)  # shared by every statistic
         score[rows] = _scores(
-            test[rows], rc, f.ref_sums[rows], cc, f.cur_sums[rows], p, q, std[rows]
+            test[rows],
+            rc,
+            f.ref_sums.take(rows, axis=0),
+            cc,
+            f.cur_sums.take(rows, axis=0),
+            p,
+            q,
+            std[rows],
         )
     is_p = test <= 1
     threshold = np.where(is_p, config.p_value, config.distance)
