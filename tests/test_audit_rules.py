@@ -458,6 +458,22 @@ def test_a_log_from_before_signing_whose_chain_does_not_hold_is_left_unsigned(
     log.close()
 
 
+def test_a_failure_while_adopting_leaves_the_log_unsigned_and_is_raised_as_it_was(
+    db: Path, key_file: Path, data: Path
+) -> None:
+    unsigned_log(db, [{"seq": 1}, {"seq": 2}])
+
+    def broken() -> datetime:
+        raise OSError("clock unavailable")
+
+    with pytest.raises(OSError, match="clock unavailable"):
+        AuditLog(db, broken, key_file=key_file, data_dir=data)
+    assert signatures(db) == 0
+    log = open_log(db, key_file, data)
+    assert signatures(db) == 3 and log.verify().ok
+    log.close()
+
+
 def test_a_log_from_before_signing_with_a_witness_is_not_adopted(
     db: Path, key_file: Path, data: Path
 ) -> None:
