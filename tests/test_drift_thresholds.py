@@ -604,20 +604,23 @@ def test_a_window_of_one_value_outside_the_range_is_out_of_range() -> None:
     assert dq_of(row(cur=[0, 0, 0, 1], is_cat=True))["out_of_range"] == [False]
 
 
-def test_a_model_without_feature_rows_still_gets_its_window_checks() -> None:
+def test_models_without_feature_rows_still_get_their_window_checks() -> None:
+    """The last models have no feature rows: every per-model count still covers them."""
     batch = ScanBatch(
-        features(row(model=0, ref_n=5000, cur=SHIFTED)),
-        models({}, {"rows": 10.0}, {"latency_p95_ms": 80.0}),
+        features(row(model=0, ref_n=5000, cur=SHIFTED), row(model=1, ref_n=5000)),
+        models({}, {}, {"rows": 10.0}, {"latency_p95_ms": 80.0}),
     )
     found = scan(batch, detail=True)
     assert [
         (s.model, s.drifted_features, s.drift_share, [i.kind for i in s.dq_issues]) for s in found
     ] == [
         ("m0", ["f1"], 1.0, []),
-        ("m1", [], 0.0, ["low_volume"]),
-        ("m2", [], 0.0, []),
+        ("m1", [], 0.0, []),
+        ("m2", [], 0.0, ["low_volume"]),
+        ("m3", [], 0.0, []),
     ]
-    assert [s.latency_regression for s in found] == [False, False, True]
+    assert [s.latency_regression for s in found] == [False, False, False, True]
+    assert [s.model for s in scan(batch)] == ["m0", "m2", "m3"]
 
 
 def test_importance_weights_below_one_are_shares_too() -> None:
@@ -675,3 +678,23 @@ def test_each_models_features_keep_their_row_order_however_interleaved() -> None
         [f"f{i:03d}" for i in range(0, n, 2)],
         [f"f{i:03d}" for i in range(1, n, 2)],
     ]
+
+
+def test_invalid_values_at_exactly_one_percent_are_not_an_issue() -> None:
+    # 99 values + 1 invalid: exactly 1% of the window's 100 rows
+    assert dq_of(row(cur=[0, 99, 0, 0], invalid=1), row(cur=[0, 98, 0, 0], invalid=2))[
+        "invalid_values"
+    ] == [False, True]
+
+
+def test_empty_windows_have_defined_rates_after_a_busy_batch() -> None:
+    """Rates of empty rows are zero, not whatever memory held: a batch full of nulls and
+    out-of-range values is checked first, then one of the same size with empty windows."""
+    n = 1000
+    busy = features(*[row(cur=[900, 0, 0, 100], cur_nulls=1000)] * n)
+    assert all(feature_dq(busy, DriftConfig())["null_spike"])
+    empty = features(*[row(ref=[0, 0, 0, 0], ref_n=0, cur=[0, 0, 0, 0])] * n)
+    found = feature_dq(empty, DriftConfig(null_rate_jump=0.0, out_of_range_share=0.0))
+    assert not any(found["null_spike"])
+    assert not any(found["out_of_range"])
+    assert all(feature_dq(empty, DriftConfig(null_rate_jump=-0.01))["null_spike"])
