@@ -210,7 +210,10 @@ def test_records_filter_by_model_incident_or_both(db: Path, key_file: Path, data
     log = open_log(db, key_file, data)
     for model, incident in [("a", "i1"), ("a", "i2"), ("b", "i1"), (None, None)]:
         log.append("note", actor="bob", model=model, incident=incident, data={})
-    seqs = lambda **kw: [r.seq for r in log.records(**kw)]  # noqa: E731
+
+    def seqs(model: str | None = None, incident: str | None = None) -> list[int]:
+        return [r.seq for r in log.records(model, incident)]
+
     assert seqs() == [1, 2, 3, 4]
     assert seqs(model="a") == [1, 2]
     assert seqs(incident="i1") == [1, 3]
@@ -501,7 +504,9 @@ def test_a_log_from_before_signing_adopted_meanwhile_by_another_process_is_left_
             return False
 
     monkeypatch.setattr(
-        memory.audit, "external_witness", lambda key, data_dir: Racing(real(key, data_dir))
+        memory.audit,
+        "external_witness",
+        lambda key_path, data_dir: Racing(real(key_path, data_dir)),
     )
     log = open_log(db, key_file, data)
     assert [r.kind for r in log.records()] == ["decision", "decision", ADOPTED]
