@@ -81,3 +81,27 @@ def test_regressor_estimate_follows_heteroscedastic_error() -> None:
     assert estimate.rmse == pytest.approx(realised_rmse, rel=0.05)
     reference_mae = float(np.mean(np.abs(ref_target - ref_pred)))
     assert abs(reference_mae - realised_mae) > 0.15  # a constant loss model would miss it
+
+
+@pytest.mark.parametrize(
+    "draw",
+    [
+        lambda rng, n: rng.random(n),
+        lambda rng, n: np.round(rng.random(n), 2),  # many tied scores
+        lambda rng, n: rng.integers(0, 4, n).astype(float),  # four distinct scores
+        lambda rng, n: np.append(rng.random(n - 2), [0.5, np.nextafter(0.5, 1)]),  # ulp apart
+    ],
+)
+def test_isotonic_calibration_gives_sklearns_thresholds(draw: object) -> None:
+    from sklearn.isotonic import IsotonicRegression
+
+    from tools.drift.estimate import _isotonic
+
+    rng = np.random.default_rng(6)
+    for n in (2, 50, 3000):
+        scores = draw(rng, n)  # type: ignore[operator]
+        labels = (rng.random(n) < scores**2).astype(float)
+        ours = _isotonic(scores, labels)
+        theirs = IsotonicRegression(out_of_bounds="clip").fit(scores, labels)
+        assert np.array_equal(ours.x, theirs.X_thresholds_)
+        assert np.array_equal(ours.y, theirs.y_thresholds_)
