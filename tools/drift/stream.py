@@ -6,11 +6,12 @@ two queries without ORDER BY or join of histograms (reference rows, current-wind
 their list columns become (rows x slots) arrays straight from Arrow's value buffers, window
 rows are matched to reference rows on (model, feature) codes in numpy (no copy when they
 already line up), and only an index of the rows sorted by (model, feature) orders the
-results. A block is scanned and dropped before the next block is read. The false-discovery-
-rate cutoff is set once from every block's p-values, so the result is exactly
-`scan(load_batch(store))`. What stays in memory over a scan: one block (~75 MB of arrays at
-2,048 models), the flagged models' signals (~3 kB each) and DuckDB's buffer pool, a cache of
-the pages read that grows up to DuckDB's `memory_limit` (80% of RAM unless set).
+results. A block is scanned and dropped while the next one is read (`scan_blocks`). The
+false-discovery-rate cutoff is set once from every block's p-values, so the result is
+exactly `scan(load_batch(store))`. What stays in memory over a scan: at most two blocks
+(~75 MB of arrays each at 2,048 models), the flagged models' signals (~3 kB each) and
+DuckDB's buffer pool, a cache of the pages read that grows up to DuckDB's `memory_limit`
+(80% of RAM unless set).
 
 A block is either a range of model names (the store is clustered by model, so DuckDB skips
 the other row groups) or a hash partition `hash(model) % parts = part` (what separate
@@ -242,7 +243,7 @@ def scan_blocks(
     p_values = [np.empty(0)]
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="scan-load") as loader:
 
-        def read(index: int) -> "Future[ScanBatch] | None":
+        def read(index: int) -> Future[ScanBatch] | None:
             if index >= len(parts):
                 return None
             return loader.submit(load_block, store, parts[index], window_start)
