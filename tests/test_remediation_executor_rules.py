@@ -78,6 +78,8 @@ class TeamTrainer:
         self.status: Literal["succeeded", "failed", "timed_out"] = "succeeded"
         self.detail = ""
         self.registers = True
+        self.tags_version = True
+        """False: only the training run carries the run tag (found by the lookup)."""
         self.version_tags: dict[str, str] = {tags.DATA_CHECKS: "passed"}
 
     def run(self, request: TrainingRequest) -> TrainingOutcome:
@@ -87,7 +89,9 @@ class TeamTrainer:
             self.registry.create_version(
                 request.model,
                 NewVersion(
-                    tags={RUN_TAG: request.run_tag, **self.version_tags},
+                    tags={RUN_TAG: request.run_tag, **self.version_tags}
+                    if self.tags_version
+                    else self.version_tags,
                     lineage=Lineage(promoted_from=Environment.TEST),
                 ),
             )
@@ -466,6 +470,46 @@ def test_a_rerun_finds_the_version_trained_for_its_key_and_trains_nothing(setup:
         "team training for inc-7:churn-0002:retrain (finished); challenger v3 "
     )
     assert [v.version for v in setup.registry.all_versions(DEV)] == [1, 2, 3]
+
+
+KEY = "inc-7:churn-0002:retrain"
+
+
+def lookup_by_run(setup: Setup) -> list[tuple[str, str]]:
+    """Retrain with a run-tag lookup that finds DEV's v3 once it exists; returns its calls."""
+    asked: list[tuple[str, str]] = []
+
+    def lookup(model: str, run_tag: str) -> list[int]:
+        asked.append((model, run_tag))
+        versions = [v.version for v in setup.registry.all_versions(DEV)]
+        return [3] if (model, run_tag) == (DEV, KEY) and 3 in versions else []
+
+    picked = TrainerChoice(setup.trainer, setup.scores, lookup=lookup)
+    setup.world = replace(setup.world, trainers=lambda _: picked)
+    return asked
+
+
+def test_a_version_found_by_its_training_run_is_not_trained_again(setup: Setup) -> None:
+    """A crashed step's job registered v3 untagged; only its MLflow run carries the key."""
+    setup.registry.create_version(DEV, NewVersion(tags={tags.DATA_CHECKS: "passed"}))
+    asked = lookup_by_run(setup)
+    [result] = run(setup, Action.RETRAIN, DEV)
+    assert setup.trainer.requests == []
+    assert asked == [(DEV, KEY)]
+    assert result.summary.startswith(f"team training for {KEY} (finished); challenger v3 ")
+    assert setup.registry.get_version(DEV, 3).tags[RUN_TAG] == KEY
+    assert setup.champion(DEV) == 3
+
+
+def test_a_version_the_job_registered_untagged_is_found_by_its_run(setup: Setup) -> None:
+    setup.trainer.tags_version = False
+    asked = lookup_by_run(setup)
+    [result] = run(setup, Action.RETRAIN, DEV)
+    assert len(setup.trainer.requests) == 1
+    assert asked == [(DEV, KEY), (DEV, KEY)]
+    assert result.summary.startswith("team training job-7 (finished); challenger v3 ")
+    assert setup.registry.get_version(DEV, 3).tags[RUN_TAG] == KEY
+    assert setup.champion(DEV) == 3
 
 
 @pytest.mark.parametrize(
