@@ -142,9 +142,9 @@ def answer_tier0(view: FleetView, query: Query) -> tuple[str, Reply]:
     change = mutations.detect(query)
     if change is None and mutations.is_question(query):
         change = mutations.detect_gerund(query)
-    if change is not None and query.unknown and not query.models:
-        return "unknown_model", unknown_or_which(view, query)  # not "name the model"
     if change is not None and mutations.is_question(query):
+        if query.unknown and not query.models:  # not "name the model": say it is unknown
+            return "unknown_model", unknown_or_which(view, query)
         return "what_if", mutations.what_if(view, query, change)
     if change is not None:
         return "change_request", mutations.propose(view, query, change)
