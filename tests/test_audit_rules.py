@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 import memory.audit
+from memory import audit_anchor
 from memory.audit import _MIGRATIONS, ADOPTED, GENESIS, AuditLog, AuditRecord, record_hash
 from memory.audit_anchor import (
     AuditKey,
@@ -495,7 +496,7 @@ def test_a_log_from_before_signing_adopted_meanwhile_by_another_process_is_left_
 ) -> None:
     """Another process signs the log between this one's look and its write lock."""
     unsigned_log(db, [{"seq": 1}, {"seq": 2}])
-    real = memory.audit.external_witness
+    real = audit_anchor.external_witness  # what memory.audit imported
 
     class Racing(type(Path())):  # type: ignore[misc]
         def exists(self, **kwargs: Any) -> bool:

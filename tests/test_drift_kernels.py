@@ -15,7 +15,8 @@ F64 = NDArray[np.float64]
 
 def textbook_proportions(counts: F64) -> F64:
     totals = counts.sum(axis=1, keepdims=True)
-    return np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0)
+    result: F64 = np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0)
+    return result
 
 
 def textbook_wasserstein(ref: F64, ref_sums: F64, cur: F64, cur_sums: F64) -> F64:
@@ -29,20 +30,23 @@ def textbook_wasserstein(ref: F64, ref_sums: F64, cur: F64, cur_sums: F64) -> F6
     d_before, f_before, g_before = np.zeros_like(d), np.zeros_like(f), np.zeros_like(g)
     d_before[:, 1:], f_before[:, 1:], g_before[:, 1:] = d[:, :-1], f[:, :-1], g[:, :-1]
     inside = np.where(pr <= pc, np.abs(f - g_before), np.abs(f_before - g))
-    return np.sum(hi * (inside - d) + lo * (d_before - inside), axis=1)
+    result: F64 = np.sum(hi * (inside - d) + lo * (d_before - inside), axis=1)
+    return result
 
 
 def textbook_psi(ref: F64, cur: F64) -> F64:
     p = np.clip(textbook_proportions(ref), stats.EPS, None)
     q = np.clip(textbook_proportions(cur), stats.EPS, None)
-    return np.sum((q - p) * np.log(q / p), axis=1)
+    result: F64 = np.sum((q - p) * np.log(q / p), axis=1)
+    return result
 
 
 def textbook_jensen_shannon(ref: F64, cur: F64) -> F64:
     p, q = textbook_proportions(ref), textbook_proportions(cur)
     m = (p + q) / 2
     kl = np.sum(special.rel_entr(p, m), axis=1) + np.sum(special.rel_entr(q, m), axis=1)
-    return np.sqrt(np.clip(kl / 2, 0, None))
+    result: F64 = np.sqrt(np.clip(kl / 2, 0, None))
+    return result
 
 
 def textbook_ks(ref: F64, cur: F64) -> tuple[F64, F64]:
