@@ -62,6 +62,7 @@ def test_a_request_whose_actions_changed_cannot_be_approved(tmp_path: Path) -> N
     assert queue.decide(request.id, "carol", False, NOW, "tampered").status == "rejected"
 
 
+@pytest.mark.slow
 def test_a_remediation_approval_for_other_actions_is_void(full_world: Path, tmp_path: Path) -> None:
     data = tmp_path / "data"
     shutil.copytree(full_world, data, symlinks=True)
@@ -82,6 +83,7 @@ def test_a_remediation_approval_for_other_actions_is_void(full_world: Path, tmp_
         assert [j.id for j in world.cluster.jobs()] == jobs, "a retraining job was submitted"
 
 
+@pytest.mark.slow
 def test_an_approved_chat_request_changed_before_it_runs_does_not_run(
     full_world: Path, tmp_path: Path
 ) -> None:

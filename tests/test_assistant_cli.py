@@ -16,6 +16,8 @@ from world.seeding import build_world
 from world.settings import Settings
 from world.world import World
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def seeded(tmp_path_factory: pytest.TempPathFactory, small_fleet: FleetSpec) -> Path:

@@ -19,6 +19,8 @@ from tests.support.cli import copy_data_dir, init_data_dir, run_lotsen
 from tests.support.fingerprint import changed, fingerprint
 from tools.telemetry.reference_rows import MIN_REFERENCE_ROWS
 
+pytestmark = pytest.mark.slow
+
 KEY = "zzTopSecret-4c1d-9f7e-not-shaped-like-a-key"
 """An API key no pattern would recognise: only the configured value can redact it."""
 

@@ -27,6 +27,8 @@ from tools.registry import CHAMPION, rollback_target
 from world.remediation import remediation_port
 from world.world import World
 
+pytestmark = pytest.mark.slow
+
 TIER = LlmTier(name="small", base_url="http://unused/v1", model="qwen")
 
 

@@ -10,6 +10,8 @@ from tests.support.cli import Run, copy_data_dir, init_data_dir, run_lotsen
 from world.settings import Settings
 from world.world import World
 
+pytestmark = pytest.mark.slow
+
 
 def lotsen(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, *args: str) -> Run:
     """Run the real entry point in-process; return (exit code, stdout, stderr)."""

@@ -226,6 +226,7 @@ def _report_counts() -> Iterator[None]:
     print("\ncli fuzz:", ", ".join(lines), f"(also in {COUNTS_FILE})")
 
 
+@pytest.mark.slow
 def test_every_command_refuses_bad_values_cleanly(
     fuzz_world: tuple[Path, Files], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -20,6 +20,8 @@ import yaml
 from tests.support.cli import Run, run_lotsen
 from tests.support.mlflow_server import mlflow_server
 
+pytestmark = pytest.mark.slow
+
 SCRIPT = Path(__file__).parent / "support" / "train_sklearn.py"
 FEATURES = ["f0", "f1", "f2", "f3"]
 PROD, UNTAGGED = "churn-e2e", "fraud-e2e"

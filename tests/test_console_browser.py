@@ -25,9 +25,13 @@ from tests.support.console_server import (
 )
 
 CHROMIUM = Path("/usr/bin/chromium")
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(), reason="Debian's chromium is not installed (apt-get install chromium)"
-)
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        not CHROMIUM.exists(),
+        reason="Debian's chromium is not installed (apt-get install chromium)",
+    ),
+]
 
 PATIENCE_MS = 300_000
 """How long a browser step may wait (approving resumes a remediation run: ~25 s on a busy

@@ -9,6 +9,8 @@ import yaml
 from evals.scenario import SCENARIO_DIR
 from tests.support.cli import run_lotsen as lotsen
 
+pytestmark = pytest.mark.slow
+
 
 def failing_copy(folder: Path) -> Path:
     """A control whose oracle the do-nothing tier-0 monitor cannot pass (expects an incident)."""

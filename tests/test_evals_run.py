@@ -20,7 +20,7 @@ SCENARIOS = (
 )
 
 # The LLM-tier test compares its run with the tier-0 run the first test writes: one worker.
-pytestmark = pytest.mark.xdist_group("evals-run")
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("evals-run")]
 
 
 @pytest.fixture(scope="module")

@@ -35,6 +35,7 @@ def test_the_suite_covers_every_agent_level_and_difficulty() -> None:
     assert any(s.ask and "ignore all previous" in s.ask.lower() for s in injections)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("scenario", SUITE, ids=[s.id for s in SUITE])
 def test_reference_passes_and_inaction_fails(
     scenario: Scenario, eval_cache: Path, tmp_path: Path

@@ -13,6 +13,8 @@ from tools.errors import ConfigError
 from tools.registry import CHAMPION
 from world.remediation import remediation_port, world_events
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def seeded(tmp_path_factory: pytest.TempPathFactory) -> Path:

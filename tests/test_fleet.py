@@ -116,6 +116,7 @@ def test_seeding_refuses_a_registry_it_did_not_create(
         seed_fleet(clash, registry, tmp_path / "c2.db", FleetCatalog(tmp_path / "f2.db"))
 
 
+@pytest.mark.slow
 def test_world_swap_is_atomic(tmp_path: Path, small_fleet: FleetSpec) -> None:
     settings = Settings(data_dir=tmp_path / "data")
     with pytest.raises(Crash):

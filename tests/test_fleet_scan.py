@@ -58,6 +58,7 @@ def expected_kind(fault: InjectedFault) -> str:
     return EXPECTED_KIND[fault.kind]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [3, 21])
 def test_every_injected_fault_is_one_incident_and_nothing_else(seed: int) -> None:
     incidents, truth = run(seed, faults=True)
@@ -69,11 +70,13 @@ def test_every_injected_fault_is_one_incident_and_nothing_else(seed: int) -> Non
     assert "do not retrain" in upstream.probable_cause
 
 
+@pytest.mark.slow
 def test_a_fleet_without_faults_raises_no_incident() -> None:
     incidents, truth = run(11, faults=False)
     assert truth == [] and incidents == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [5, 23])
 def test_small_windows_of_seasonal_noise_raise_no_incident(seed: int) -> None:
     """800-row windows use p-value tests (KS, chi-squared): ~1,500 tests per scan must not
@@ -82,6 +85,7 @@ def test_small_windows_of_seasonal_noise_raise_no_incident(seed: int) -> None:
     assert incidents == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [3, 21])
 def test_small_windows_still_catch_every_injected_fault(seed: int) -> None:
     incidents, truth = run(seed, faults=True, rows=800, windows=14)

@@ -170,6 +170,7 @@ def ask(base_url: str) -> str:
     return "answered"
 
 
+@pytest.mark.slow
 def test_a_spawned_eval_worker_is_refused(probe: Probe, llm_guard_violations: Violations) -> None:
     with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
         outcome = pool.submit(ask, probe.url("/v1")).result(timeout=120)

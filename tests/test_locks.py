@@ -56,6 +56,7 @@ def _holding(data: Path, what: str) -> Iterator[int]:
             holder.wait(timeout=60)
 
 
+@pytest.mark.slow
 def test_a_reseed_waits_for_a_running_command_then_names_it(
     data: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -73,6 +74,7 @@ def test_a_reseed_waits_for_a_running_command_then_names_it(
     assert (data / "world").resolve() != before
 
 
+@pytest.mark.slow
 def test_a_busy_telemetry_store_is_waited_for_not_called_unusable(
     data: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

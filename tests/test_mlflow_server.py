@@ -11,6 +11,8 @@ from tools.fleet.generate import generate_fleet
 from tools.fleet.seed import seed_fleet
 from tools.registry import CHAMPION, AliasHistory, MlflowRegistry
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:

@@ -35,6 +35,8 @@ from world.monitoring import scan_fleet
 from world.remediation import remediation_port
 from world.world import World
 
+pytestmark = pytest.mark.slow
+
 CHAMPION_AUC = 0.80
 LEAD = PROMOTION_MARGIN * 3
 

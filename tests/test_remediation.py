@@ -18,6 +18,8 @@ from world.remediation import Workflow, open_workflow
 from world.settings import Settings
 from world.world import World
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture
 def settings(remediation_seed: Path, tmp_path: Path) -> Settings:

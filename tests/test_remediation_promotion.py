@@ -27,6 +27,8 @@ from tools.registry import CHALLENGER, CHAMPION
 from world.remediation import remediation_port
 from world.world import World
 
+pytestmark = pytest.mark.slow
+
 CHAMPION_AUC = 0.80
 
 

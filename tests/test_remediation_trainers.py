@@ -35,6 +35,8 @@ from world.remediation import remediation_port, trainer_setup
 from world.settings import Settings
 from world.world import World
 
+pytestmark = pytest.mark.slow
+
 SCRIPT = Path(__file__).parent / "support" / "train_sklearn.py"
 MODEL = "fraud-real"
 FEATURES = ["a", "b", "c"]

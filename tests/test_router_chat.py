@@ -18,6 +18,8 @@ from world.seeding import build_world
 from world.settings import Settings
 from world.world import World
 
+pytestmark = pytest.mark.slow
+
 CLASS = "assistant/answer:registry"
 
 

@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import pytest
 import yaml
 
 from evals.adapters.base import tier_settings
@@ -51,6 +52,7 @@ SCENARIO = {
 }
 
 
+@pytest.mark.slow
 def test_a_declared_world_is_seeded_exactly_and_the_trial_reads_its_forecast(
     tmp_path: Path,
 ) -> None:

@@ -9,6 +9,7 @@ from tests.support.cli import run_lotsen
 from tests.support.service import live_server, served
 
 
+@pytest.mark.slow
 def test_cli_acts_through_the_server_as_the_tokens_user(
     full_world: Path,
     tmp_path: Path,

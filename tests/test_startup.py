@@ -30,6 +30,8 @@ HEAVY = (
     "openai",
     "sqlalchemy",
 )
+
+pytestmark = pytest.mark.slow
 """Packages that cost tenths of a second to seconds to import."""
 REPO = Path(__file__).resolve().parents[1]
 
