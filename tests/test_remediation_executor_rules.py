@@ -130,9 +130,9 @@ class Setup:
     scores: FixedScores
     reverted: list[tuple[ChangeEvent, str, str]]
 
-    def train_with(self, **choice: timedelta) -> None:
-        """Retrains through the trainer and scores with this window or timeout."""
-        picked = TrainerChoice(self.trainer, self.scores, **choice)
+    def train_with(self, window: timedelta, timeout: timedelta) -> None:
+        """Retrains through the trainer and scores with this window and timeout."""
+        picked = TrainerChoice(self.trainer, self.scores, window=window, timeout=timeout)
         self.world = replace(self.world, trainers=lambda _: picked)
 
     def champion(self, model: str) -> int | None:
