@@ -4,7 +4,8 @@ For each fleet size a synthetic store (models x 30 features, pre-binned, 2% of r
 drifted) is written block by block into a DuckDB file; a child process then measures, on
 that file: reading the histograms once (the floor any scan pays), the streamed scan end to
 end (`tools.drift.stream.scan_store`), the statistics alone, and its own peak memory
-(ru_maxrss). Run `python -m lotsen.bench.scan DB OUT` to measure one store by hand.
+(the process's own high-water RSS). Run `python -m lotsen.bench.scan DB OUT` to measure one
+store by hand.
 """
 
 import json
@@ -53,9 +54,9 @@ class ScanTiming(BaseModel):
     decides nothing, is computed for the reported rows only)."""
     flagged: int
     peak_mb: float
-    """ru_maxrss of the measuring process, all measurements included."""
+    """High-water RSS of the measuring process, all measurements included."""
     scan_peak_mb: float = 0.0
-    """ru_maxrss right after the streamed scan, the first thing the process does."""
+    """High-water RSS right after the streamed scan, the first thing the process does."""
     duckdb_pool_mb: float = 0.0
     """DuckDB's buffer pool right after the scan: pages it keeps cached (up to DUCKDB_MEMORY),
     part of scan_peak_mb; the rest is the interpreter, one or two blocks and the signals."""
@@ -200,15 +201,32 @@ def _insert_block(
     )
 
 
+def peak_rss_kb() -> float:
+    """This process's high-water RSS in KiB: Linux's VmHWM, which starts afresh at exec.
+
+    Not ru_maxrss: a child keeps the high-water mark its parent had when it forked (Linux
+    carries it across exec), so a child of the process that generated a 100k-model store
+    reported that process's 4.2 GB as its own peak.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return float(line.split()[1])
+    except OSError:
+        pass
+    return float(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+
+
 def measure(db: Path) -> ScanTiming:
-    """Measure one store (run in a fresh process, so ru_maxrss is this scan's peak)."""
+    """Measure one store (run in a fresh process, so its high-water RSS is this scan's)."""
     store = TelemetryStore(db)
     store.db.execute("SET enable_progress_bar = false")
     store.db.execute(f"SET memory_limit = '{DUCKDB_MEMORY}'")
     start = time.perf_counter()
     flagged = len(scan_store(store))
     scanned = time.perf_counter() - start
-    scan_peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # before anything else
+    scan_peak_kb = peak_rss_kb()  # before anything else
     pool = store.db.execute("SELECT sum(memory_usage_bytes) FROM duckdb_memory()").fetchall()
     pool_bytes = float(pool[0][0] or 0)
     read_once, rows = _read_once(store)
@@ -225,7 +243,7 @@ def measure(db: Path) -> ScanTiming:
             array.sum()
         memory += time.perf_counter() - start
     store.close()
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak_kb = peak_rss_kb()
     load = os.getloadavg()
     return ScanTiming(
         models=len(names),
