@@ -124,29 +124,58 @@ def window_clause(window_start: datetime | None) -> tuple[str, str, list[object]
 
 
 def feature_arrays(
-    feats: pa.Table, model_index: I64, feature: Sequence[str], order: I64 | None = None
+    ref: pa.Table,
+    model_index: I64,
+    feature: Sequence[str],
+    *,
+    cur: pa.Table | None = None,
+    source: I64 | None = None,
+    order: I64 | None = None,
 ) -> FeatureArrays:
-    """The (model, feature) rows of a features query as arrays."""
+    """The (model, feature) rows of a features query as arrays.
+
+    `ref` holds the reference columns; the window columns come from `cur` (default: `ref`),
+    row for row, or re-ordered by `source` (for each reference row, the `cur` row holding
+    its window; -1: none, which reads as a missing feature with empty histograms).
+    """
+    window = ref if cur is None else cur
+
+    def counts(name: str) -> F64:
+        return window_rows(list_matrix(window, name), source)
+
+    def number(name: str, fill: float = 0.0) -> F64:
+        return window_rows(column_vector(window, name), source, fill)
+
     return FeatureArrays(
         model_index=model_index,
         feature=feature,
-        is_cat=column_vector(feats, "is_cat").astype(bool),
-        ref_counts=list_matrix(feats, "rc"),
-        ref_sums=list_matrix(feats, "rs"),
-        ref_n=column_vector(feats, "rn"),
-        ref_nulls=column_vector(feats, "rnull"),
-        ref_std=column_vector(feats, "std"),
-        n_unique=column_vector(feats, "n_unique"),
-        importance=column_vector(feats, "importance"),
-        cur_counts=list_matrix(feats, "cc"),
-        cur_sums=list_matrix(feats, "cs"),
-        cur_n=column_vector(feats, "cn"),
-        cur_nulls=column_vector(feats, "cnull"),
-        invalid=column_vector(feats, "invalid"),
-        missing=column_vector(feats, "missing").astype(bool),
-        type_mismatch=column_vector(feats, "type_mismatch").astype(bool),
+        is_cat=column_vector(ref, "is_cat").astype(bool),
+        ref_counts=list_matrix(ref, "rc"),
+        ref_sums=list_matrix(ref, "rs"),
+        ref_n=column_vector(ref, "rn"),
+        ref_nulls=column_vector(ref, "rnull"),
+        ref_std=column_vector(ref, "std"),
+        n_unique=column_vector(ref, "n_unique"),
+        importance=column_vector(ref, "importance"),
+        cur_counts=counts("cc"),
+        cur_sums=counts("cs"),
+        cur_n=number("cn"),
+        cur_nulls=number("cnull"),
+        invalid=number("invalid"),
+        missing=number("missing", fill=1.0).astype(bool),
+        type_mismatch=number("type_mismatch").astype(bool),
         order=order,
     )
+
+
+def window_rows(values: F64, source: I64 | None, fill: float = 0.0) -> F64:
+    """`values` re-ordered to the reference rows (`fill` where a row has no window row)."""
+    if source is None:
+        return values
+    hit = source >= 0
+    out = np.full((len(source), *values.shape[1:]), fill)
+    out[hit] = values[source[hit]]
+    return out
 
 
 def model_arrays(models: pa.Table) -> ModelArrays:

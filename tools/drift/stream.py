@@ -29,13 +29,10 @@ import pyarrow.compute as pc
 from numpy.typing import NDArray
 
 from tools.drift.batch import (
-    F64,
     I64,
-    FeatureArrays,
     ScanBatch,
     arrow_table,
-    column_vector,
-    list_matrix,
+    feature_arrays,
     model_arrays,
     window_clause,
 )
@@ -166,29 +163,10 @@ def load_block(
     cur_code = _index_in(cur.column("feature"), coded.dictionary)
     known = (cur_model >= 0) & (cur_code >= 0)
     source = _match(model_index * width + codes, np.where(known, cur_model * width + cur_code, -1))
-    return ScanBatch(
-        features=FeatureArrays(
-            model_index=model_index,
-            feature=CodedNames(codes, names),
-            is_cat=column_vector(ref, "is_cat").astype(bool),
-            ref_counts=list_matrix(ref, "rc"),
-            ref_sums=list_matrix(ref, "rs"),
-            ref_n=column_vector(ref, "rn"),
-            ref_nulls=column_vector(ref, "rnull"),
-            ref_std=column_vector(ref, "std"),
-            n_unique=column_vector(ref, "n_unique"),
-            importance=column_vector(ref, "importance"),
-            cur_counts=_rows(list_matrix(cur, "cc"), source),
-            cur_sums=_rows(list_matrix(cur, "cs"), source),
-            cur_n=_rows(column_vector(cur, "cn"), source),
-            cur_nulls=_rows(column_vector(cur, "cnull"), source),
-            invalid=_rows(column_vector(cur, "invalid"), source),
-            missing=_rows(column_vector(cur, "missing"), source, fill=1.0).astype(bool),
-            type_mismatch=_rows(column_vector(cur, "type_mismatch"), source).astype(bool),
-            order=order,
-        ),
-        models=model_arrays(models),
+    features = feature_arrays(
+        ref, model_index, CodedNames(codes, names), cur=cur, source=source, order=order
     )
+    return ScanBatch(features=features, models=model_arrays(models))
 
 
 def _index_in(values: pa.ChunkedArray, value_set: pa.Array | pa.ChunkedArray) -> I64:
@@ -212,16 +190,6 @@ def _match(keys: I64, source_keys: I64) -> I64 | None:
     sorted_keys = source_keys[by_key]
     at = np.minimum(np.searchsorted(sorted_keys, keys), len(sorted_keys) - 1)
     return np.where(sorted_keys[at] == keys, by_key[at], -1)
-
-
-def _rows(values: F64, source: I64 | None, fill: float = 0.0) -> F64:
-    """`values` re-ordered to the reference rows (`fill` where a row has no window row)."""
-    if source is None:
-        return values
-    hit = source >= 0
-    out = np.full((len(source), *values.shape[1:]), fill)
-    out[hit] = values[source[hit]]
-    return out
 
 
 def scan_blocks(
