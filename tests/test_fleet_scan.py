@@ -1,15 +1,11 @@
 """A simulated fleet: the scan finds exactly the injected incidents and nothing else."""
 
-from datetime import UTC, datetime
-
 import pytest
 
+from tests.support.telemetry_fleets import simulate_fleet
 from tools.drift.batch import load_batch
 from tools.drift.engine import scan
 from tools.drift.incidents import Incident, group_incidents
-from tools.fleet.generate import generate_fleet
-from tools.telemetry.scenario import demo_faults
-from tools.telemetry.simulate import SimModel, SimulationSpec, simulate
 from tools.telemetry.store import InjectedFault, TelemetryStore
 
 EXPECTED_KIND = {
@@ -24,27 +20,8 @@ EXPECTED_KIND = {
 def run(
     seed: int, faults: bool, rows: int = 5000, windows: int = 2
 ) -> tuple[list[Incident], list[InjectedFault]]:
-    fleet = generate_fleet(80, seed)
-    models = [
-        SimModel(
-            name=p.model.name,
-            version=p.champion,
-            pipeline=p.model.pipeline,
-            task=p.model.task,
-            features=p.model.tags["features"].split(","),
-        )
-        for p in fleet.models
-    ]
-    spec = SimulationSpec(
-        seed=seed,
-        start=datetime(2026, 11, 1, tzinfo=UTC),
-        faults=demo_faults(models, list(fleet.pipelines)) if faults else [],
-        reference_rows=rows,
-        window_rows=rows,
-        windows=windows,
-    )
     store = TelemetryStore(":memory:")
-    truth = simulate(spec, models, list(fleet.pipelines), store)
+    truth = simulate_fleet(store, 80, seed, rows=rows, windows=windows, faults=faults)
     return group_incidents(scan(load_batch(store))), truth
 
 

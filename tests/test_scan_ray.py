@@ -2,45 +2,23 @@
 
 import importlib.util
 import json
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from tests.support.telemetry_fleets import simulate_fleet
 from tools.drift.batch import load_batch
 from tools.drift.engine import DriftConfig, scan
 from tools.drift.incidents import group_incidents
 from tools.drift.ray_engine import merge, scan_partition
-from tools.fleet.generate import generate_fleet
-from tools.telemetry.scenario import demo_faults
-from tools.telemetry.simulate import SimModel, SimulationSpec, simulate
 from tools.telemetry.store import TelemetryStore
 
 HAS_RAY = importlib.util.find_spec("ray") is not None
 
 
 def write_fleet(path: Path) -> None:
-    fleet = generate_fleet(30, 9)
-    models = [
-        SimModel(
-            name=p.model.name,
-            version=p.champion,
-            pipeline=p.model.pipeline,
-            task=p.model.task,
-            features=p.model.tags["features"].split(","),
-        )
-        for p in fleet.models
-    ]
-    spec = SimulationSpec(
-        seed=9,
-        start=datetime(2026, 11, 1, tzinfo=UTC),
-        faults=demo_faults(models, list(fleet.pipelines)),
-        reference_rows=600,
-        window_rows=600,
-        windows=2,
-    )
     store = TelemetryStore(path)
-    simulate(spec, models, list(fleet.pipelines), store)
+    simulate_fleet(store, 30, 9)
     store.close()
 
 

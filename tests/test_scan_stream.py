@@ -1,42 +1,20 @@
 """A scan streamed in blocks (name ranges or hash partitions) equals one pass over the fleet."""
 
-from datetime import UTC, datetime
-
 import pytest
 
+from tests.support.telemetry_fleets import simulate_fleet
 from tools.drift.batch import load_batch
 from tools.drift.engine import DriftConfig, scan, with_fdr_cutoff
 from tools.drift.signals import ModelSignals
 from tools.drift.stream import Block, blocks, model_names, scan_blocks, scan_store
-from tools.fleet.generate import generate_fleet
-from tools.telemetry.scenario import demo_faults
-from tools.telemetry.simulate import SimModel, SimulationSpec, simulate
 from tools.telemetry.store import TelemetryStore
 
 
 @pytest.fixture(scope="module")
 def store() -> TelemetryStore:
-    fleet = generate_fleet(40, 3)
-    models = [
-        SimModel(
-            name=p.model.name,
-            version=p.champion,
-            pipeline=p.model.pipeline,
-            task=p.model.task,
-            features=p.model.tags["features"].split(","),
-        )
-        for p in fleet.models
-    ]
-    spec = SimulationSpec(
-        seed=3,
-        start=datetime(2026, 11, 1, tzinfo=UTC),
-        faults=demo_faults(models, list(fleet.pipelines)),
-        reference_rows=600,  # small references: KS / chi-squared, so the FDR cutoff matters
-        window_rows=600,
-        windows=2,
-    )
     telemetry = TelemetryStore(":memory:")
-    simulate(spec, models, list(fleet.pipelines), telemetry)
+    # small references: KS / chi-squared, so the FDR cutoff matters
+    simulate_fleet(telemetry, 40, 3)
     return telemetry
 
 
@@ -85,27 +63,8 @@ def test_blocks_cover_the_sorted_names_once(store: TelemetryStore) -> None:
 @pytest.fixture
 def shuffled_store() -> TelemetryStore:
     """A store whose window rows need matching: out of order, some absent, some unknown."""
-    fleet = generate_fleet(12, 5)
-    models = [
-        SimModel(
-            name=p.model.name,
-            version=p.champion,
-            pipeline=p.model.pipeline,
-            task=p.model.task,
-            features=p.model.tags["features"].split(","),
-        )
-        for p in fleet.models
-    ]
-    spec = SimulationSpec(
-        seed=5,
-        start=datetime(2026, 11, 1, tzinfo=UTC),
-        faults=demo_faults(models, list(fleet.pipelines)),
-        reference_rows=600,
-        window_rows=600,
-        windows=2,
-    )
     telemetry = TelemetryStore(":memory:")
-    simulate(spec, models, list(fleet.pipelines), telemetry)
+    simulate_fleet(telemetry, 12, 5)
     db = telemetry.db
     db.execute("CREATE TEMP TABLE kept AS SELECT * FROM window_bins")
     db.execute("DELETE FROM window_bins")
