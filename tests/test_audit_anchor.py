@@ -14,6 +14,7 @@ import pytest
 
 from memory.audit import _MIGRATIONS, GENESIS, AuditLog, record_hash
 from memory.audit_anchor import AuditKey, Head, external_witness, local_witness, write_witness
+from tests.support.audit_files import tamper
 from tests.support.cli import run_lotsen
 from tools.errors import ConfigError, StateError
 from tools.state_db import open_state_db
@@ -54,17 +55,6 @@ def log(db: Path, key_file: Path, data: Path) -> Iterator[AuditLog]:
     audit.close()
 
 
-def sql(db: Path, script: str) -> None:
-    """Change the file as someone with write access would: triggers dropped first."""
-    conn = sqlite3.connect(db)
-    conn.executescript(
-        "DROP TRIGGER IF EXISTS audit_no_update; DROP TRIGGER IF EXISTS audit_no_delete;"
-        "DROP TRIGGER IF EXISTS audit_signature_no_update;"
-        "DROP TRIGGER IF EXISTS audit_signature_no_delete;" + script
-    )
-    conn.close()
-
-
 def problems(log: AuditLog) -> str:
     result = log.verify()
     assert not result.ok and result.problem == result.problems[0]
@@ -96,14 +86,14 @@ def test_an_intact_log_is_signed_witnessed_twice_and_keyed_outside_the_data_dir(
 
 
 def test_truncating_the_last_records_is_detected(log: AuditLog, db: Path) -> None:
-    sql(db, "DELETE FROM audit WHERE seq > 1; DELETE FROM audit_signature WHERE seq > 1;")
+    tamper(db, "DELETE FROM audit WHERE seq > 1; DELETE FROM audit_signature WHERE seq > 1;")
     found = problems(log)
     assert "the log has 1 records but the witness" in found and "says 3" in found
     assert str(local_witness(db)) in found and "witness/" in found  # both witnesses tell
 
 
 def test_deleting_every_row_is_detected(log: AuditLog, db: Path) -> None:
-    sql(db, "DELETE FROM audit_signature; DELETE FROM audit;")
+    tamper(db, "DELETE FROM audit_signature; DELETE FROM audit;")
     assert "the log has 0 records but the witness" in problems(log)
 
 
@@ -153,7 +143,7 @@ def test_a_consistent_rewrite_of_the_whole_chain_without_the_key_is_detected(
             f"INSERT INTO audit_signature VALUES ({row['seq']}, 'f00d', 'f00d');"
         )
         prev = digest
-    sql(db, script)
+    tamper(db, script)
     found = problems(log)
     assert "record 1 is signed with key f00d, this key is" in found
     assert "record 3 differs from the witness" in found and "rewritten" in found
@@ -189,7 +179,7 @@ def test_a_forged_appended_record_is_detected_and_not_extended(
     digest = record_hash(head.head, fields)
     sig = "INSERT INTO audit_signature SELECT 4, key_id, ? FROM audit_signature WHERE seq = 1;"
     sig = "" if signature == "NULL" else sig.replace("?", signature)
-    sql(
+    tamper(
         db,
         "INSERT INTO audit VALUES (4, '2026-01-01T00:00:00+00:00', 'approved', 'mallory', "
         f"'churn', NULL, NULL, '{{}}', '{head.head}', '{digest}');" + sig,
@@ -215,14 +205,14 @@ def test_a_forged_appended_record_is_detected_and_not_extended(
 def test_a_malformed_record_is_named_not_crashed_on(
     log: AuditLog, db: Path, change: str, what: str
 ) -> None:
-    sql(db, f"UPDATE audit SET {change} WHERE seq = 2")
+    tamper(db, f"UPDATE audit SET {change} WHERE seq = 2")
     assert f"record 2: {what} is malformed" in problems(log)
     with pytest.raises(StateError, match=r"record 2: .* is malformed"):
         log.records()
 
 
 def test_append_refuses_to_extend_a_truncated_log(log: AuditLog, db: Path) -> None:
-    sql(db, "DELETE FROM audit WHERE seq = 3; DELETE FROM audit_signature WHERE seq = 3;")
+    tamper(db, "DELETE FROM audit WHERE seq = 3; DELETE FROM audit_signature WHERE seq = 3;")
     with pytest.raises(StateError) as raised:
         log.append("note", actor="bob", data={})
     message = str(raised.value)
@@ -382,7 +372,7 @@ def test_cli_verify_names_each_problem_and_show_refuses_a_malformed_log(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     db = data / "state" / "audit.db"
-    sql(db, "UPDATE audit SET at = 'soon' WHERE seq = 1; DELETE FROM audit WHERE seq = 3;")
+    tamper(db, "UPDATE audit SET at = 'soon' WHERE seq = 1; DELETE FROM audit WHERE seq = 3;")
     code, out, _ = lotsen(capsys, monkeypatch, data, "audit", "verify")
     lines = [line for line in out.splitlines() if "TAMPERED" in line]
     assert code == 1 and "record 1: its timestamp is malformed" in lines[0]

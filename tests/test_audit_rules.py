@@ -30,6 +30,7 @@ from memory.audit_anchor import (
     local_witness,
     write_witness,
 )
+from tests.support.audit_files import tamper
 from tools.errors import StateError
 from tools.state_db import open_state_db
 
@@ -77,17 +78,6 @@ def log(db: Path, key_file: Path, data: Path) -> Iterator[AuditLog]:
         audit.append("decision", actor="retrainer", model="churn", data={"n": n})
     yield audit
     audit.close()
-
-
-def sql(db: Path, script: str) -> None:
-    """Change the file as someone with write access would: triggers dropped first."""
-    conn = sqlite3.connect(db)
-    conn.executescript(
-        "DROP TRIGGER IF EXISTS audit_no_update; DROP TRIGGER IF EXISTS audit_no_delete;"
-        "DROP TRIGGER IF EXISTS audit_signature_no_update;"
-        "DROP TRIGGER IF EXISTS audit_signature_no_delete;" + script
-    )
-    conn.close()
 
 
 def sign_witnesses(log: AuditLog, key_file: Path, data: Path, records: int, head: str) -> None:
@@ -200,7 +190,7 @@ def test_witnesses_record_the_head_and_the_clock(log: AuditLog, key_file: Path) 
 
 def test_each_signature_is_stored_under_its_records_seq(log: AuditLog, db: Path) -> None:
     """A stray signature row (no record of its own) does not shift where the next one goes."""
-    sql(db, "INSERT INTO audit_signature VALUES (9, 'f00d', 'f00d')")
+    tamper(db, "INSERT INTO audit_signature VALUES (9, 'f00d', 'f00d')")
     assert log.append("note", actor="bob", data={}).seq == 4
     assert log.verify().problems == []
     assert log.append("note", actor="bob", data={}).seq == 5
@@ -224,7 +214,7 @@ def test_records_filter_by_model_incident_or_both(db: Path, key_file: Path, data
 
 
 def test_reading_a_malformed_record_names_the_file_and_record(log: AuditLog, db: Path) -> None:
-    sql(db, "UPDATE audit SET at = 'soon', idempotency_key = 'k' WHERE seq = 2")
+    tamper(db, "UPDATE audit SET at = 'soon', idempotency_key = 'k' WHERE seq = 2")
     message = f"{db}: record 2: its timestamp is malformed; run `lotsen audit verify`"
     for read in (log.records, lambda: log.find("k")):
         with pytest.raises(StateError) as raised:
@@ -260,12 +250,12 @@ def test_a_refused_append_leaves_no_transaction_open(log: AuditLog, db: Path) ->
 def test_append_refuses_a_last_record_whose_signature_does_not_hold(
     log: AuditLog, db: Path
 ) -> None:
-    sql(db, "DELETE FROM audit_signature WHERE seq = 3")
+    tamper(db, "DELETE FROM audit_signature WHERE seq = 3")
     assert refusal(log) == f"{db}: record 3 is not signed (added without the key); {FIX}"
 
 
 def test_append_refuses_a_log_shorter_than_its_witness(log: AuditLog, db: Path) -> None:
-    sql(db, "DELETE FROM audit_signature WHERE seq = 3; DELETE FROM audit WHERE seq = 3")
+    tamper(db, "DELETE FROM audit_signature WHERE seq = 3; DELETE FROM audit WHERE seq = 3")
     assert refusal(log) == (
         f"{db} has 2 records but the witness {local_witness(db)} says 3 (records removed, or "
         f"the file deleted or replaced); {FIX}"
@@ -276,7 +266,7 @@ def test_append_checks_the_outer_witness_when_the_local_one_is_missing(
     log: AuditLog, db: Path
 ) -> None:
     local_witness(db).unlink()
-    sql(db, "DELETE FROM audit_signature WHERE seq = 3; DELETE FROM audit WHERE seq = 3")
+    tamper(db, "DELETE FROM audit_signature WHERE seq = 3; DELETE FROM audit WHERE seq = 3")
     assert refusal(log) == (
         f"{db} has 2 records but the witness {log.witness_files[1]} says 3 (records removed, "
         f"or the file deleted or replaced); {FIX}"
@@ -284,7 +274,7 @@ def test_append_checks_the_outer_witness_when_the_local_one_is_missing(
 
 
 def test_append_refuses_an_emptied_log(log: AuditLog, db: Path) -> None:
-    sql(db, "DELETE FROM audit_signature; DELETE FROM audit")
+    tamper(db, "DELETE FROM audit_signature; DELETE FROM audit")
     assert refusal(log).startswith(f"{db} has 0 records but the witness {local_witness(db)} says 3")
 
 
@@ -303,7 +293,7 @@ def test_append_refuses_a_witness_whose_record_is_gone(
 ) -> None:
     second = log.records()[1]
     sign_witnesses(log, key_file, data, 2, second.hash)
-    sql(db, "DELETE FROM audit_signature WHERE seq = 2; DELETE FROM audit WHERE seq = 2")
+    tamper(db, "DELETE FROM audit_signature WHERE seq = 2; DELETE FROM audit WHERE seq = 2")
     assert refusal(log).startswith(f"{db}: record 2 differs from the witness")
 
 
@@ -374,7 +364,7 @@ def test_reanchor_of_an_empty_log(db: Path, key_file: Path, data: Path) -> None:
 
 
 def test_reanchor_refuses_a_log_that_does_not_verify(log: AuditLog, db: Path) -> None:
-    sql(db, "UPDATE audit SET actor = 'mallory' WHERE seq = 2")
+    tamper(db, "UPDATE audit SET actor = 'mallory' WHERE seq = 2")
     with pytest.raises(StateError) as raised:
         log.reanchor(actor="alice", reason="restored")
     assert str(raised.value) == (
