@@ -211,7 +211,11 @@ def test_is_it_safe_to_roll_back_is_a_question_not_a_request(world: World) -> No
 
 @pytest.mark.parametrize(
     "question",
-    ["is {name} safe to roll back without a human?", "would promoting {name} need an approval?"],
+    [
+        "is {name} safe to roll back without a human?",
+        "would promoting {name} need an approval?",
+        "would rolling back {name} need an approval?",
+    ],
 )
 def test_a_question_about_a_change_to_an_unknown_model_says_the_model_is_unknown(
     world: World, question: str

@@ -95,8 +95,11 @@ _GERUNDS = {
 
 
 def detect_gerund(query: Query) -> MutationRequest | None:
-    """A change a question asks about ("would scaling X to zero need an approval?")."""
-    if not query.models:
+    """A change a question asks about ("would scaling X to zero need an approval?").
+
+    Also for a name the fleet does not have: the question is then answered as unknown.
+    """
+    if not query.models and not query.unknown:
         return None
     for word, kind in _GERUNDS.items():
         if re.search(rf"\b{word}\b", query.text):
