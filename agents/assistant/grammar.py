@@ -14,6 +14,7 @@ from agents.assistant.fleet_intents import FLEET_INTENTS
 from agents.assistant.handoff_intents import HANDOFF_INTENTS
 from agents.assistant.intent import Intent, Reply, keyword_intent, unknown_or_which
 from agents.assistant.query import Query
+from agents.assistant.tag_intents import TAG_INTENTS
 
 BUILTIN_INTENTS: tuple[Intent, ...] = (
     keyword_intent(
@@ -107,6 +108,7 @@ BUILTIN_INTENTS: tuple[Intent, ...] = (
 
 AGENT_INTENTS: tuple[Intent, ...] = (
     *HANDOFF_INTENTS,
+    *TAG_INTENTS,
     *DRIFT_INTENTS[:1],  # incidents: an incident id or "incident" wins over "what happened"
     *FLEET_INTENTS,
     *DRIFT_INTENTS[1:],
@@ -117,6 +119,12 @@ AGENT_INTENTS: tuple[Intent, ...] = (
 (compliance reviewer, capacity planner), tried before the registry/cluster lookups."""
 
 _HELP = r"^(help|\?)$|what can (you|i) (do|ask)|what do you (know|answer)|^examples?\b"
+_OFF_TOPIC = (
+    r"^(please |can you |could you )?(translate|compose|sing|"
+    r"(write|tell) (me )?(a|an|some) (poem|song|story|haiku|limerick|joke|essay|rap|sonnet)s?)\b"
+)
+"""Requests that are not about the fleet even when they name an ops word ("translate 'model
+drift' to german", "write a poem about drift"): not understood, rather than a drift report."""
 CHANGE_EXAMPLES = ("Roll back fraud-0004 (answered with a proposal, never executed)",)
 
 
@@ -134,11 +142,21 @@ def help_reply(intents: tuple[Intent, ...], understood: bool) -> Reply:
     )
 
 
+def _help_or_off_topic(intents: tuple[Intent, ...], query: Query) -> tuple[str, Reply] | None:
+    """The help list when asked for it, or as the answer to a request not about the fleet."""
+    if query.has(_HELP):
+        return "help", help_reply(intents, understood=True)
+    if query.has(_OFF_TOPIC):
+        return "unrecognised", help_reply(intents, understood=False)
+    return None
+
+
 def answer_tier0(view: FleetView, query: Query) -> tuple[str, Reply]:
     """(intent name, reply) for a parsed question, deterministically."""
     intents = (*view.ctx.extra_intents, *AGENT_INTENTS, *BUILTIN_INTENTS)
-    if query.has(_HELP):
-        return "help", help_reply(intents, understood=True)
+    early = _help_or_off_topic(intents, query)
+    if early is not None:
+        return early
     change = mutations.detect(query)
     if change is None and mutations.is_question(query):
         change = mutations.detect_gerund(query)
