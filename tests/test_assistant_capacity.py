@@ -62,3 +62,22 @@ def test_llm_tier_uses_the_capacity_tools(ctx: AssistantContext, world: World) -
     model.assert_complete()
     assert [(c.name, c.status) for c in reply.tool_calls] == [("capacity_report", "ok")]
     assert "idle_gpu_hours_per_day" in str(model.calls[1].messages[-1].content)
+
+
+def test_energy_questions_answer_power_and_kwh_not_cost(
+    ctx: AssistantContext, world: World
+) -> None:
+    report = capacity_report(world.cluster, ctx.capacity)
+    [prod] = [u for u in report.envs if u.env is Environment.PROD]
+    day = answer("What is the power draw in prod?", ctx)
+    assert (day.intent, day.facts["by"], day.facts["days"]) == ("capacity", "env", 1)
+    assert day.facts["power_kw"] == pytest.approx(prod.power_w / 1000, abs=0.01)
+    assert day.facts["kwh"] == pytest.approx(prod.power_w * 24 / 1000, abs=0.1)
+    prod_pools = [p for p in world.cluster.pool_usage() if p.env is Environment.PROD]
+    metered = sum(p.energy_kwh or 0.0 for p in prod_pools)
+    assert day.facts["kwh_since_seeding"] == pytest.approx(metered, abs=0.1)
+    week = answer("How much energy did the cluster use this week?", ctx)
+    assert week.facts["days"] == 7 and "cost_per_day" not in week.facts
+    assert week.facts["power_kw"] == pytest.approx(
+        sum(u.power_w for u in report.envs) / 1000, abs=0.01
+    )

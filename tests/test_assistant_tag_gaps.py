@@ -1,13 +1,15 @@
-"""The assistant at tier 0 on tag-contract questions ("which prod models have no owner tag?")
-and on requests that are not about the fleet although they name an ops word."""
+"""The assistant at tier 0 on a user's registry: tag-contract gaps ("which prod models have no
+owner tag?"), models not retrained for a while, and requests that are not about the fleet
+although they name an ops word."""
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
 from agents.assistant import AssistantContext, answer
 from tests.support.assistant_world import World, world
-from tools.domain import Environment, RegisteredModel
+from tools.domain import Environment, ModelVersion, RegisteredModel
 
 __all__ = ["world"]  # the shared fixture
 
@@ -91,3 +93,49 @@ def test_requests_that_are_not_about_the_fleet_are_not_understood(
     reply = _ask(world, question, {})
     assert (reply.intent, reply.entities) == ("unrecognised", [])
     assert "I did not understand" in reply.text
+
+
+class Aged:
+    """The world's registry with one model's newest version registered `days` days earlier."""
+
+    def __init__(self, registry: Any, model: str, days: int) -> None:
+        self.registry, self.model, self.days = registry, model, days
+
+    def all_versions(self, model: str | None = None) -> list[ModelVersion]:
+        versions = self.registry.all_versions(model)
+        newest = max((v.version for v in versions if v.model == self.model), default=None)
+        return [
+            v.model_copy(update={"created_at": v.created_at - timedelta(days=self.days)})
+            if (v.model, v.version) == (self.model, newest)
+            else v
+            for v in versions
+        ]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.registry, name)
+
+
+def _ask_aged(world: World, question: str, model: str, days: int, later: int) -> Any:
+    """Ask `later` days after the newest version of every model but `model` (`days` older)."""
+    newest = max(v.created_at for v in world.registry.all_versions())
+    ctx = AssistantContext(
+        registry=Aged(world.registry, model, days),
+        cluster=world.cluster,
+        user="alice",
+        clock=lambda: newest + timedelta(days=later),
+    )
+    return answer(question, ctx)
+
+
+def test_models_not_retrained_for_the_days_asked_are_listed_oldest_first(world: World) -> None:
+    old = _models(world, Environment.PROD)[0].name
+    reply = _ask_aged(world, "which prod models haven't been retrained in 90 days?", old, 60, 40)
+    assert (reply.intent, reply.entities, reply.facts["days"]) == ("stale_models", [old], 90)
+    everything = _ask_aged(world, "which prod models are stale?", old, 60, 100)
+    prod = [m.name for m in _models(world, Environment.PROD)]
+    assert everything.entities[0] == old and sorted(everything.entities) == sorted(prod)
+
+
+def test_no_model_is_stale_right_after_its_retrain(world: World) -> None:
+    reply = _ask_aged(world, "which models have not been retrained for 30 days", "x", 0, 1)
+    assert (reply.intent, reply.entities, reply.facts["count"]) == ("stale_models", [], 0)

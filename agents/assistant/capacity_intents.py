@@ -17,6 +17,10 @@ COUNTED = (
 )
 
 
+_ENERGY = r"\benergy\b|\bpower\b|\bwatts?\b|\bkwh\b|electricity"
+_WEEK = r"\bweek|\b7 days"
+
+
 def capacity(view: FleetView, query: Query) -> Reply:
     """Idle GPUs, idle GPU-hours, cost and CO2e per environment, pool or namespace."""
     if query.has(r"\bsav(e|es|ing|ings)\b"):
@@ -30,6 +34,8 @@ def capacity(view: FleetView, query: Query) -> Reply:
         rows, by = [u for u in report.pools if query.env in (None, u.env)], "pool"
     else:
         rows, by = [u for u in report.envs if query.env in (None, u.env)], "env"
+    if query.has(_ENERGY) and not query.has(r"\bcost|idle"):
+        return _energy(view, query, rows, by)
     facts = [_row(u) for u in rows]
     idle = round(sum(f.idle_gpus for f in facts), 3)
     hours = round(sum(f.idle_gpu_hours_per_day for f in facts), 1)
@@ -94,6 +100,43 @@ def _row(u: Usage) -> CapacityRow:
         cost_per_day=round(u.cost_per_day, 2),
         idle_cost_per_day=round(u.cost_per_day * (u.gpus - u.busy) / u.gpus, 2) if u.gpus else 0.0,
         kg_co2e_per_day=round(u.kg_co2e_per_day, 2),
+    )
+
+
+def _energy(view: FleetView, query: Query, rows: list[Usage], by: str) -> Reply:
+    """Power drawn now and the energy it amounts to, per environment, pool or namespace."""
+    days = 7 if query.has(_WEEK) else (query.days or 1)
+    kw = round(sum(u.power_w for u in rows) / 1000, 2)
+    kwh = round(kw * 24 * days, 1)
+    names, envs = {u.name for u in rows}, {u.env for u in rows}
+    since = [
+        p.energy_kwh
+        for p in view.pools
+        if p.energy_kwh is not None and (p.pool in names if by == "pool" else p.env in envs)
+    ]
+    if by == "namespace":
+        since = []  # the twin meters pools, not namespaces
+    lines = [
+        f"- {u.name}: {u.power_w / 1000:.2f} kW now, {u.power_w * 24 * days / 1000:.1f} kWh "
+        f"over {days} day(s) at that draw, {u.kg_co2e_per_day * days:.1f} kg CO2e"
+        + (f", {u.j_per_1k_inferences:.0f} J per 1,000 requests" if u.j_per_1k_inferences else "")
+        + (f", {u.kwh_per_retrain:.2f} kWh per retrain" if u.kwh_per_retrain else "")
+        for u in rows
+    ]
+    measured = f" Measured since the cluster was seeded: {sum(since):.1f} kWh." if since else ""
+    return Reply(
+        text=f"The GPUs draw {kw:g} kW now: {kwh:g} kWh over {days} day(s) at that draw "
+        f"(the power model's estimate from utilisation, not a meter).{measured}\nBy {by}:\n"
+        + "\n".join(lines),
+        entities=[u.name for u in rows] if by != "env" else [],
+        facts={
+            "by": by,
+            "power_kw": kw,
+            "days": days,
+            "kwh": kwh,
+            "kwh_since_seeding": round(sum(since), 1) if since else None,
+        },
+        lookups=[lookup("capacity_report", by=by, env=query.env)],
     )
 
 

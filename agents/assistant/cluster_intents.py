@@ -91,6 +91,7 @@ def serving(view: FleetView, query: Query) -> Reply:
     lines = [
         f"- {s.namespace}/{s.name}: {s.model} v{s.version}, {s.ready}/{s.replicas} replicas "
         f"ready, {s.requests_per_s:g} req/s, p95 {s.p95_latency_ms:g} ms, GPU {s.gpu}"
+        + (f" on {', '.join(s.nodes)}" if s.nodes else "")
         for s in rows
     ]
     scope = ", ".join([*query.namespaces, *(e.value for e in query.envs)])

@@ -13,6 +13,7 @@ from tools.capacity.idle import DAY, idle_for
 from tools.capacity.idle import idle_deployments as idle_deployments_of
 from tools.domain import AiActRisk, AliasChange, Environment
 from tools.domain.ownership import pipeline_owner
+from tools.policy.tags import CHANGE_KIND
 from tools.registry import CHALLENGER, CHAMPION
 
 
@@ -45,6 +46,10 @@ class VersionInfo(BaseModel):
     metrics: dict[str, float]
     created_at: datetime
     training_data: str
+    promoted_from: Environment | None = None
+    """Where the version was validated before reaching its environment (lineage)."""
+    change_kind: str | None = None
+    description: str = ""
 
 
 class VersionFacts(BaseModel):
@@ -143,6 +148,8 @@ class ServingFacts(BaseModel):
     requests_per_s: float
     p95_latency_ms: float
     gpu: str
+    """GPU type and slice: `H100-80GB 2g.20gb`, `L4-24GB time-sliced`."""
+    nodes: list[str] = Field(default_factory=list)
 
 
 class ChangeFacts(BaseModel):
@@ -196,6 +203,9 @@ def versions_of(view: FleetView, model: str) -> VersionFacts:
             metrics=v.metrics,
             created_at=v.created_at,
             training_data=v.lineage.training_data,
+            promoted_from=v.lineage.promoted_from,
+            change_kind=v.tags.get(CHANGE_KIND),
+            description=v.description,
         )
 
     return VersionFacts(
@@ -305,7 +315,8 @@ def serving(
             ready=d.ready_replicas,
             requests_per_s=d.requests_per_s,
             p95_latency_ms=d.p95_latency_ms,
-            gpu=d.gpu.mig_profile or d.gpu.sharing.value,
+            gpu=f"{d.gpu.gpu_type.value} {d.gpu.mig_profile or d.gpu.sharing.value}",
+            nodes=sorted({p.node for p in d.placements}),
         )
         for d in sorted(view.deployments, key=lambda d: (d.namespace, d.name))
         if (not namespaces or d.namespace in namespaces)

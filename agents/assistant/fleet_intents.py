@@ -322,16 +322,19 @@ FLEET_INTENTS: tuple[Intent, ...] = (
     Intent(
         "nodes",
         "Which GPUs are idle in test?",
-        lambda q: q.has(
-            r"\bnodes?\b|which (\w+ )?gpus?|what gpus?|list (the )?(idle |free )?gpus|"
-            r"gpus? .*\b(down|reserved)\b|where .*idle gpus?"
+        lambda q: (
+            not q.models
+            and q.has(
+                r"\bnodes?\b|which (\w+ )?gpus?|what gpus?|list (the )?(idle |free )?gpus|"
+                r"gpus? .*\b(down|reserved)\b|where .*idle gpus?"
+            )
         ),
         nodes,
     ),
     Intent(
         "jobs",
         "Which jobs are queued?",
-        lambda q: q.has(r"\bjobs?\b|training runs?"),
+        lambda q: q.has(r"\bjobs?\b|training runs?|(retrain(ing)?|training|job) queue"),
         jobs,
     ),
     Intent(
@@ -345,6 +348,7 @@ FLEET_INTENTS: tuple[Intent, ...] = (
                 r"what did \w+ (do|change)|got (deployed|promoted|rolled back)"
             )
             and not q.has(r"alias(es)? history|history of")
+            and not (q.models and q.has(r"challenger|champion|compared|versus|\bvs\b"))
         ),
         changes,
     ),

@@ -13,6 +13,7 @@ from agents.assistant.drift_intents import DRIFT_INTENTS
 from agents.assistant.fleet_intents import FLEET_INTENTS
 from agents.assistant.handoff_intents import HANDOFF_INTENTS
 from agents.assistant.intent import Intent, Reply, keyword_intent, unknown_or_which
+from agents.assistant.lifecycle_intents import LIFECYCLE_INTENTS
 from agents.assistant.query import Query
 from agents.assistant.tag_intents import TAG_INTENTS
 
@@ -54,6 +55,14 @@ BUILTIN_INTENTS: tuple[Intent, ...] = (
         "What is the GPU quota and use of namespace risk-prod?",
         r"\bquotas?\b",
         cluster_intents.quota,
+    ),
+    Intent(
+        "model_gpu",
+        "Which GPU and MIG profile does fraud-0004 run on, and how many replicas?",
+        lambda q: (
+            bool(q.models) and q.has(r"\bgpus?\b|\bmig\b|replicas|run(s|ning)? on|\bnodes?\b")
+        ),
+        cluster_intents.serving,
     ),
     Intent(
         "gpu",
@@ -109,6 +118,7 @@ BUILTIN_INTENTS: tuple[Intent, ...] = (
 AGENT_INTENTS: tuple[Intent, ...] = (
     *HANDOFF_INTENTS,
     *TAG_INTENTS,
+    *LIFECYCLE_INTENTS,
     *DRIFT_INTENTS[:1],  # incidents: an incident id or "incident" wins over "what happened"
     *FLEET_INTENTS,
     *DRIFT_INTENTS[1:],

@@ -61,7 +61,14 @@ def _describe(info: facts.VersionInfo | None, alias: str) -> str:
     if info is None:
         return f"no {alias}"
     metrics = ", ".join(f"{k}={v:g}" for k, v in sorted(info.metrics.items()))
-    return f"{alias} v{info.version} ({metrics or 'no metrics'})"
+    lineage = [
+        f"trained on {info.training_data}" if info.training_data else "",
+        f"validated in {info.promoted_from.value}" if info.promoted_from else "",
+        f"change {info.change_kind}" if info.change_kind else "",
+        f"'{info.description}'" if info.description else "",
+    ]
+    shown = "; ".join([metrics or "no metrics", *(item for item in lineage if item)])
+    return f"{alias} v{info.version} ({shown})"
 
 
 def _versions(view: FleetView, query: Query, model: str) -> Reply:
