@@ -7,6 +7,7 @@ Expected answers are read from the world itself (scan, registry, twin, queue), n
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,7 +19,7 @@ from tools.cluster.sim import SimCluster
 from tools.domain import Environment, JobSpec, JobStatus
 from tools.fleet.layout import ENV_TAINT, TRAINING_REQUEST, TRAINING_TAINT
 from tools.policy.spec import load_policies
-from tools.registry import CHAMPION
+from tools.registry import CHALLENGER, CHAMPION
 from world.assistant import assistant_port
 from world.monitoring import scan_fleet
 from world.world import World
@@ -262,3 +263,38 @@ def test_plan_capacity_comes_back_as_proposals(world: World) -> None:
     assert reply.intent == "plan_capacity" and reply.facts["executed"] is False
     assert reply.facts["actions"] == len(reply.proposals)
     assert unchanged(world) == before
+
+
+def test_a_teams_open_incidents_are_only_those_touching_its_models(world: World) -> None:
+    everything = answer("Which incidents are open?", ctx_of(world), tier="0")
+    owners = {m.name: m.owner for m in world.registry.list_models()}
+    opened: Any = everything.facts["incidents"]
+
+    def of(team: str) -> list[str]:
+        return [i["id"] for i in opened if any(owners.get(m) == team for m in i["models"])]
+
+    team = min({owners[m] for i in opened for m in i["models"]}, key=lambda t: len(of(t)))
+    reply = answer(f"which incidents are still open for the {team} team?", ctx_of(world), tier="0")
+    mine: Any = reply.facts["incidents"]
+    assert [i["id"] for i in mine] == of(team)
+    assert 0 < len(of(team)) < len(opened)  # another team's incidents are left out
+
+
+def test_a_teams_gpus_are_its_namespaces(world: World) -> None:
+    namespaces = world.cluster.namespaces()
+    team = next(ns.owner for ns in namespaces if ns.owner)
+    reply = answer(f"how many GPUs does the {team} team use?", ctx_of(world), tier="0")
+    owned = sorted(ns.name for ns in namespaces if ns.owner == team)
+    assert (reply.intent, sorted(reply.entities)) == ("gpu", owned)
+    held = sum(ns.gpu_used for ns in namespaces if ns.owner == team)
+    assert reply.facts["gpu_equivalents"] == pytest.approx(held, abs=0.01)
+
+
+def test_which_models_have_a_challenger(world: World) -> None:
+    reply = answer("which prod models have a challenger waiting?", ctx_of(world), tier="0")
+    expected = sorted(
+        m.name
+        for m in world.registry.list_models()
+        if m.env is Environment.PROD and CHALLENGER in m.aliases
+    )
+    assert (reply.intent, reply.entities) == ("list_models", expected)

@@ -17,7 +17,7 @@ COUNTED = (
 )
 
 
-_ENERGY = r"\benergy\b|\bpower\b|\bwatts?\b|\bkwh\b|electricity"
+_ENERGY = r"\benergy\b(?! team)|\bpower\b|\bwatts?\b|\bkwh\b|electricity"
 _WEEK = r"\bweek|\b7 days"
 
 
@@ -174,7 +174,7 @@ CAPACITY_INTENTS: tuple[Intent, ...] = (
         "How many GPUs are idle in test, and what do they cost per day?",
         lambda q: q.has(
             r"idle gpus?|gpus? (are |is |sit |sitting )?idle|gpu[- ]hours|\bcost|co2|carbon|"
-            r"\benergy\b|\bpower\b|\bwatts?\b|\bkwh\b|wast|\bspend|\bsav(e|es|ing|ings)\b"
+            r"\benergy\b(?! team)|\bpower\b|\bwatts?\b|\bkwh\b|wast|\bspend|\bsav(e|es|ing|ings)\b"
         ),
         capacity,
     ),

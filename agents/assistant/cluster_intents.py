@@ -4,10 +4,13 @@ from agents.assistant import facts
 from agents.assistant.context import FleetView
 from agents.assistant.intent import Reply, as_json, lookup, unknown_or_which
 from agents.assistant.query import Query
+from tools.capacity.usage import capacity_report
 
 
 def gpu(view: FleetView, query: Query) -> Reply:
-    """GPU capacity, allocation, use and free capacity per pool (or environment)."""
+    """GPU capacity, allocation, use and free capacity per pool (or environment); a team's."""
+    if query.team is not None and not query.pools:
+        return _team_gpu(view, query, query.team)
     f = facts.gpu_capacity(view, query.env, query.pools)
     lines = [
         f"- {p.pool} ({p.env.value}, {p.gpu_type}): {p.allocated:g} of {p.capacity:g} "
@@ -27,6 +30,30 @@ def gpu(view: FleetView, query: Query) -> Reply:
         entities=[p.pool for p in f.pools],
         facts={"gpu": as_json(f)},
         lookups=[lookup("gpu_usage")],
+    )
+
+
+def _team_gpu(view: FleetView, query: Query, team: str) -> Reply:
+    """GPU-equivalents the team's namespaces hold, use and may hold (quota)."""
+    owned = {
+        ns.name: ns for ns in view.namespaces if ns.owner == team and query.env in (None, ns.env)
+    }
+    report = capacity_report(view.ctx.cluster, view.ctx.capacity)
+    rows = [u for u in report.namespaces if u.name in owned]
+    held = round(sum(u.requested for u in rows), 3)
+    busy = round(sum(u.busy for u in rows), 3)
+    lines = [
+        f"- {u.name}: {round(u.requested, 3):g} GPU-eq held, {round(u.busy, 3):g} busy"
+        + (f", quota {u.quota:g}" if u.quota is not None else "")
+        for u in rows
+    ]
+    scope = f" in {query.env.value}" if query.env else ""
+    return Reply(
+        text=f"The {team} team holds {held:g} GPU-equivalents{scope} ({busy:g} busy) in "
+        f"{len(rows)} namespace(s)" + (":\n" + "\n".join(lines) if lines else "."),
+        entities=[u.name for u in rows],
+        facts={"team": team, "gpu_equivalents": held, "busy": busy, "namespaces": len(rows)},
+        lookups=[lookup("capacity_report", by="namespace", owner=team, env=query.env)],
     )
 
 

@@ -14,6 +14,7 @@ from agents.assistant.context import FleetView
 from agents.assistant.intent import Intent, Reply, as_json, lookup, unknown_or_which
 from agents.assistant.query import Query
 from tools.catalog.drift_tools import DRIFT_KINDS, DriftNow, IncidentBrief, ModelDrift, drift_now
+from tools.domain import Environment
 
 INCIDENT_ID = re.compile(r"\binc-[0-9a-f]{6,}(?:-\d+)?\b")
 _FEATURE = re.compile(r"\b(?:feature\s+)?(f\d{2,3})\b")
@@ -166,6 +167,15 @@ def incident_views(view: FleetView) -> list[IncidentView] | None:
     return list(rows.values())
 
 
+def _in_scope(view: FleetView, model: str, query: Query) -> bool:
+    """Whether a model is of the team and environment asked (no env tag: counted as prod)."""
+    found = view.models.get(model)
+    if found is None:
+        return False
+    env = found.env or Environment.PROD
+    return query.team in (None, found.owner) and query.env in (None, env)
+
+
 def incidents(view: FleetView, query: Query) -> Reply:
     """Open incidents: all, by kind, one by id (why and what was done), or a model's."""
     if query.has(r"data incidents?"):
@@ -193,6 +203,8 @@ def incidents(view: FleetView, query: Query) -> Reply:
         found = [i for i in found if set(i.models) & set(query.models)]
     if query.pipelines:
         found = [i for i in found if i.pipeline in query.pipelines]
+    if query.team is not None or query.env is not None:
+        found = [i for i in found if any(_in_scope(view, m, query) for m in i.models)]
     lines = [
         f"- {i.id} [{i.kind}] {len(i.models)} model(s) "
         f"({', '.join(i.models[:12])}{', ...' if len(i.models) > 12 else ''}): "
@@ -200,6 +212,8 @@ def incidents(view: FleetView, query: Query) -> Reply:
         for i in found
     ]
     scope = f" ({', '.join(k.replace('_', ' ') for k in kinds)})" if kinds and not wanted else ""
+    scope += f" of the {query.team} team's models" if query.team else ""
+    scope += f" in {query.env.value}" if query.env else ""
     return Reply(
         text=f"{len(found)} open incident(s){scope}"
         + (":\n" + "\n".join(lines) if lines else ": none."),

@@ -25,11 +25,16 @@ BUILTIN_INTENTS: tuple[Intent, ...] = (
         r"alias (moves|changes)|promotion history|when was .* (promoted|rolled back)",
         registry_intents.alias_history,
     ),
-    keyword_intent(
+    Intent(
         "versions",
         "What are the champion and challenger of pd-0008 and their metrics?",
-        r"champion|challenger|which version|what version|current version|versions?\b|"
-        r"metrics?|\bauc\b|\brmse\b|accuracy",
+        lambda q: (
+            q.has(
+                r"champion|challenger|which version|what version|current version|versions?\b|"
+                r"metrics?|\bauc\b|\brmse\b|accuracy"
+            )
+            and not (not q.models and q.has(r"\bmodels\b"))  # "which models have a challenger?"
+        ),
         registry_intents.versions,
     ),
     keyword_intent(

@@ -4,6 +4,7 @@ from agents.assistant import facts
 from agents.assistant.context import FleetView
 from agents.assistant.intent import Reply, as_json, lookup, per_model
 from agents.assistant.query import Query
+from tools.registry import CHALLENGER
 from tools.registry.tag_contract import UNKNOWN, env_label, risk_label
 
 
@@ -145,18 +146,21 @@ model_info = per_model(_info)
 
 
 def list_models(view: FleetView, query: Query) -> Reply:
-    """Registered models, optionally of one team or environment, with their count."""
+    """Registered models, optionally of one team or environment or with a challenger."""
+    challenger = query.has(r"challengers?\b")
     names = sorted(
         m.name
         for m in view.models.values()
         if (query.team is None or m.owner == query.team)
         and (query.env is None or m.env is query.env)
+        and (not challenger or CHALLENGER in m.aliases)
     )
     scope = " ".join(
         s
         for s in (
             f"of the {query.team} team" if query.team else "",
             f"in {query.env}" if query.env else "",
+            "with a challenger" if challenger else "",
         )
         if s
     )
