@@ -298,3 +298,27 @@ def test_which_models_have_a_challenger(world: World) -> None:
         if m.env is Environment.PROD and CHALLENGER in m.aliases
     )
     assert (reply.intent, reply.entities) == ("list_models", expected)
+
+
+def test_what_needs_attention_counts_what_the_other_answers_list(world: World) -> None:
+    node = next(d.placements[0].node for d in world.cluster.deployments() if d.placements)
+    world.cluster.inject_node_loss(node)
+    ctx = ctx_of(world)
+    reply = answer("what needs my attention today?", ctx, tier="0")
+    assert reply.intent == "briefing"
+    assert reply.facts["incidents"] == answer("which incidents are open?", ctx).facts["count"]
+    assert reply.facts["approvals"] == answer("which approvals are pending?", ctx).facts["count"]
+    down = sorted(n.name for n in world.cluster.nodes() if not n.ready)
+    assert reply.facts["nodes_down"] == down and node in down
+    unready = [d for d in world.cluster.deployments() if d.ready_replicas < d.replicas]
+    assert reply.facts["unready_deployments"] == len(unready)
+    listed = answer("which deployments are not ready?", ctx, tier="0")
+    assert listed.intent == "unhealthy"
+    assert listed.entities == sorted(f"{d.namespace}/{d.name}" for d in unready)
+
+
+def test_models_per_team(world: World) -> None:
+    reply = answer("how many models does each team own in prod?", ctx_of(world), tier="0")
+    prod = [m.owner for m in world.registry.list_models() if m.env is Environment.PROD]
+    expected = {team: prod.count(team) for team in set(prod)}
+    assert (reply.intent, reply.facts["per_team"]) == ("models_per_team", expected)

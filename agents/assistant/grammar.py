@@ -6,6 +6,7 @@ the most specific to the most general. No LLM is involved.
 """
 
 from agents.assistant import cluster_intents, mutations, ops_intents, registry_intents
+from agents.assistant.briefing_intents import BRIEFING_INTENTS
 from agents.assistant.capacity_intents import CAPACITY_INTENTS
 from agents.assistant.compliance_intents import COMPLIANCE_INTENTS
 from agents.assistant.context import FleetView
@@ -124,6 +125,7 @@ AGENT_INTENTS: tuple[Intent, ...] = (
     *HANDOFF_INTENTS,
     *TAG_INTENTS,
     *LIFECYCLE_INTENTS,
+    *BRIEFING_INTENTS,
     *DRIFT_INTENTS[:1],  # incidents: an incident id or "incident" wins over "what happened"
     *FLEET_INTENTS,
     *DRIFT_INTENTS[1:],

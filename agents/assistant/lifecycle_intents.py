@@ -10,14 +10,15 @@ DEFAULT_DAYS = 90
 """The age asked about when a question names none ("which models are stale?")."""
 _STALE = (
     r"(not|n't|never) (been )?(re)?trained|(re)?trained (longest|least recently)|"
-    r"\bstale models\b|models? (are|is) (stale|outdated)|(oldest|outdated) (models|versions)|"
+    r"\bstale models\b|models? (are|is) (stale|outdated)|(oldest|outdated) (models?|versions?)|"
     r"last (re)?train(ed|ing)? (was )?(over|more)"
 )
 
 
 def stale_models(view: FleetView, query: Query) -> Reply:
     """Models (of a team/environment) whose newest version is older than the days asked."""
-    days = query.days or DEFAULT_DAYS
+    oldest = query.has(r"\boldest\b") and query.days is None
+    days = 0 if oldest else query.days or DEFAULT_DAYS
     now = view.ctx.clock()
     newest: dict[str, datetime] = {}
     for version in view.ctx.registry.all_versions():
@@ -31,7 +32,7 @@ def stale_models(view: FleetView, query: Query) -> Reply:
             if m.name in newest
             and (query.team is None or m.owner == query.team)
             and (query.env is None or m.env is query.env)
-            and (now - newest[m.name]).days >= days
+            and (oldest or (now - newest[m.name]).days >= days)
         ),
     )
     scope = " ".join(
@@ -40,13 +41,17 @@ def stale_models(view: FleetView, query: Query) -> Reply:
         if s
     )
     lines = [
-        f"- {name}: newest version {at:%Y-%m-%d} ({(now - at).days} days)" for at, name in rows
+        f"- {name}: newest version {at:%Y-%m-%d} ({max((now - at).days, 0)} days)"
+        for at, name in rows
     ]
     shown = lines[:50] + ([f"- ... and {len(lines) - 50} more"] if len(lines) > 50 else [])
     lead = (
         f"{len(rows)} {scope + ' ' if scope else ''}model(s) not retrained in {days} days "
         "(no version registered since)"
     )
+    if oldest:  # "what's the oldest model in prod?": the ten oldest, oldest first
+        rows, shown = rows[:10], lines[:10]
+        lead = f"The {scope + ' ' if scope else ''}model(s) retrained longest ago, oldest first"
     return Reply(
         text=f"{lead}:\n" + "\n".join(shown) if rows else f"{lead}.",
         entities=[name for _, name in rows],
