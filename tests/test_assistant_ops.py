@@ -302,6 +302,7 @@ def test_which_models_have_a_challenger(world: World) -> None:
 
 def test_what_needs_attention_counts_what_the_other_answers_list(world: World) -> None:
     node = next(d.placements[0].node for d in world.cluster.deployments() if d.placements)
+    assert isinstance(world.cluster, SimCluster)
     world.cluster.inject_node_loss(node)
     ctx = ctx_of(world)
     reply = answer("what needs my attention today?", ctx, tier="0")
