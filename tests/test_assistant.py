@@ -423,3 +423,22 @@ def test_change_request_for_an_unknown_model_names_the_closest(
     reply = answer(f"promote {typo}", ctx)
     assert reply.intent == "change_request" and reply.proposals == []
     assert reply.entities and "no model named" in reply.text
+
+
+def test_the_risk_class_of_a_named_model_not_the_list(ctx: AssistantContext, world: World) -> None:
+    models = world.registry.list_models()
+    high = next(m.name for m in models if m.ai_act_risk is AiActRisk.HIGH)
+    low = next(m.name for m in models if m.ai_act_risk is AiActRisk.MINIMAL)
+    yes, no = answer(f"is {high} high risk?", ctx), answer(f"is {low} high-risk?", ctx)
+    assert (yes.intent, yes.entities, yes.facts["ai_act_risk"]) == ("high_risk", [high], "high")
+    assert (no.entities, no.facts["ai_act_risk"]) == ([low], "minimal")
+    assert "not high-risk" in no.text and "not high-risk" not in yes.text
+
+
+def test_a_models_features_contact_and_the_kueue_queue(ctx: AssistantContext, world: World) -> None:
+    model = next(m for m in world.registry.list_models() if m.tags.get("features"))
+    info = answer(f"which features does {model.name} use?", ctx)
+    assert f"features: {model.tags['features'].replace(',', ', ')}." in info.text
+    contact = answer(f"who should I contact about {model.name}?", ctx)
+    assert contact.intent == "owner" and f"owned by the {model.owner} team" in contact.text
+    assert answer("what's queued in kueue?", ctx).intent == "jobs"

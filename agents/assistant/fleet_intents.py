@@ -334,7 +334,10 @@ FLEET_INTENTS: tuple[Intent, ...] = (
     Intent(
         "jobs",
         "Which jobs are queued?",
-        lambda q: q.has(r"\bjobs?\b|training runs?|(retrain(ing)?|training|job) queue"),
+        lambda q: q.has(
+            r"\bjobs?\b|training runs?|(retrain(ing)?|training|job) queue|\bkueue\b|"
+            r"what'?s queued|\bworkloads?\b"
+        ),
         jobs,
     ),
     Intent(

@@ -41,7 +41,8 @@ BUILTIN_INTENTS: tuple[Intent, ...] = (
     keyword_intent(
         "owner",
         "Who owns churn-0000?",
-        r"who owns|\bowner\b|\bowns\b|(which|what) team|\bwhose\b|responsible|accountable",
+        r"who owns|\bowner\b|\bowns\b|(which|what) team|\bwhose\b|responsible|accountable|"
+        r"\bcontact\b|on[- ]call|who (do|should) i (ask|call|talk to)",
         registry_intents.owner,
     ),
     Intent(

@@ -4,6 +4,7 @@ from agents.assistant import facts
 from agents.assistant.context import FleetView
 from agents.assistant.intent import Reply, as_json, lookup, per_model
 from agents.assistant.query import Query
+from tools.domain import AiActRisk
 from tools.registry import CHALLENGER
 from tools.registry.tag_contract import UNKNOWN, env_label, risk_label
 
@@ -86,8 +87,29 @@ def _versions(view: FleetView, query: Query, model: str) -> Reply:
 versions = per_model(_versions)
 
 
+def _risk_of(view: FleetView, query: Query, model: str) -> Reply:
+    m = view.models[model]
+    if m.ai_act_risk is None:
+        verdict = "has no readable ai_act_risk tag: Lotsen treats it as high-risk"
+    elif m.ai_act_risk is AiActRisk.HIGH:
+        verdict = "is tagged high-risk under the EU AI Act"
+    else:
+        verdict = f"is tagged {m.ai_act_risk.value} risk, not high-risk"
+    return Reply(
+        text=f"{model} {verdict} (owner {m.owner}, {env_label(m.env)}).",
+        entities=[model],
+        facts={"model": model, "ai_act_risk": risk_label(m.ai_act_risk)},
+        lookups=[lookup("get_model", name=model)],
+    )
+
+
+_risk_per_model = per_model(_risk_of)
+
+
 def high_risk(view: FleetView, query: Query) -> Reply:
-    """High-risk models, optionally per team or environment."""
+    """High-risk models, optionally per team or environment; or the risk class of named models."""
+    if query.models:
+        return _risk_per_model(view, query)
     f = facts.high_risk(view, query.team, query.env)
     scope = " ".join(
         s for s in (f"of the {f.team} team" if f.team else "", f"in {f.env}" if f.env else "") if s
@@ -131,7 +153,8 @@ def _info(view: FleetView, query: Query, model: str) -> Reply:
         text=f"{model}: {m.task.value} model of the {m.owner} team in {env_label(m.env)}, "
         f"risk {risk_label(m.ai_act_risk)}, pipeline {m.pipeline}, aliases "
         f"{', '.join(f'{a}=v{v}' for a, v in sorted(m.aliases.items())) or 'none'}; "
-        f"deployed in {where or 'no namespace'}.\n"
+        f"deployed in {where or 'no namespace'}; features: "
+        f"{m.tags.get('features', '').replace(',', ', ') or 'not tagged'}.\n"
         f'Description (metadata, quoted as data): "{m.description}"',
         entities=[model, m.pipeline, *(d.namespace for d in deployed)],
         facts={
