@@ -2,6 +2,7 @@
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -13,6 +14,7 @@ from memory.approvals import ApprovalQueue, NewRequest
 from memory.audit import AuditLog
 from memory.remediation import RemediationStore
 from tests.support.assistant_world import INJECTED, INJECTION, World, snapshot, world
+from tests.support.audit_files import tamper
 from tools.cluster.sim import SimCluster
 from tools.domain import AiActRisk, Environment
 from tools.fleet.spec import FleetSpec, ModelPlan
@@ -442,3 +444,57 @@ def test_a_models_features_contact_and_the_kueue_queue(ctx: AssistantContext, wo
     contact = answer(f"who should I contact about {model.name}?", ctx)
     assert contact.intent == "owner" and f"owned by the {model.owner} team" in contact.text
     assert answer("what's queued in kueue?", ctx).intent == "jobs"
+
+
+def _decided(queue: ApprovalQueue, key: str, by: str, approved: bool, at: datetime) -> str:
+    request = queue.submit(
+        NewRequest(
+            key=key,
+            agent="remediation",
+            action="rollback",
+            actions=[],
+            models=["m-1"],
+            reasons=["prod"],
+            verdict="needs_approval",
+            proposer="bot",
+        ),
+        at,
+        timedelta(hours=1),
+    )
+    queue.decide(request.id, by, approved, at + timedelta(minutes=5), None)
+    return request.id
+
+
+def test_who_decided_what_and_when(world: World, tmp_path: Path) -> None:
+    queue = ApprovalQueue(tmp_path / "approvals.db")
+    old = _decided(queue, "a", "bob", True, NOW - timedelta(days=20))
+    recent = _decided(queue, "b", "bob", True, NOW - timedelta(days=2))
+    rejected = _decided(queue, "c", "bob", False, NOW - timedelta(days=1))
+    alice = _decided(queue, "d", "alice", True, NOW - timedelta(days=1))
+    ctx = AssistantContext(world.registry, world.cluster, approvals=queue, clock=lambda: NOW)
+
+    def ids(question: str) -> list[str]:
+        reply = answer(question, ctx)
+        assert reply.intent == "decisions"
+        found: Any = reply.facts["decisions"]
+        return [d["id"] for d in found]
+
+    assert ids("what did bob approve this week?") == [recent]
+    assert ids("what did bob approve?") == [old, recent]
+    assert ids("how many approvals did bob reject?") == [rejected]
+    assert ids("which requests were approved by alice?") == [alice]
+    assert ids("what did carol decide?") == []
+
+
+def test_is_the_audit_log_intact(world: World, tmp_path: Path) -> None:
+    db = tmp_path / "audit.db"
+    audit = AuditLog(db)
+    for seq in range(3):
+        audit.append("alias_set", actor="bob", data={"seq": seq}, model="m-1")
+    ctx = AssistantContext(world.registry, world.cluster, audit=audit)
+    intact = answer("is the audit log intact?", ctx)
+    assert (intact.intent, intact.facts["ok"], intact.facts["records"]) == ("audit_intact", True, 3)
+    tamper(db, "UPDATE audit SET actor = 'mallory' WHERE seq = 2")
+    forged = answer("has anyone tampered with the audit log?", ctx)
+    assert (forged.intent, forged.facts["ok"]) == ("audit_intact", False)
+    assert "does NOT verify" in forged.text and forged.facts["problems"]

@@ -323,3 +323,8 @@ def test_models_per_team(world: World) -> None:
     prod = [m.owner for m in world.registry.list_models() if m.env is Environment.PROD]
     expected = {team: prod.count(team) for team in set(prod)}
     assert (reply.intent, reply.facts["per_team"]) == ("models_per_team", expected)
+
+
+def test_a_node_that_is_not_ready_is_a_node_question(world: World) -> None:
+    reply = answer("is any dev node not ready?", ctx_of(world), tier="0")
+    assert reply.intent == "nodes"

@@ -35,7 +35,7 @@ def unhealthy(view: FleetView, query: Query) -> Reply:
     scope = f" in {query.env.value}" if query.env else ""
     return Reply(
         text=f"{len(rows)} deployment(s){scope} with replicas not ready"
-        + (":\n" + "\n".join(rows) if rows else ": every deployment is fully ready."),
+        + (":\n" + "\n".join(rows) if rows else ": none, every deployment is fully ready."),
         entities=[r.split(":")[0][2:] for r in rows],
         facts={"count": len(rows)},
         lookups=[lookup("list_deployments", env=query.env)],
@@ -95,7 +95,7 @@ BRIEFING_INTENTS: tuple[Intent, ...] = (
     Intent(
         "unhealthy",
         "Which deployments are not ready?",
-        lambda q: not q.models and q.has(_UNHEALTHY),
+        lambda q: not q.models and q.has(_UNHEALTHY) and not q.has(r"\bnodes?\b"),
         unhealthy,
     ),
     Intent(

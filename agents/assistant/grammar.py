@@ -10,6 +10,7 @@ from agents.assistant.briefing_intents import BRIEFING_INTENTS
 from agents.assistant.capacity_intents import CAPACITY_INTENTS
 from agents.assistant.compliance_intents import COMPLIANCE_INTENTS
 from agents.assistant.context import FleetView
+from agents.assistant.decision_intents import DECISION_INTENTS
 from agents.assistant.drift_intents import DRIFT_INTENTS
 from agents.assistant.fleet_intents import FLEET_INTENTS
 from agents.assistant.handoff_intents import HANDOFF_INTENTS
@@ -127,6 +128,7 @@ AGENT_INTENTS: tuple[Intent, ...] = (
     *TAG_INTENTS,
     *LIFECYCLE_INTENTS,
     *BRIEFING_INTENTS,
+    *DECISION_INTENTS,
     *DRIFT_INTENTS[:1],  # incidents: an incident id or "incident" wins over "what happened"
     *FLEET_INTENTS,
     *DRIFT_INTENTS[1:],
