@@ -1,5 +1,8 @@
 """The assistant answering through the capacity planner (report, scale-to-zero), read-only."""
 
+from collections.abc import Callable
+from typing import Any
+
 import pytest
 
 from agents.assistant import AssistantContext, answer
@@ -9,9 +12,13 @@ from llm.tiers import LlmTier
 from llm.usage import UsageLedger
 from tests.support.assistant_world import World, snapshot, world
 from tools.capacity.energy import CapacityConfig
-from tools.capacity.rightsizing import scale_to_zero_candidates
+from tools.capacity.rightsizing import (
+    right_sizing_candidates,
+    scale_to_zero_candidates,
+    slot_equivalents,
+)
 from tools.capacity.usage import capacity_report
-from tools.domain import Environment
+from tools.domain import Deployment, Environment
 
 __all__ = ["world"]  # the shared fixture
 
@@ -81,3 +88,48 @@ def test_energy_questions_answer_power_and_kwh_not_cost(
     assert week.facts["power_kw"] == pytest.approx(
         sum(u.power_w for u in report.envs) / 1000, abs=0.01
     )
+
+
+@pytest.mark.parametrize(
+    ("question", "key"),
+    [
+        ("Which models have the highest latency in prod?", "latency"),
+        ("What's the busiest model in prod?", "traffic"),
+        ("Which prod deployments use the most GPUs?", "gpus"),
+    ],
+)
+def test_deployments_ranked(ctx: AssistantContext, world: World, question: str, key: str) -> None:
+    prod = [d for d in world.cluster.deployments() if d.env is Environment.PROD and d.replicas]
+    value: Callable[[Deployment], float] = {
+        "latency": lambda d: d.p95_latency_ms,
+        "traffic": lambda d: d.requests_per_s,
+        "gpus": lambda d: slot_equivalents(d.gpu) * d.replicas,
+    }[key]
+    reply = answer(question, ctx)
+    assert (reply.intent, reply.facts["by"]) == ("top_deployments", key)
+    ranked: Any = reply.facts["ranked"]
+    top = sorted(prod, key=lambda d: (-value(d), d.namespace, d.name))[:10]
+    assert [m for m, _ in ranked] == [d.model for d in top]
+
+
+def test_oversized_deployments_are_the_planners_right_sizing(
+    ctx: AssistantContext, world: World
+) -> None:
+    expected = right_sizing_candidates(
+        world.cluster.deployments(), world.cluster.node_pools(), ctx.capacity
+    )
+    reply = answer("which deployments could be scaled down?", ctx)
+    assert (reply.intent, reply.facts["count"]) == ("right_sizing", len(expected))
+    assert sorted(reply.entities) == sorted(r.model for r in expected)
+
+
+def test_namespaces_close_to_their_quota(ctx: AssistantContext, world: World) -> None:
+    near = [
+        ns.name
+        for ns in world.cluster.namespaces()
+        if ns.gpu_quota and ns.gpu_used >= 0.8 * ns.gpu_quota
+    ]
+    reply = answer("which namespaces are close to their quota?", ctx)
+    assert reply.intent == "quota" and sorted(reply.entities) == sorted(near)
+    everything = answer("what is the GPU quota of each namespace?", ctx)
+    assert len(everything.entities) > len(near)

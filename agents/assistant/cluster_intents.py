@@ -83,11 +83,20 @@ def idle(view: FleetView, query: Query) -> Reply:
     )
 
 
+NEAR_QUOTA = 0.8
+"""Share of its quota a namespace uses to count as close to it."""
+
+
 def quota(view: FleetView, query: Query) -> Reply:
     """GPU quota and use per namespace."""
     rows = facts.quotas(view, query.namespaces, query.env, query.team)
     if query.has(r"over (the |their |its )?quota|exceed|above (the )?quota"):
         rows = [q for q in rows if q.over_quota]
+    elif query.has(r"close to|near(ly)?|almost|running out|at (their|the) (quota|limit)"):
+        rows = sorted(
+            (q for q in rows if q.gpu_quota and q.gpu_used >= NEAR_QUOTA * q.gpu_quota),
+            key=lambda q: -q.gpu_used / (q.gpu_quota or 1.0),
+        )
     lines = [
         f"- {q.namespace}: {q.gpu_used:g} of "
         + (

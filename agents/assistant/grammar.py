@@ -17,6 +17,7 @@ from agents.assistant.handoff_intents import HANDOFF_INTENTS
 from agents.assistant.intent import Intent, Reply, keyword_intent, unknown_or_which
 from agents.assistant.lifecycle_intents import LIFECYCLE_INTENTS
 from agents.assistant.query import Query
+from agents.assistant.ranking_intents import RANKING_INTENTS
 from agents.assistant.tag_intents import TAG_INTENTS
 
 BUILTIN_INTENTS: tuple[Intent, ...] = (
@@ -77,7 +78,10 @@ BUILTIN_INTENTS: tuple[Intent, ...] = (
         "How much free GPU capacity is there in test?",
         lambda q: (
             bool(q.pools)
-            or q.has(r"\bgpus?\b|capacity|allocat|utili[sz]|headroom|\bfree\b|\bpools?\b")
+            or q.has(
+                r"\bgpus?\b|capacity|allocat|utili[sz]|headroom|\bfree\b|\bpools?\b|"
+                r"\b(h100|a100|l4)s?\b|room for|\bfit (another|one more|a new)"
+            )
         ),
         cluster_intents.gpu,
     ),
@@ -129,6 +133,7 @@ AGENT_INTENTS: tuple[Intent, ...] = (
     *LIFECYCLE_INTENTS,
     *BRIEFING_INTENTS,
     *DECISION_INTENTS,
+    *RANKING_INTENTS,
     *DRIFT_INTENTS[:1],  # incidents: an incident id or "incident" wins over "what happened"
     *FLEET_INTENTS,
     *DRIFT_INTENTS[1:],
