@@ -328,3 +328,28 @@ def test_models_per_team(world: World) -> None:
 def test_a_node_that_is_not_ready_is_a_node_question(world: World) -> None:
     reply = answer("is any dev node not ready?", ctx_of(world), tier="0")
     assert reply.intent == "nodes"
+
+
+def test_watch_list_quarantine_and_broken_pipelines(world: World) -> None:
+    ctx = ctx_of(world)
+    watched = answer("which models are on the watch list?", ctx, tier="0")
+    assert (watched.intent, watched.entities) == ("watch_list", sorted(world.runs.watched()))
+    held = answer("what is quarantined?", ctx, tier="0")
+    assert held.intent == "quarantine"
+    assert held.facts["count"] == len(world.runs.quarantined())
+    broken = answer("which pipelines are broken?", ctx, tier="0")
+    incidents = scan_fleet(world, record=False).incidents
+    expected = sorted({i.pipeline for i in incidents if i.kind == "data_quality" and i.pipeline})
+    assert broken.intent == "pipeline_health" and expected
+    assert set(expected) <= set(broken.entities)
+    healthy = next(p.name for p in world.pipelines if p.name not in broken.entities)
+    one = answer(f"is the {healthy} pipeline healthy?", ctx, tier="0")
+    assert (one.entities, one.facts["count"]) == ([healthy], 0)
+    sick = answer(f"is pipeline {expected[0]} healthy?", ctx, tier="0")
+    assert (sick.entities, sick.facts["count"]) == ([expected[0]], 1)
+
+
+def test_why_a_model_was_retrained_is_its_change_log(world: World) -> None:
+    model = world.registry.list_models()[0].name
+    reply = answer(f"why did {model} get retrained?", ctx_of(world), tier="0")
+    assert reply.intent == "changes" and model in reply.entities

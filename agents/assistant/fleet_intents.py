@@ -349,7 +349,7 @@ FLEET_INTENTS: tuple[Intent, ...] = (
                 r"promot(ed|ions)|what happened|anything (new|changed)|who (approved|scaled)|"
                 r"was .* (rolled|promoted|scaled)|deploy(s|ments)? (today|yesterday|this week)|"
                 r"what did \w+ (do|change)|got (deployed|promoted|rolled back)|"
-                r"audit (trail|log|records?|history) (for|of)"
+                r"audit (trail|log|records?|history) (for|of)|why (was|did|got) .*\bretrained\b"
             )
             and not q.has(r"alias(es)? history|history of")
             and not (q.models and q.has(r"challenger|champion|compared|versus|\bvs\b"))

@@ -18,6 +18,7 @@ from agents.assistant.intent import Intent, Reply, keyword_intent, unknown_or_wh
 from agents.assistant.lifecycle_intents import LIFECYCLE_INTENTS
 from agents.assistant.query import Query
 from agents.assistant.ranking_intents import RANKING_INTENTS
+from agents.assistant.remediation_intents import REMEDIATION_INTENTS
 from agents.assistant.tag_intents import TAG_INTENTS
 
 BUILTIN_INTENTS: tuple[Intent, ...] = (
@@ -134,6 +135,7 @@ AGENT_INTENTS: tuple[Intent, ...] = (
     *BRIEFING_INTENTS,
     *DECISION_INTENTS,
     *RANKING_INTENTS,
+    *REMEDIATION_INTENTS,
     *DRIFT_INTENTS[:1],  # incidents: an incident id or "incident" wins over "what happened"
     *FLEET_INTENTS,
     *DRIFT_INTENTS[1:],
