@@ -353,3 +353,15 @@ def test_why_a_model_was_retrained_is_its_change_log(world: World) -> None:
     model = world.registry.list_models()[0].name
     reply = answer(f"why did {model} get retrained?", ctx_of(world), tier="0")
     assert reply.intent == "changes" and model in reply.entities
+
+
+def test_what_to_do_about_a_model_and_whether_it_recovered(world: World) -> None:
+    incidents = scan_fleet(world, record=False).incidents
+    model = next(m for i in incidents if i.kind in DRIFT_KINDS for m in i.models)
+    ctx = ctx_of(world)
+    todo = answer(f"what should we do about {model}?", ctx, tier="0")
+    assert todo.intent == "incidents" and model in todo.entities and todo.facts["count"] != 0
+    wrong = answer(f"what's wrong with {model}?", ctx, tier="0")
+    assert wrong.intent == "incidents"
+    recovered = answer(f"has {model} recovered?", ctx, tier="0")
+    assert recovered.intent == "drift" and recovered.facts["drifting"] == [model]

@@ -91,7 +91,12 @@ def models_per_team(view: FleetView, query: Query) -> Reply:
 
 
 BRIEFING_INTENTS: tuple[Intent, ...] = (
-    Intent("briefing", "What needs my attention?", lambda q: q.has(_BRIEFING), briefing),
+    Intent(
+        "briefing",
+        "What needs my attention?",
+        lambda q: not q.models and q.has(_BRIEFING),
+        briefing,
+    ),
     Intent(
         "unhealthy",
         "Which deployments are not ready?",

@@ -223,20 +223,34 @@ def incidents(view: FleetView, query: Query) -> Reply:
     )
 
 
+_WHAT_NOW = (
+    r"what (should|do|can) (we|i) do|what'?s (wrong|going on|happening) with|"
+    r"\brecommend|next steps?|how (do|should) (we|i) (fix|handle)"
+)
+"""About a named model: its open incidents say why and what was done."""
+_RECOVERED = r"recovered|back to normal|still (bad|broken|anomalous)|\bhealthy\b|ok now"
+"""About a named model: the newest window's scan says whether it still drifts."""
+
 DRIFT_INTENTS: tuple[Intent, ...] = (
     Intent(
         "incidents",
         "Which incidents are open, and why?",
-        lambda q: q.has(
-            r"incidents?\b|\binc-[0-9a-f]|data[- ]quality (break|issue|problem)s?|"
-            r"(upstream|pipeline) (break|outage)s?"
+        lambda q: (
+            q.has(
+                r"incidents?\b|\binc-[0-9a-f]|data[- ]quality (break|issue|problem)s?|"
+                r"(upstream|pipeline) (break|outage)s?"
+            )
+            or (bool(q.models) and q.has(_WHAT_NOW))
         ),
         incidents,
     ),
     Intent(
         "drift",
         "Which models are drifting right now?",
-        lambda q: q.has(r"\bdrift|\bshift(ed|ing)?\b|distribution (change|moved)"),
+        lambda q: (
+            q.has(r"\bdrift|\bshift(ed|ing)?\b|distribution (change|moved)")
+            or (bool(q.models) and q.has(_RECOVERED))
+        ),
         drift,
     ),
 )
