@@ -498,3 +498,17 @@ def test_is_the_audit_log_intact(world: World, tmp_path: Path) -> None:
     forged = answer("has anyone tampered with the audit log?", ctx)
     assert (forged.intent, forged.facts["ok"]) == ("audit_intact", False)
     assert "does NOT verify" in forged.text and forged.facts["problems"]
+
+
+def test_models_without_a_champion_or_a_deployment(ctx: AssistantContext, world: World) -> None:
+    models = world.registry.list_models()
+    deployed = {d.model for d in world.cluster.deployments()}
+    no_champion = answer("are there models without a champion?", ctx)
+    assert no_champion.intent == "list_models"
+    assert no_champion.entities == sorted(m.name for m in models if CHAMPION not in m.aliases)
+    idle = answer("which prod models are not deployed?", ctx)
+    expected = sorted(
+        m.name for m in models if m.env is Environment.PROD and m.name not in deployed
+    )
+    assert (idle.intent, idle.entities) == ("list_models", expected)
+    assert INJECTED in expected  # registered in prod, never deployed

@@ -26,7 +26,11 @@ def capacity(view: FleetView, query: Query) -> Reply:
     if query.has(r"\bsav(e|es|ing|ings)\b"):
         return _savings(view, query)
     report = capacity_report(view.ctx.cluster, view.ctx.capacity)
-    if query.pools:
+    if query.team is not None and not query.namespaces:
+        owned = {ns.name for ns in view.namespaces if ns.owner == query.team}
+        rows = [u for u in report.namespaces if u.name in owned and query.env in (None, u.env)]
+        by = "namespace"
+    elif query.pools:
         rows, by = [u for u in report.pools if u.name in query.pools], "pool"
     elif query.namespaces:
         rows, by = [u for u in report.namespaces if u.name in query.namespaces], "namespace"

@@ -110,6 +110,10 @@ BUILTIN_INTENTS: tuple[Intent, ...] = (
                     r"replicas|latency|traffic"
                 )
                 and not (q.teams and q.has(r"\bmodels\b"))
+                and not q.has(
+                    r"models? (\w+ )?(without|with no|have no|has no|not|never) (a |any |been )?"
+                    r"deploy"
+                )
             )
         ),
         cluster_intents.serving,

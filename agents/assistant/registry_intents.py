@@ -5,7 +5,7 @@ from agents.assistant.context import FleetView
 from agents.assistant.intent import Reply, as_json, lookup, per_model
 from agents.assistant.query import Query
 from tools.domain import AiActRisk
-from tools.registry import CHALLENGER
+from tools.registry import CHALLENGER, CHAMPION
 from tools.registry.tag_contract import UNKNOWN, env_label, risk_label
 
 
@@ -170,13 +170,18 @@ model_info = per_model(_info)
 
 def list_models(view: FleetView, query: Query) -> Reply:
     """Registered models, optionally of one team or environment or with a challenger."""
-    challenger = query.has(r"challengers?\b")
+    no_champion = query.has(r"(without|no|missing|lacks?) (a |any )?champion")
+    challenger = not no_champion and query.has(r"challengers?\b")
+    undeployed = query.has(r"(without|no|not) (a |any )?deploy|not deployed|undeployed|not serv")
+    deployed = {d.model for d in view.deployments} if undeployed else set()
     names = sorted(
         m.name
         for m in view.models.values()
         if (query.team is None or m.owner == query.team)
         and (query.env is None or m.env is query.env)
         and (not challenger or CHALLENGER in m.aliases)
+        and (not no_champion or CHAMPION not in m.aliases)
+        and (not undeployed or m.name not in deployed)
     )
     scope = " ".join(
         s
@@ -184,6 +189,8 @@ def list_models(view: FleetView, query: Query) -> Reply:
             f"of the {query.team} team" if query.team else "",
             f"in {query.env}" if query.env else "",
             "with a challenger" if challenger else "",
+            "without a champion" if no_champion else "",
+            "not deployed anywhere" if undeployed else "",
         )
         if s
     )
