@@ -53,6 +53,12 @@ def as_json(value: object) -> JsonValue:
     return _JSON.validate_python(to_jsonable_python(value))
 
 
+def env_team_words(query: Query) -> str:
+    """The environment and team a question is scoped to, as words ("prod fraud team")."""
+    words = (query.env.value if query.env else "", f"{query.team} team" if query.team else "")
+    return " ".join(w for w in words if w)
+
+
 def lookup(tool: str, status: str = "ok", /, **args: object) -> ToolCallRecord:
     """Record a read-only lookup the way the LLM path records tool calls."""
     shown = {k: v for k, v in args.items() if v not in (None, [], ())}

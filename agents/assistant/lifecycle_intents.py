@@ -3,7 +3,7 @@
 from datetime import datetime
 
 from agents.assistant.context import FleetView
-from agents.assistant.intent import Intent, Reply, as_json, lookup
+from agents.assistant.intent import Intent, Reply, as_json, env_team_words, lookup
 from agents.assistant.query import Query
 
 DEFAULT_DAYS = 90
@@ -35,11 +35,7 @@ def stale_models(view: FleetView, query: Query) -> Reply:
             and (oldest or (now - newest[m.name]).days >= days)
         ),
     )
-    scope = " ".join(
-        s
-        for s in (query.env.value if query.env else "", f"{query.team} team" if query.team else "")
-        if s
-    )
+    scope = env_team_words(query)
     lines = [
         f"- {name}: newest version {at:%Y-%m-%d} ({max((now - at).days, 0)} days)"
         for at, name in rows

@@ -1,7 +1,7 @@
 """Tier-0 intent over the tag contract: which models lack a tag or hold one Lotsen cannot read."""
 
 from agents.assistant.context import FleetView
-from agents.assistant.intent import Intent, Reply, as_json, lookup
+from agents.assistant.intent import Intent, Reply, as_json, env_team_words, lookup
 from agents.assistant.query import Query
 from tools.domain import Environment, RegisteredModel
 from tools.registry.tag_contract import (
@@ -51,11 +51,7 @@ def tag_gaps(view: FleetView, query: Query) -> Reply:
         problems = [p for p in contract_problems(model) if not keys or p.key in keys]
         if problems:
             found[model.name] = [f"{p.key} {p.problem}" for p in problems]
-    scope = " ".join(
-        s
-        for s in (query.env.value if query.env else "", f"{query.team} team" if query.team else "")
-        if s
-    )
+    scope = env_team_words(query)
     what = f"no readable {' or '.join(f'`{k}`' for k in keys)} tag" if keys else "tag-contract gaps"
     lead = f"{len(found)} {scope + ' ' if scope else ''}model(s) with {what}"
     lines = [f"- {name}: {', '.join(gaps)}" for name, gaps in list(found.items())[:50]]
