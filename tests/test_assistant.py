@@ -512,3 +512,24 @@ def test_models_without_a_champion_or_a_deployment(ctx: AssistantContext, world:
     )
     assert (idle.intent, idle.entities) == ("list_models", expected)
     assert INJECTED in expected  # registered in prod, never deployed
+
+
+def test_who_owns_a_family_of_models(ctx: AssistantContext, world: World) -> None:
+    models = world.registry.list_models()
+    family = sorted(models, key=lambda m: m.name)[0].name.rsplit("-", 1)[0]
+    members = [m for m in models if m.name.startswith(family + "-")]
+    reply = answer(f"who owns the {family} models?", ctx)
+    owners: Any = reply.facts["owners"]
+    assert reply.intent == "owner"
+    assert owners == {
+        family: {t: sum(m.owner == t for m in members) for t in {m.owner for m in members}}
+    }
+
+
+def test_gpu_capacity_of_one_gpu_type(ctx: AssistantContext, world: World) -> None:
+    pools = world.cluster.pool_usage()
+    gpu = pools[0].gpu_type.value.split("-")[0].lower()
+    reply = answer(f"do we have any {gpu}s free?", ctx)
+    expected = sorted(p.pool for p in pools if p.gpu_type.value.lower().startswith(gpu))
+    assert reply.intent == "gpu" and sorted(reply.entities) == expected
+    assert len(expected) < len(pools)

@@ -1,5 +1,7 @@
 """Tier-0 intents over the cluster: GPU capacity, idle deployments, quotas, serving."""
 
+import re
+
 from agents.assistant import facts
 from agents.assistant.context import FleetView
 from agents.assistant.intent import Reply, as_json, lookup, unknown_or_which
@@ -11,7 +13,11 @@ def gpu(view: FleetView, query: Query) -> Reply:
     """GPU capacity, allocation, use and free capacity per pool (or environment); a team's."""
     if query.team is not None and not query.pools:
         return _team_gpu(view, query, query.team)
-    f = facts.gpu_capacity(view, query.env, query.pools)
+    types = re.findall(r"\b(h100|a100|l4)s?\b", query.text)
+    pools = query.pools or [
+        p.pool for p in view.pools if any(p.gpu_type.value.lower().startswith(t) for t in types)
+    ]
+    f = facts.gpu_capacity(view, query.env, pools)
     lines = [
         f"- {p.pool} ({p.env.value}, {p.gpu_type}): {p.allocated:g} of {p.capacity:g} "
         f"GPU-eq allocated, {p.free:g} free"

@@ -241,6 +241,7 @@ DRIFT_INTENTS: tuple[Intent, ...] = (
                 r"(upstream|pipeline) (break|outage)s?"
             )
             or (bool(q.models) and q.has(_WHAT_NOW))
+            or q.has(r"need(s)? (retrain|fixing|a fix)|monitor (find|found|say|report)")
         ),
         incidents,
     ),

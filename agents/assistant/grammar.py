@@ -81,7 +81,8 @@ BUILTIN_INTENTS: tuple[Intent, ...] = (
             bool(q.pools)
             or q.has(
                 r"\bgpus?\b|capacity|allocat|utili[sz]|headroom|\bfree\b|\bpools?\b|"
-                r"\b(h100|a100|l4)s?\b|room for|\bfit (another|one more|a new)"
+                r"\b(h100|a100|l4)s?\b|room for|\bfit (another|one more|a new)|"
+                r"how (busy|full|loaded)"
             )
         ),
         cluster_intents.gpu,

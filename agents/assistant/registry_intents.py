@@ -1,5 +1,8 @@
 """Tier-0 intents over the model registry: owner, pipeline, versions, risk, history, info."""
 
+import re
+from collections import Counter
+
 from agents.assistant import facts
 from agents.assistant.context import FleetView
 from agents.assistant.intent import Reply, as_json, lookup, per_model
@@ -23,7 +26,33 @@ def _owner(view: FleetView, query: Query, model: str) -> Reply:
     )
 
 
-owner = per_model(_owner)
+_owner_per_model = per_model(_owner)
+
+
+def owner(view: FleetView, query: Query) -> Reply:
+    """Who owns named models, or a family of models ("who owns the churn models?")."""
+    families = sorted(
+        {
+            word
+            for word in re.findall(r"[a-z][a-z0-9-]*[a-z]", query.text)
+            if any(name.startswith(word + "-") for name in view.models)
+        }
+    )
+    if query.models or not families:
+        return _owner_per_model(view, query)
+    lines, owners = [], {}
+    for family in families:
+        members = [m for n, m in sorted(view.models.items()) if n.startswith(family + "-")]
+        by_team = Counter(m.owner for m in members if query.env in (None, m.env))
+        owners[family] = dict(by_team)
+        teams = ", ".join(f"{team} ({n})" for team, n in by_team.most_common())
+        lines.append(f"{family} models: owned by {teams or 'no team'}")
+    return Reply(
+        text="\n".join(lines),
+        entities=sorted({t for o in owners.values() for t in o}),
+        facts={"owners": as_json(owners)},
+        lookups=[lookup("list_models")],
+    )
 
 
 def pipeline(view: FleetView, query: Query) -> Reply:
