@@ -38,7 +38,7 @@ def owner(view: FleetView, query: Query) -> Reply:
             if any(name.startswith(word + "-") for name in view.models)
         }
     )
-    if query.models or not families:
+    if query.models or query.unknown or not families or not query.has(r"\bmodels\b"):
         return _owner_per_model(view, query)
     lines, owners = [], {}
     for family in families:
