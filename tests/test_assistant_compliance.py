@@ -1,5 +1,7 @@
 """The assistant answering through the compliance reviewer (scan and gate), read-only."""
 
+from typing import Any
+
 import pytest
 
 from agents.assistant import AssistantContext, answer
@@ -103,3 +105,25 @@ def test_llm_tier_reaches_the_compliance_reviewer(world: World, small_fleet: Fle
     assert gap in findings and "AIA-01" in findings
     assert '"verdict":"needs_approval"' in str(model.calls[2].messages[-1].content)
     assert reply.proposals == [] and snapshot(world) == before
+
+
+def test_a_topic_names_its_policy(ctx: AssistantContext, small_fleet: FleetSpec) -> None:
+    gap = logging_gap(small_fleet)
+    fleet = answer("Which high-risk models don't log their inferences?", ctx)
+    assert fleet.intent == "compliance" and fleet.facts["failing"] == {"AIA-01": [gap]}
+    one = answer(f"Does {gap} log its inferences?", ctx)
+    assert one.facts["failing_policies"] == {gap: ["AIA-01"]}
+    minimal = next(
+        p.model.name for p in small_fleet.models if p.model.ai_act_risk is AiActRisk.MINIMAL
+    )
+    assert "does not apply" in answer(f"does {minimal} log its inferences?", ctx).text
+
+
+def test_the_ai_act_keeps_to_its_own_policies(ctx: AssistantContext) -> None:
+    everything = answer("Which policies fail?", ctx)
+    act = answer("Are we compliant with the EU AI Act?", ctx)
+    failing: Any = act.facts["failing"]
+    assert all(pid.startswith("AIA-") for pid in failing)
+    all_failing: Any = everything.facts["failing"]
+    assert failing == {p: s for p, s in all_failing.items() if p.startswith("AIA-")}
+    assert len(all_failing) > len(failing)  # the world fails other policies too

@@ -14,6 +14,31 @@ _PROMOTION = (
 )
 
 
+_TOPICS = {
+    r"overseer|oversight": "AIA-04",
+    r"inference log|log(s|ging)? (its |their )?inferences|inference[- ]logging|log retention|"
+    r"logs? (are )?kept": "AIA-01",
+    r"rollback (path|test)|stop (path|button)|tested rollback": "AIA-03",
+    r"post[- ]market": "AIA-05",
+    r"change plan": "AIA-07",
+    r"data checks?": "AIA-08",
+    r"default[- ]deny|network polic": "SEG-04",
+    r"shared (secrets?|identit)|secrets? shared": "SEG-03",
+    r"\btaint": "SEG-07",
+    r"access review": "ACC-01",
+}
+"""What a question names -> the policy that checks it ("which models have no overseer?")."""
+_AI_ACT = r"ai act|aia\b"
+
+
+def _topic_policies(query: Query, known: list[str]) -> list[str]:
+    """Policies a question asks about by topic, or every AI Act policy for "the AI Act"."""
+    named = [pid for pattern, pid in _TOPICS.items() if query.has(pattern)]
+    if named or not query.has(_AI_ACT):
+        return named
+    return [pid for pid in known if pid.startswith("AIA-")]
+
+
 def compliance(view: FleetView, query: Query) -> Reply:
     """Which subjects fail a policy, a model's compliance status, or may it be promoted."""
     if query.models and query.has(_PROMOTION):
@@ -29,11 +54,12 @@ def compliance(view: FleetView, query: Query) -> Reply:
     only = set().union(*subjects.values()) if subjects else None
     policies = None if view.ctx.policies is None else list(view.ctx.policies)
     report = scan_compliance(view.ctx.registry, view.ctx.cluster, policies=policies, only=only)
+    asked = query.policies or _topic_policies(query, [p.id for p in report.policies])
+    if subjects:
+        return _per_subject(report, subjects, asked)
     if query.policies:
         return _per_policy(report, query.policies)
-    if subjects:
-        return _per_subject(report, subjects)
-    return _overall(report)
+    return _overall(report, asked)
 
 
 def _bad(findings: list[Finding]) -> list[Finding]:
@@ -59,10 +85,16 @@ def _per_policy(report: ComplianceReport, policies: list[str]) -> Reply:
     )
 
 
-def _per_subject(report: ComplianceReport, subjects: dict[str, set[str]]) -> Reply:
+def _per_subject(
+    report: ComplianceReport, subjects: dict[str, set[str]], policies: list[str]
+) -> Reply:
     lines, status = [], {}
     for subject, covered in sorted(subjects.items()):
-        found = [f for f in report.findings if f.subject in covered]
+        found = [
+            f
+            for f in report.findings
+            if f.subject in covered and (not policies or f.policy_id in policies)
+        ]
         bad = _bad(found)
         checked = len(found)
         status[subject] = sorted({f.policy_id for f in bad})
@@ -72,6 +104,11 @@ def _per_subject(report: ComplianceReport, subjects: dict[str, set[str]]) -> Rep
                 f"- {f.policy_id} ({f.severity}) on {f.subject}: {f.title}: {f.message}"
                 for f in bad
             ]
+        elif policies and not checked:
+            lines.append(f"{', '.join(policies)} does not apply to {subject}.")
+        elif policies:
+            lines.append(f"{subject} passes {', '.join(sorted({f.policy_id for f in found}))}:")
+            lines += [f"- {f.policy_id} on {f.subject}: {f.title}: {f.message}" for f in found]
         else:
             lines.append(f"{subject} passes all {checked} policy check(s) that apply to it.")
     return Reply(
@@ -85,17 +122,20 @@ def _per_subject(report: ComplianceReport, subjects: dict[str, set[str]]) -> Rep
     )
 
 
-def _overall(report: ComplianceReport) -> Reply:
+def _overall(report: ComplianceReport, policies: list[str]) -> Reply:
     failing: dict[str, list[str]] = {}
     for f in report.failures():
-        failing.setdefault(f.policy_id, []).append(f.subject)
+        if not policies or f.policy_id in policies:
+            failing.setdefault(f.policy_id, []).append(f.subject)
     lines = [
         f"- {pid}: {len(s)} subject(s): {', '.join(sorted(s))}"
         for pid, s in sorted(failing.items())
     ]
     return Reply(
         text=f"{sum(len(s) for s in failing.values())} failing check(s) across "
-        f"{len(failing)} polic(ies)" + (":\n" + "\n".join(lines) if lines else "; all pass."),
+        f"{len(failing)} polic(ies)"
+        + (f" (checked: {', '.join(policies)})" if policies else "")
+        + (":\n" + "\n".join(lines) if lines else "; all pass."),
         entities=sorted({s for subjects in failing.values() for s in subjects}),
         facts={"failing": as_json(failing), "findings": len(report.findings)},
         lookups=[lookup("scan_compliance")],
@@ -137,7 +177,9 @@ COMPLIANCE_INTENTS: tuple[Intent, ...] = (
         "compliance",
         "Which models fail policy AIA-01, and is pd-0008 compliant?",
         lambda q: (
-            bool(q.policies) or q.has(r"complian|\bpolic(y|ies)\b|violat|segregation|" + _PROMOTION)
+            bool(q.policies)
+            or q.has(r"complian|\bpolic(y|ies)\b|violat|segregation|" + _PROMOTION)
+            or any(q.has(pattern) for pattern in _TOPICS)
         ),
         compliance,
     ),
