@@ -20,6 +20,7 @@ import pyarrow.compute as pc
 from numpy.typing import NDArray
 
 from tools.drift.gridbin import EdgeGrid, bin_matrix, edge_grid
+from tools.drift.selection import order_statistics
 from tools.telemetry.binning import (
     BINS,
     DISCRETE_MAX_UNIQUE,
@@ -31,6 +32,7 @@ from tools.telemetry.binning import (
 
 F64 = NDArray[np.float64]
 _Q = np.linspace(0, 1, BINS + 1)
+_NO_GRID = edge_grid([])
 _HEAD = 256
 """Values the storage path looks at before deciding a column is not discrete."""
 
@@ -70,7 +72,7 @@ def _empty_profile(names: list[str]) -> ReferenceProfile:
         edges=[np.empty(0)] * count,
         fallback={},
         numeric=[],
-        grid=edge_grid([]),
+        grid=_NO_GRID,
     )
 
 
@@ -102,13 +104,12 @@ def quantile_edges(ordered: F64) -> F64:
 
 
 def quantile_edges_rows(x: F64) -> list[F64]:
-    """`quantile_edges` of every row of `x` (finite values, any order), one sort.
-
-    (np.partition at the 65 positions read takes longer than the sort here.)
-    """
+    """`quantile_edges` of every row of `x` (finite values, any order), without sorting it."""
     lo, hi, gamma, top = _positions(x.shape[1])
-    part = np.sort(x, axis=1)
-    edges = np.sort(_interpolate(part[:, lo], part[:, hi], gamma, top, part[:, -1]), axis=1)
+    ranks = np.union1d(lo, hi)
+    at = order_statistics(x, ranks)
+    a, b = at[:, np.searchsorted(ranks, lo)], at[:, np.searchsorted(ranks, hi)]
+    edges = np.sort(_interpolate(a, b, gamma, top, at[:, -1]), axis=1)
     keep = np.ones(edges.shape, dtype=bool)
     keep[:, 1:] = edges[:, 1:] != edges[:, :-1]
     return [row[mask] for row, mask in zip(edges, keep, strict=True)]
