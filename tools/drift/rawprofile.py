@@ -20,6 +20,7 @@ import pyarrow.compute as pc
 from numpy.typing import NDArray
 
 from tools.drift.gridbin import EdgeGrid, bin_matrix, edge_grid
+from tools.drift.scratch import scratch
 from tools.drift.selection import order_statistics
 from tools.telemetry.binning import (
     BINS,
@@ -115,6 +116,20 @@ def quantile_edges_rows(x: F64) -> list[F64]:
     return [row[mask] for row, mask in zip(edges, keep, strict=True)]
 
 
+def _std_rows(x: F64) -> F64:
+    """`x.std(axis=1)` with the same operations in a reused buffer (the same bits)."""
+    width = x.shape[1]
+    mean = np.add.reduce(x, axis=1, keepdims=True)
+    mean /= width
+    with scratch() as buffers:
+        centred = buffers.get("centred", np.float64, x.shape)
+        np.subtract(x, mean, out=centred)
+        np.multiply(centred, centred, out=centred)
+        variance = np.add.reduce(centred, axis=1)
+    variance /= width
+    return np.asarray(np.sqrt(variance), dtype=np.float64)
+
+
 def _distinct_upto(x: F64) -> int:
     """As `binning._distinct_upto`: exact up to the discrete limit, else a lower bound."""
     if len(x) == 0:
@@ -139,7 +154,7 @@ def numeric_columns(frame: pd.DataFrame) -> tuple[list[str], F64]:
     if not all(kinds):
         chosen = chosen.iloc[:, np.flatnonzero(kinds)]
     matrix = chosen.to_numpy(dtype=np.float64).T
-    return [str(c) for c in chosen.columns], np.ascontiguousarray(matrix)
+    return [str(c) for c in chosen.columns.tolist()], np.ascontiguousarray(matrix)
 
 
 @dataclass(frozen=True)
@@ -165,7 +180,7 @@ def _binned_rows(x: F64) -> list[_Binned]:
         keep = clean[distinct > DISCRETE_MAX_UNIQUE]
         distinct = distinct[distinct > DISCRETE_MAX_UNIQUE]
         kept = x if len(keep) == len(x) else x[keep]
-        stds = kept.std(axis=1)
+        stds = _std_rows(kept)
         edges = quantile_edges_rows(kept)
         for k, i in enumerate(keep.tolist()):
             found[i] = _Binned(i, edges[k], x.shape[1], float(stds[k]), int(distinct[k]))
@@ -180,7 +195,7 @@ def _binned_rows(x: F64) -> list[_Binned]:
 
 def build_profile(frame: pd.DataFrame) -> ReferenceProfile:
     """The reference profile of every column of a frame (numeric: one matrix at a time)."""
-    names = [str(c) for c in frame.columns]
+    names = [str(c) for c in frame.columns.tolist()]
     profile = _empty_profile(names)
     numeric_names, x = numeric_columns(frame)
     binned = _binned_rows(x)

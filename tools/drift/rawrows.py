@@ -72,7 +72,7 @@ def bin_current(profile: ReferenceProfile, frame: pd.DataFrame) -> WindowBins:
     """Bin a current window against a profile (numeric columns as one matrix)."""
     out = _empty_window(len(profile.features))
     done = _bin_numeric(profile, frame, out)
-    present = {str(c): i for i, c in enumerate(frame.columns)}
+    present = {str(c): i for i, c in enumerate(frame.columns.tolist())}
     for j, name in enumerate(profile.features):
         if j in done:
             continue
