@@ -2,12 +2,13 @@
 
 `build_reference` (tools/telemetry/binning.py) makes one pydantic model with Python lists
 per column: right for storage, slow in a loop over many models. Here the numeric columns
-of a reference frame are one (columns x rows) matrix: the quantile edges of every column
-come from one `np.partition` at the positions `np.quantile` reads (bit for bit its edges),
-and counts and sums from one lookup-table binning of the whole matrix (tools/drift/
-gridbin.py). Categorical and discrete numeric columns (<= 5 distinct values) and columns
-holding NaN or inf take the storage path's own rules one column at a time, so every
-count, sum, edge and standard deviation is the one the stored reference would hold.
+of a reference frame are one (columns x rows) matrix: the order statistics `np.quantile`
+reads come from one histogram selection over the matrix (tools/drift/selection.py: no
+sort), interpolated as numpy does (bit for bit its edges), and counts and sums from one
+lookup-table binning of the whole matrix (tools/drift/gridbin.py). Arrow string columns are
+counted by Arrow. Other categorical and discrete numeric columns (<= 5 distinct values)
+take the storage path's own `build_reference`, and columns holding NaN or inf its rules one
+column at a time, so every count, sum, edge and standard deviation is the stored one.
 """
 
 from collections.abc import Sequence

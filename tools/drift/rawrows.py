@@ -11,6 +11,7 @@ storage path's `bin_window`, so every count and sum is the one the stored histog
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -72,11 +73,15 @@ def bin_current(profile: ReferenceProfile, frame: pd.DataFrame) -> WindowBins:
     """Bin a current window against a profile (numeric columns as one matrix)."""
     out = _empty_window(len(profile.features))
     done = _bin_numeric(profile, frame, out)
-    present = {str(c): i for i, c in enumerate(frame.columns.tolist())}
+    labels = frame.columns.tolist()
+    present = {str(c): i for i, c in enumerate(labels)}
+    by_name = frame.columns.is_unique and all(isinstance(c, str) for c in labels)
     for j, name in enumerate(profile.features):
         if j in done:
             continue
-        column = frame.iloc[:, present[name]] if name in present else None
+        column = None
+        if name in present:  # frame[name] is the faster way in when names are unique
+            column = frame[name] if by_name else frame.iloc[:, present[name]]
         ref = profile.fallback.get(j) or _numeric_reference(profile, j)
         if ref.kind is FeatureKind.CATEGORICAL and _bin_strings(ref, column, out, j):
             continue
@@ -111,13 +116,19 @@ def _bin_strings(ref: FeatureReference, column: pd.Series | None, out: WindowBin
     if column is None or not isinstance(column.array, pd.arrays.ArrowStringArray):
         return False
     values = pa.chunked_array(pa.array(column.array))
-    categories = pa.array(ref.categories, type=values.type)
+    categories = _value_set(tuple(ref.categories), values.type)
     slots = pc.index_in(values, value_set=categories).fill_null(SLOTS - 1)
     counts = np.bincount(slots.to_numpy(), minlength=SLOTS).astype(np.float64)
     counts[SLOTS - 1] -= values.null_count  # nulls are dropped, not "other"
     out.counts[j] = counts
     out.n[j], out.nulls[j] = len(values) - values.null_count, values.null_count
     return True
+
+
+@lru_cache(maxsize=4096)
+def _value_set(categories: tuple[str, ...], kind: pa.DataType) -> pa.Array:
+    """A reference's categories as an Arrow array (built once per reference and type)."""
+    return pa.array(categories, type=kind)
 
 
 def _numeric_reference(profile: ReferenceProfile, j: int) -> FeatureReference:
