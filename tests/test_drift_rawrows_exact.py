@@ -173,3 +173,30 @@ def test_order_statistics_are_those_of_a_sort(seed: int, count: int, width: int)
     x = np.stack([shapes[rng.integers(len(shapes))] for _ in range(count)])
     ranks = np.unique(rng.integers(0, width, 70))
     assert np.array_equal(order_statistics(x, ranks), np.sort(x, axis=1)[:, ranks])
+
+
+def test_other_dtypes_in_the_window_take_the_storage_path() -> None:
+    rng = np.random.default_rng(11)
+    ref = pd.DataFrame(
+        {
+            "amount": rng.normal(0, 1, 800),
+            "ratio": rng.normal(5, 2, 800),
+            "wide": rng.normal(0, 9, 800),
+            "flag": rng.random(800) < 0.3,
+        }
+    )
+    cur = pd.DataFrame(
+        {
+            "amount": pd.Series(rng.choice(["n/a", "x"], 300), dtype="str"),
+            "ratio": rng.normal(5, 2, 300).astype(np.float32),
+            "wide": pd.array(rng.integers(-20, 20, 300), dtype="Int64"),
+            "flag": rng.random(300) < 0.6,
+        }
+    )
+    cur.loc[::7, "wide"] = pd.NA
+    stored = [build_reference(c, ref[c]) for c in ref.columns]
+    profile = build_profile(ref)
+    _assert_same_window(profile, stored, cur)
+    got = bin_current(profile, cur)
+    assert got.type_mismatch.tolist() == [True, False, False, False]
+    assert got.nulls[2] == 43 and got.counts[1].sum() == 300
