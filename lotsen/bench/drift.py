@@ -3,8 +3,9 @@
 (a) Evidently 0.7 `DataDriftPreset` and NannyML 0.13 univariate drift per model, run in
 their own venv (pandas < 3, `make bench-env`); (b) Lotsen from raw rows through the storage
 path (build_reference/bin_frame, pydantic models per column: how ingest stores them) and
-through the raw-row path (tools/drift/rawrows.py: arrays, one sort per column, two
-threads), each with and without reference binning; (c) Lotsen from pre-binned counts;
+through the raw-row path (tools/drift/rawrows.py: a model's numeric columns as one matrix
+binned through lookup tables, quantiles by histogram selection, two threads), each with and
+without reference binning; (c) Lotsen from pre-binned counts;
 (d) estimated performance without labels against NannyML's CBPE/DLE; fleet scans of N
 models x 30 features. Agreement = share of (model, column) drift flags that match
 Evidently's. The load average is recorded before and after: compare within one run.

@@ -1,53 +1,47 @@
-"""The raw-row path: reference profiles and current windows binned as arrays, no round trips.
+"""The raw-row path: current windows binned as arrays against a reference profile.
 
-`build_reference` / `bin_frame` (tools/telemetry/binning.py) make pydantic models with
-Python lists per column: right for storage, slow in a loop over many models. Here a whole
-model's reference is a few (features x slots) arrays, computed from one sort per numeric
-column (the quantile edges are read off the sorted values exactly as `np.quantile` computes
-them), and a current window is binned by sorting each column and searching the edges in
-it. Categorical and discrete numeric columns (<= 5 distinct values) take the storage path's
-own functions, so every count is the one the stored histograms would hold.
+`bin_frame` (tools/telemetry/binning.py) makes pydantic models with Python lists per
+column: right for storage, slow in a loop over many models. Here a window's numeric columns
+are one (columns x rows) matrix binned at once through the profile's lookup tables
+(tools/drift/gridbin.py), and Arrow string columns are matched against the reference
+categories by Arrow. Every other column (discrete numeric, other dtypes, absent) takes the
+storage path's `bin_window`, so every count and sum is the one the stored histograms hold.
 """
 
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from numpy.typing import NDArray
 
 from tools.drift.batch import FeatureArrays
-from tools.telemetry.binning import (
-    BINS,
-    DISCRETE_MAX_UNIQUE,
-    SLOTS,
-    FeatureKind,
-    FeatureReference,
-    bin_window,
-    build_reference,
+from tools.drift.gridbin import bin_matrix
+from tools.drift.rawprofile import (
+    ReferenceProfile,
+    build_profile,
+    numeric_columns,
+    profile_of,
+    quantile_edges,
 )
+from tools.telemetry.binning import SLOTS, FeatureKind, FeatureReference, bin_window
+
+__all__ = [
+    "ReferenceProfile",
+    "WindowBins",
+    "bin_current",
+    "bin_many",
+    "build_profile",
+    "feature_arrays",
+    "profile_of",
+    "quantile_edges",
+]
 
 F64 = NDArray[np.float64]
-_Q = np.linspace(0, 1, BINS + 1)
-
-
-@dataclass
-class ReferenceProfile:
-    """One model version's reference histograms as arrays (computed once per version)."""
-
-    features: list[str]
-    is_cat: NDArray[np.bool_]
-    counts: F64
-    sums: F64
-    n: F64
-    nulls: F64
-    std: F64
-    n_unique: F64
-    edges: list[F64]
-    """Quantile edges per numeric feature (empty for a categorical one)."""
-    fallback: dict[int, FeatureReference]
-    """Categorical and discrete columns, binned by the storage path's own code."""
 
 
 @dataclass
@@ -63,143 +57,8 @@ class WindowBins:
     type_mismatch: NDArray[np.bool_]
 
 
-def quantile_edges(ordered: F64) -> F64:
-    """`np.unique(np.quantile(x, linspace(0, 1, BINS + 1)))` from `x` already sorted.
-
-    The same virtual indexes and the same two-sided interpolation as numpy's default
-    ('linear') method, so the edges are bit for bit those of `np.quantile`.
-    """
-    n = len(ordered)
-    virtual = (n - 1) * _Q
-    prev = np.floor(virtual)
-    top = virtual >= n - 1
-    prev[top] = n - 1
-    lo = prev.astype(np.intp)
-    hi = np.minimum(lo + 1, n - 1)
-    gamma = virtual - prev
-    a, b = ordered[lo], ordered[hi]
-    diff = b - a
-    edges = a + diff * gamma
-    upper = gamma >= 0.5
-    edges[upper] = b[upper] - diff[upper] * (1 - gamma[upper])
-    edges[top] = ordered[-1]
-    return np.asarray(np.unique(edges), dtype=np.float64)
-
-
-def bin_sorted(ordered: F64, edges: F64) -> tuple[F64, F64]:
-    """Counts and sums per slot of sorted finite values (slots as `binning._bin_numeric`)."""
-    bounds = np.empty(SLOTS + 1, dtype=np.intp)
-    inner = len(edges) - 1
-    bounds[0] = 0
-    bounds[1 : inner + 1] = np.searchsorted(ordered, edges[:-1], side="left")
-    bounds[inner + 1 : SLOTS] = np.searchsorted(ordered, edges[-1], side="right")
-    bounds[SLOTS] = len(ordered)
-    cumulative = np.empty(len(ordered) + 1)
-    cumulative[0] = 0.0
-    np.cumsum(ordered, out=cumulative[1:])
-    counts = np.diff(bounds).astype(np.float64)
-    sums = cumulative[bounds[1:]] - cumulative[bounds[:-1]]
-    sums[counts == 0] = 0.0
-    return counts, sums
-
-
-def _distinct_upto(x: F64) -> int:
-    """As `binning._distinct_upto`: exact up to the discrete limit, else a lower bound."""
-    if len(x) == 0:
-        return 0
-    head = len(np.unique(x[:256]))
-    if head > DISCRETE_MAX_UNIQUE:
-        return head
-    return len(np.unique(x))
-
-
-def _numeric_columns(frame: pd.DataFrame) -> list[str]:
-    return [
-        c
-        for c in frame.columns
-        if pd.api.types.is_float_dtype(frame[c]) or pd.api.types.is_integer_dtype(frame[c])
-    ]
-
-
-def build_profile(frame: pd.DataFrame) -> ReferenceProfile:
-    """The reference profile of every column of a frame (numeric: one sort per column)."""
-    names = [str(c) for c in frame.columns]
-    count = len(names)
-    profile = ReferenceProfile(
-        features=names,
-        is_cat=np.zeros(count, dtype=bool),
-        counts=np.zeros((count, SLOTS)),
-        sums=np.zeros((count, SLOTS)),
-        n=np.zeros(count),
-        nulls=np.zeros(count),
-        std=np.zeros(count),
-        n_unique=np.zeros(count),
-        edges=[np.empty(0)] * count,
-        fallback={},
-    )
-    numeric = set(_numeric_columns(frame))
-    matrix = frame[list(numeric)].to_numpy(dtype=np.float64).T if numeric else None
-    row_of = {c: i for i, c in enumerate(numeric)}
-    for j, column in enumerate(frame.columns):
-        if column not in numeric or matrix is None:
-            _fallback(profile, j, build_reference(names[j], frame[column]))
-            continue
-        x = matrix[row_of[column]]
-        finite = np.isfinite(x)
-        if not finite.all():
-            x = x[finite]
-        distinct = _distinct_upto(x)
-        if len(x) == 0 or distinct <= DISCRETE_MAX_UNIQUE:
-            _fallback(profile, j, build_reference(names[j], frame[column]))
-            continue
-        ordered = np.sort(x)
-        edges = quantile_edges(ordered)
-        if len(edges) == 1:
-            edges = np.array([edges[0], edges[0]])
-        profile.counts[j], profile.sums[j] = bin_sorted(ordered, edges)
-        profile.edges[j] = edges
-        profile.n[j] = len(x)
-        profile.nulls[j] = len(frame) - len(x)
-        profile.std[j] = x.std()
-        profile.n_unique[j] = distinct
-    return profile
-
-
-def _fallback(profile: ReferenceProfile, j: int, ref: FeatureReference) -> None:
-    profile.fallback[j] = ref
-    profile.is_cat[j] = ref.kind is FeatureKind.CATEGORICAL
-    profile.counts[j], profile.sums[j] = ref.counts, ref.sums
-    profile.n[j], profile.nulls[j] = ref.n, ref.nulls
-    profile.std[j], profile.n_unique[j] = ref.std, ref.n_unique
-    profile.edges[j] = np.asarray(ref.edges, dtype=np.float64)
-
-
-def profile_of(references: Sequence[FeatureReference]) -> ReferenceProfile:
-    """A profile from stored references (the steady state: reference binned long ago)."""
-    count = len(references)
-    profile = ReferenceProfile(
-        features=[r.feature for r in references],
-        is_cat=np.zeros(count, dtype=bool),
-        counts=np.zeros((count, SLOTS)),
-        sums=np.zeros((count, SLOTS)),
-        n=np.zeros(count),
-        nulls=np.zeros(count),
-        std=np.zeros(count),
-        n_unique=np.zeros(count),
-        edges=[np.empty(0)] * count,
-        fallback={},
-    )
-    for j, ref in enumerate(references):
-        _fallback(profile, j, ref)
-        if ref.kind is FeatureKind.NUMERIC:
-            del profile.fallback[j]
-    return profile
-
-
-def bin_current(profile: ReferenceProfile, frame: pd.DataFrame) -> WindowBins:
-    """Bin a current window against a profile: sort each numeric column, search the edges."""
-    count = len(profile.features)
-    out = WindowBins(
+def _empty_window(count: int) -> WindowBins:
+    return WindowBins(
         counts=np.zeros((count, SLOTS)),
         sums=np.zeros((count, SLOTS)),
         n=np.zeros(count),
@@ -208,35 +67,68 @@ def bin_current(profile: ReferenceProfile, frame: pd.DataFrame) -> WindowBins:
         missing=np.zeros(count, dtype=bool),
         type_mismatch=np.zeros(count, dtype=bool),
     )
-    present = set(map(str, frame.columns))
-    fast = [
-        j
-        for j, name in enumerate(profile.features)
-        if j not in profile.fallback
-        and name in present
-        and (pd.api.types.is_float_dtype(frame[name]) or pd.api.types.is_integer_dtype(frame[name]))
-    ]
-    if fast:
-        matrix = frame[[profile.features[j] for j in fast]].to_numpy(dtype=np.float64).T
-        for x, j in zip(matrix, fast, strict=True):
-            ordered = np.sort(x)  # -inf first, then finite values, +inf, NaN last
-            lo = int(np.searchsorted(ordered, -np.inf, side="right"))
-            hi = int(np.searchsorted(ordered, np.inf, side="left"))
-            nan = len(ordered) - int(np.searchsorted(ordered, np.inf, side="right"))
-            out.counts[j], out.sums[j] = bin_sorted(ordered[lo:hi], profile.edges[j])
-            out.n[j] = hi - lo
-            out.nulls[j] = nan
-            out.invalid[j] = len(ordered) - nan - (hi - lo)
-    done = set(fast)
+
+
+def bin_current(profile: ReferenceProfile, frame: pd.DataFrame) -> WindowBins:
+    """Bin a current window against a profile (numeric columns as one matrix)."""
+    out = _empty_window(len(profile.features))
+    done = _bin_numeric(profile, frame, out)
+    labels = frame.columns.tolist()
+    present = {str(c): i for i, c in enumerate(labels)}
+    by_name = frame.columns.is_unique and all(isinstance(c, str) for c in labels)
     for j, name in enumerate(profile.features):
         if j in done:
             continue
+        column = None
+        if name in present:  # frame[name] is the faster way in when names are unique
+            column = frame[name] if by_name else frame.iloc[:, present[name]]
         ref = profile.fallback.get(j) or _numeric_reference(profile, j)
-        window = bin_window(ref, frame[name] if name in present else None)
+        if ref.kind is FeatureKind.CATEGORICAL and _bin_strings(ref, column, out, j):
+            continue
+        window = bin_window(ref, column)
         out.counts[j], out.sums[j] = window.counts, window.sums
         out.n[j], out.nulls[j], out.invalid[j] = window.n, window.nulls, window.invalid
         out.missing[j], out.type_mismatch[j] = window.missing, window.type_mismatch
     return out
+
+
+def _bin_numeric(profile: ReferenceProfile, frame: pd.DataFrame, out: WindowBins) -> set[int]:
+    """Bin the profile's numeric features the window has as int or float columns."""
+    if not profile.numeric:
+        return set()
+    names, x = numeric_columns(frame)
+    row_of = {name: i for i, name in enumerate(names)}
+    rows = [row_of.get(profile.features[j], -1) for j in profile.numeric]
+    if max(rows) < 0:
+        return set()
+    if rows != list(range(len(x))):
+        x = np.where(np.array(rows)[:, None] >= 0, x[rows], np.nan)  # absent rows: redone
+    bins = bin_matrix(profile.grid, x)
+    index = np.array(profile.numeric)
+    out.counts[index], out.sums[index] = bins.counts, bins.sums
+    out.nulls[index], out.invalid[index] = bins.nulls, bins.invalid
+    out.n[index] = x.shape[1] - bins.nulls - bins.invalid
+    return {j for j, row in zip(profile.numeric, rows, strict=True) if row >= 0}
+
+
+def _bin_strings(ref: FeatureReference, column: pd.Series | None, out: WindowBins, j: int) -> bool:
+    """Count an Arrow string column's categories in Arrow (False: not such a column)."""
+    if column is None or not isinstance(column.array, pd.arrays.ArrowStringArray):
+        return False
+    values = pa.chunked_array(pa.array(column.array))
+    categories = _value_set(tuple(ref.categories), values.type)
+    slots = pc.index_in(values, value_set=categories).fill_null(SLOTS - 1)
+    counts = np.bincount(slots.to_numpy(), minlength=SLOTS).astype(np.float64)
+    counts[SLOTS - 1] -= values.null_count  # nulls are dropped, not "other"
+    out.counts[j] = counts
+    out.n[j], out.nulls[j] = len(values) - values.null_count, values.null_count
+    return True
+
+
+@lru_cache(maxsize=4096)
+def _value_set(categories: tuple[str, ...], kind: pa.DataType) -> pa.Array:
+    """A reference's categories as an Arrow array (built once per reference and type)."""
+    return pa.array(categories, type=kind)
 
 
 def _numeric_reference(profile: ReferenceProfile, j: int) -> FeatureReference:
@@ -283,7 +175,8 @@ def bin_many(
 ) -> list[tuple[ReferenceProfile, WindowBins]]:
     """Profile (when given a reference frame) and bin many models, `workers` threads wide.
 
-    numpy's sort, search and cumsum release the GIL, so two threads use both cores.
+    numpy's arithmetic, take, partition and Arrow's kernels release the GIL, so two threads
+    use both cores.
     """
 
     def one(
