@@ -18,6 +18,7 @@ the other row groups) or a hash partition `hash(model) % parts = part` (what sep
 workers use: `tools.drift.ray_engine`, the indexed Kubernetes Job in deploy/).
 """
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -108,6 +109,28 @@ def model_names(store: TelemetryStore, window_start: datetime | None = None) -> 
     return [str(name) for name in table.column("model").to_pylist()]
 
 
+def model_facts(
+    store: TelemetryStore, window_start: datetime | None = None, block: Block | None = None
+) -> pa.Table:
+    """The window facts of every model with a window (or of one block's), sorted by model."""
+    window, where, args = window_clause(window_start)
+    block_where, block_args = block.where("m.model") if block else ("true", [])
+    sql = _MODELS.format(window=window, where=where, block=block_where)
+    models = arrow_table(store, sql, args + block_args)
+    return models.take(pc.sort_indices(models, sort_keys=[("model", "ascending")]))
+
+
+def facts_of(facts: pa.Table, parts: Sequence[Block]) -> list[pa.Table]:
+    """Each name-range block's rows of `model_facts` (slices, not copies)."""
+    names = facts.column("model").to_pylist()
+    out = []
+    for block in parts:
+        assert block.first is not None and block.last is not None, "name ranges only"
+        start = bisect_left(names, block.first)
+        out.append(facts.slice(start, bisect_right(names, block.last) - start))
+    return out
+
+
 def blocks(names: Sequence[str], block_models: int = BLOCK_MODELS) -> Iterator[Block]:
     """Name ranges of at most `block_models` models over a sorted name list."""
     for start in range(0, len(names), block_models):
@@ -116,17 +139,18 @@ def blocks(names: Sequence[str], block_models: int = BLOCK_MODELS) -> Iterator[B
 
 
 def load_block(
-    store: TelemetryStore, block: Block, window_start: datetime | None = None
+    store: TelemetryStore,
+    block: Block,
+    window_start: datetime | None = None,
+    models: pa.Table | None = None,
 ) -> ScanBatch:
-    """One block of the fleet as a scan batch, models sorted, features sorted within a model."""
-    window, where, args = window_clause(window_start)
-    models_where, models_args = block.where("m.model")
-    models = arrow_table(
-        store,
-        _MODELS.format(window=window, where=where, block=models_where),
-        args + models_args,
-    )
-    models = models.take(pc.sort_indices(models, sort_keys=[("model", "ascending")]))
+    """One block of the fleet as a scan batch, models sorted, features sorted within a model.
+
+    `models`: the block's rows of `model_facts`, if read already (else one query here).
+    """
+    if models is None:
+        models = model_facts(store, window_start, block)
+    window = window_clause(window_start)[0]
     latest_where, latest_args = block.where("model")
     if window_start is not None:
         latest_where = f"{latest_where} AND window_start = ?"
@@ -180,6 +204,20 @@ def _match(keys: I64, source_keys: I64) -> I64 | None:
     return np.where(sorted_keys[at] == keys, by_key[at], -1)
 
 
+@dataclass
+class StoreScan:
+    """A streamed scan's outcome and what it read."""
+
+    signals: list[ModelSignals]
+    """Models with any signal (every model with `detail`), in model order within a block."""
+    p_values: NDArray[np.float64]
+    """The p-values the false-discovery-rate cutoff is set from."""
+    models: int
+    """Models scanned (those with a window and a registered version)."""
+    feature_rows: int
+    """(Model, feature) rows scanned."""
+
+
 def scan_blocks(
     store: TelemetryStore,
     parts: Sequence[Block],
@@ -188,7 +226,21 @@ def scan_blocks(
     window_start: datetime | None = None,
     detail: bool = False,
 ) -> tuple[list[ModelSignals], NDArray[np.float64]]:
-    """Scan the given blocks in order: signals (no cutoff yet) and p-values.
+    """Scan the given blocks in order: signals (no cutoff yet) and p-values."""
+    scanned = scan_parts(store, parts, config, window_start=window_start, detail=detail)
+    return scanned.signals, scanned.p_values
+
+
+def scan_parts(
+    store: TelemetryStore,
+    parts: Sequence[Block],
+    config: DriftConfig | None = None,
+    *,
+    window_start: datetime | None = None,
+    detail: bool = False,
+    facts: Sequence[pa.Table] | None = None,
+) -> StoreScan:
+    """Scan the given blocks in order (no cutoff set yet); `facts`: each block's model facts.
 
     One thread reads the next block from DuckDB while this one computes the statistics of
     the current block (both release the GIL), so a scan uses two cores; at most two blocks
@@ -197,12 +249,14 @@ def scan_blocks(
     config = config or DriftConfig()
     signals: list[ModelSignals] = []
     p_values = [np.empty(0)]
+    models = feature_rows = 0
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="scan-load") as loader:
 
         def read(index: int) -> Future[ScanBatch] | None:
             if index >= len(parts):
                 return None
-            return loader.submit(load_block, store, parts[index], window_start)
+            known = facts[index] if facts is not None else None
+            return loader.submit(load_block, store, parts[index], window_start, known)
 
         ahead = read(0)
         for index in range(len(parts)):
@@ -210,10 +264,12 @@ def scan_blocks(
             batch = ahead.result()
             ahead = read(index + 1)
             found, p = scan_partial(batch, config, detail=detail)
+            models += len(batch.models.model)
+            feature_rows += batch.features.rows
             del batch  # before the next block arrives
             signals.extend(found)
             p_values.append(p)
-    return signals, np.concatenate(p_values)
+    return StoreScan(signals, np.concatenate(p_values), models, feature_rows)
 
 
 def scan_store(
@@ -225,9 +281,25 @@ def scan_store(
     detail: bool = False,
 ) -> list[ModelSignals]:
     """`scan(load_batch(store))` in blocks of `block_models` models: memory stays bounded."""
+    return stream_scan(
+        store, config, window_start=window_start, block_models=block_models, detail=detail
+    ).signals
+
+
+def stream_scan(
+    store: TelemetryStore,
+    config: DriftConfig | None = None,
+    *,
+    window_start: datetime | None = None,
+    block_models: int = BLOCK_MODELS,
+    detail: bool = False,
+) -> StoreScan:
+    """`scan_store` with what it read; the model facts are read once for every block."""
     config = config or DriftConfig()
-    names = model_names(store, window_start)
-    signals, p_values = scan_blocks(
-        store, list(blocks(names, block_models)), config, window_start=window_start, detail=detail
+    parts = list(blocks(model_names(store, window_start), block_models))
+    facts = facts_of(model_facts(store, window_start), parts)
+    scanned = scan_parts(
+        store, parts, config, window_start=window_start, detail=detail, facts=facts
     )
-    return with_fdr_cutoff(signals, p_values, config)
+    with_fdr_cutoff(scanned.signals, scanned.p_values, config)
+    return scanned
