@@ -101,3 +101,27 @@ def scan_table(results: list[ScanTiming]) -> None:
             f"{r.load_avg[0]:.1f}",
         )
     console.print(table)
+
+
+def ray_scan_table(results: list[ScanTiming]) -> None:
+    """The fleets also scanned on a local Ray cluster (`--engine ray`), if any."""
+    rows = [r.ray for r in results if r.ray is not None]
+    if not rows:
+        return
+    table = Table(title="The same fleets on a local Ray cluster (hash partitions)")
+    columns = ("models", "partitions", "one process s", "Ray start s", "Ray scan s")
+    for column in (*columns, "overhead", "with start", "same signals", "same incidents"):
+        table.add_column(column, justify="right")
+    for r in rows:
+        table.add_row(
+            f"{r.models:,}",
+            str(r.partitions),
+            f"{r.single_s:.2f}",
+            f"{r.ray_start_s:.2f}",
+            f"{r.ray_scan_s:.2f}",
+            f"{r.overhead:.1f}x",
+            f"{r.overhead_with_start:.1f}x",
+            "yes" if r.same_signals else "NO",
+            f"yes ({r.incidents})" if r.same_incidents else "NO",
+        )
+    console.print(table)
