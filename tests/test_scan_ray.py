@@ -2,8 +2,11 @@
 
 import importlib.util
 import json
+import subprocess
+import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tests.support.telemetry_fleets import simulate_fleet
@@ -78,3 +81,21 @@ def test_indexed_job_parts_merge_to_the_single_process_scan(
     (out / "part-1.json").unlink()
     with pytest.raises(SystemExit, match=r"partitions \[1\] have no output"):
         merge_parts(out, 3)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not HAS_RAY, reason="ray is not installed (pip install 'lotsen[ray]')")
+def test_the_ray_bench_finds_the_single_process_signals(tmp_path: Path) -> None:
+    from lotsen.bench.scan import write_fleet
+    from lotsen.bench.scan_ray import RayTiming
+
+    path, out = tmp_path / "telemetry.duckdb", tmp_path / "ray.json"
+    store = TelemetryStore(path)
+    write_fleet(store, 300, np.random.default_rng(1))
+    store.close()
+    # in its own process, as `lotsen bench scan --engine ray` runs it
+    subprocess.run([sys.executable, "-m", "lotsen.bench.scan_ray", str(path), str(out)], check=True)
+    timing = RayTiming.model_validate_json(out.read_text())
+    assert (timing.models, timing.partitions) == (300, 2)
+    assert timing.same_signals and timing.same_incidents and timing.incidents > 0
+    assert timing.single_s > 0 and timing.ray_scan_s > 0

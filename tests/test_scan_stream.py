@@ -6,7 +6,7 @@ from tests.support.telemetry_fleets import simulate_fleet
 from tools.drift.batch import load_batch
 from tools.drift.engine import DriftConfig, scan, with_fdr_cutoff
 from tools.drift.signals import ModelSignals
-from tools.drift.stream import Block, blocks, model_names, scan_blocks, scan_store
+from tools.drift.stream import Block, blocks, model_names, scan_blocks, scan_store, stream_scan
 from tools.telemetry.store import TelemetryStore
 
 
@@ -98,3 +98,12 @@ def test_window_rows_are_matched_to_reference_rows_by_model_and_feature(
     for size in (1, 5, 1000):
         streamed = scan_store(shuffled_store, block_models=size, detail=detail)
         assert dump(streamed) == dump(expected)
+
+
+def test_a_streamed_scan_counts_what_it_read(store: TelemetryStore) -> None:
+    batch = load_batch(store)
+    for size in (1, 7, 1000):
+        scanned = stream_scan(store, block_models=size)
+        assert scanned.models == len(batch.models.model) == 40
+        assert scanned.feature_rows == batch.features.rows
+        assert scanned.p_values.size > 0

@@ -8,13 +8,12 @@ from pathlib import Path
 import pandas as pd
 
 from tools.domain import FeaturePipeline
-from tools.drift.batch import load_batch
-from tools.drift.engine import scan
 from tools.drift.incidents import Incident, group_incidents
 from tools.drift.seasonal import apply_seasonal, seasonal_choices
 from tools.drift.segment_metrics import label_metric
 from tools.drift.segments import segment_drops, segment_incidents
 from tools.drift.signals import ModelSignals
+from tools.drift.stream import stream_scan
 from tools.errors import ConfigError, NotFoundError
 from tools.registry import CHAMPION
 from tools.telemetry.binning import bin_frame, build_reference
@@ -209,8 +208,8 @@ def scan_fleet(world: World, *, detail: bool = False, record: bool = True) -> Sc
     if store.latest_window() is None:
         raise NotFoundError("no telemetry yet; run `lotsen telemetry simulate` (or ingest windows)")
     start = time.perf_counter()
-    batch = load_batch(store)
-    signals = scan(batch, detail=detail)
+    scanned = stream_scan(store, detail=detail)  # blocks of models: memory stays bounded
+    signals = scanned.signals
     seasons = seasonal_choices(signals, lambda name: world.registry.get_model(name).tags)
     signals = apply_seasonal(store, signals, seasons)
     found = group_incidents([s for s in signals if s.anomalous])
@@ -218,8 +217,8 @@ def scan_fleet(world: World, *, detail: bool = False, record: bool = True) -> Sc
     seconds = time.perf_counter() - start
     incidents = world.runs.incidents.observe(found, world.clock()) if record else found
     return ScanReport(
-        models=len(batch.models.model),
-        features=batch.features.rows,
+        models=scanned.models,
+        features=scanned.feature_rows,
         seconds=seconds,
         signals=signals,
         incidents=incidents,

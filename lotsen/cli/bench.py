@@ -100,19 +100,32 @@ def scan_bench(
     models: Annotated[
         str, typer.Option(help="Fleet sizes (comma-separated), 30 features each.")
     ] = "1000,10000",
+    engine: Annotated[
+        str,
+        typer.Option(
+            help="local, or ray: also scan each fleet on a local Ray cluster and compare."
+        ),
+    ] = "local",
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Fleet scan DuckDB -> signals in blocks: time, statistics, peak memory, read-once ratio."""
+    import importlib.util
+
     from lotsen.bench.scan import bench_scan
-    from lotsen.cli.bench_render import scan_table
+    from lotsen.cli.bench_render import ray_scan_table, scan_table
 
     sizes = _sizes("--models", models)
+    if engine not in ("local", "ray"):
+        raise ConfigError(f"--engine must be local or ray, got {engine!r}")
+    if engine == "ray" and importlib.util.find_spec("ray") is None:
+        raise ConfigError("--engine ray needs Ray: pip install 'lotsen[ray]'")
     with console.status(f"writing and scanning fleets of {', '.join(map(str, sizes))} ..."):
-        results = bench_scan(sizes)
+        results = bench_scan(sizes, ray=engine == "ray")
     if as_json:
         print_json(results)
         return
     scan_table(results)
+    ray_scan_table(results)
 
 
 @app.command("remediation")

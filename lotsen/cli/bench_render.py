@@ -85,13 +85,14 @@ def _estimate_table(result: DriftBench) -> None:
 def scan_table(results: list[ScanTiming]) -> None:
     """The scan bench as one table."""
     table = Table(title="Fleet scan from DuckDB, streamed in blocks (30 features per model)")
-    columns = ("models", "end to end s", "statistics s", "read once s", "vs read once")
+    columns = ("models", "end to end s", "again s", "statistics s", "read once s", "vs read once")
     for column in (*columns, "stats vs memory pass", "scan peak MB", "peak MB", "load avg"):
         table.add_column(column, justify="right")
     for r in results:
         table.add_row(
             f"{r.models:,}",
             f"{r.scan_s:.2f}",
+            f"{r.second_scan_s:.2f}",
             f"{r.statistics_s:.2f}",
             f"{r.read_once_s:.2f}",
             f"{r.scan_vs_read:.1f}x",
@@ -99,5 +100,29 @@ def scan_table(results: list[ScanTiming]) -> None:
             f"{r.scan_peak_mb:,.0f}",
             f"{r.peak_mb:,.0f}",
             f"{r.load_avg[0]:.1f}",
+        )
+    console.print(table)
+
+
+def ray_scan_table(results: list[ScanTiming]) -> None:
+    """The fleets also scanned on a local Ray cluster (`--engine ray`), if any."""
+    rows = [r.ray for r in results if r.ray is not None]
+    if not rows:
+        return
+    table = Table(title="The same fleets on a local Ray cluster (hash partitions)")
+    columns = ("models", "partitions", "one process s", "Ray start s", "Ray scan s")
+    for column in (*columns, "overhead", "with start", "same signals", "same incidents"):
+        table.add_column(column, justify="right")
+    for r in rows:
+        table.add_row(
+            f"{r.models:,}",
+            str(r.partitions),
+            f"{r.single_s:.2f}",
+            f"{r.ray_start_s:.2f}",
+            f"{r.ray_scan_s:.2f}",
+            f"{r.overhead:.1f}x",
+            f"{r.overhead_with_start:.1f}x",
+            "yes" if r.same_signals else "NO",
+            f"yes ({r.incidents})" if r.same_incidents else "NO",
         )
     console.print(table)

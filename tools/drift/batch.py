@@ -42,6 +42,27 @@ ORDER BY m.model
 """
 
 
+class CodedNames(Sequence[str]):
+    """Feature names as integer codes into a small dictionary (no Python string per row)."""
+
+    def __init__(self, codes: NDArray[np.int64], names: list[str]) -> None:
+        """Wrap codes and the names they index."""
+        self.codes, self.names = codes, names
+
+    def __len__(self) -> int:
+        """Number of rows."""
+        return len(self.codes)
+
+    def __getitem__(self, index: int) -> str:  # type: ignore[override]
+        """The name of one row."""
+        return self.names[int(self.codes[index])]
+
+    def take(self, rows: I64) -> list[str]:
+        """The names of the given rows."""
+        names = self.names
+        return [names[code] for code in self.codes[rows].tolist()]
+
+
 @dataclass
 class FeatureArrays:
     """One row per (model, feature), models in sorted order."""

@@ -7,13 +7,14 @@ when >= 50% of features (optionally importance-weighted) drift. All statistics a
 for every (model, feature) row of the fleet in one vectorised pass.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
 
 from tools.drift import stats
-from tools.drift.batch import FeatureArrays, ModelArrays, ScanBatch
+from tools.drift.batch import CodedNames, FeatureArrays, ModelArrays, ScanBatch
 from tools.drift.signals import DqIssue, FeatureSignal, ModelSignals, TestName
 
 TESTS: tuple[TestName, ...] = ("ks", "chi_square", "wasserstein", "jensen_shannon")
@@ -211,15 +212,25 @@ def scan_partial(
     flagged = broken | drifting | perf_drop | (latency >= config.latency_ratio)
     p_rows = np.isin(results.test, [TESTS.index("ks"), TESTS.index("chi_square")])
     p_values = results.score[p_rows & ~broken[f.model_index]]
-    rows_of = _rows_by_model(f.model_index, n_models, f.order)
     psi = reported_psi(f, results.drifted | detail)
+    reported = flagged | detail
+    of_reported = reported[f.model_index]
+    drift_read = of_reported & ~broken[f.model_index]  # a broken window's drift is not read
+    shown = (results.drifted & drift_read) | (detail & of_reported)
+    # the rows each model reports, built for the whole part at once, grouped by model
+    order = f.order if f.order is not None else np.argsort(f.model_index, kind="stable")
+    kept = order[shown[order]]
+    features, feature_at = _feature_signals(f, results, psi, kept), _bounds(f, kept, n_models)
+    drifted = order[(results.drifted & drift_read)[order]]
+    drifted_names, drifted_at = _names(f.feature, drifted), _bounds(f, drifted, n_models)
+    rows_of = _rows_by_model(f.model_index, n_models, f.order) if dq_any_row.any() else []
+    share_of, latency_of = share.tolist(), latency.tolist()
+    metric_value, reference_metric = m.metric_value.tolist(), m.reference_metric.tolist()
     out = []
-    for i in (int(x) for x in np.flatnonzero(flagged | detail)):
-        rows = rows_of[i]
-        row_issues = _dq_issues(f, dq, rows) if dq_rows_per_model[i] else []
+    for i in np.flatnonzero(reported).tolist():
+        row_issues = _dq_issues(f, dq, rows_of[i]) if dq_rows_per_model[i] else []
         issues = row_issues + _window_issues(m, i, volume_low[i], stale[i])
-        drifted_rows = rows[results.drifted[rows]]
-        keep = rows if detail else drifted_rows
+        lost = bool(broken[i])
         out.append(
             ModelSignals(
                 model=m.model[i],
@@ -227,18 +238,16 @@ def scan_partial(
                 window_start=m.window_start[i],
                 deployed_at=m.deployed_at[i],
                 dq_issues=issues,
-                drifted_features=[] if broken[i] else [f.feature[r] for r in drifted_rows],
-                drift_share=0.0 if broken[i] else float(share[i]),
-                dataset_drift=bool(~broken[i] & (share[i] >= config.dataset_drift_share)),
+                drifted_features=drifted_names[drifted_at[i] : drifted_at[i + 1]],
+                drift_share=0.0 if lost else share_of[i],
+                dataset_drift=not lost and share_of[i] >= config.dataset_drift_share,
                 metric=m.metric[i],
-                metric_value=_num(m.metric_value[i]),
-                reference_metric=_num(m.reference_metric[i]),
+                metric_value=_num(metric_value[i]),
+                reference_metric=_num(reference_metric[i]),
                 performance_drop=bool(perf_drop[i]),
-                latency_ratio=float(latency[i]),
-                latency_regression=bool(latency[i] >= config.latency_ratio),
-                features=[]
-                if broken[i] and not detail
-                else [_feature_signal(f, results, psi, r) for r in keep],
+                latency_ratio=latency_of[i],
+                latency_regression=latency_of[i] >= config.latency_ratio,
+                features=features[feature_at[i] : feature_at[i + 1]],
             )
         )
     return out, p_values
@@ -315,20 +324,51 @@ def _window_issues(m: ModelArrays, i: int, volume_low: bool, stale: bool) -> lis
     return issues
 
 
-def _feature_signal(
-    f: FeatureArrays, res: FeatureResults, psi: NDArray[np.float64], r: int
-) -> FeatureSignal:
-    return FeatureSignal(
-        feature=f.feature[r],
-        test=TESTS[int(res.test[r])],
-        score=float(res.score[r]),
-        threshold=float(res.threshold[r]),
-        drifted=bool(res.drifted[r]),
-        psi=float(psi[r]),
-        importance=float(f.importance[r]),
-        sample_margin=float(np.sqrt(1 / max(f.ref_n[r], 1) + 1 / max(f.cur_n[r], 1))),
+def _feature_signals(
+    f: FeatureArrays, res: FeatureResults, psi: NDArray[np.float64], rows: NDArray[np.int64]
+) -> list[FeatureSignal]:
+    """The signals of the given rows, their values converted to Python once per part."""
+    margin = np.sqrt(1 / np.maximum(f.ref_n[rows], 1) + 1 / np.maximum(f.cur_n[rows], 1))
+    columns = zip(
+        _names(f.feature, rows),
+        res.test[rows].tolist(),
+        res.score[rows].tolist(),
+        res.threshold[rows].tolist(),
+        res.drifted[rows].tolist(),
+        psi[rows].tolist(),
+        f.importance[rows].tolist(),
+        margin.tolist(),
+        strict=True,
     )
+    return [
+        FeatureSignal(
+            feature=feature,
+            test=TESTS[test],
+            score=score,
+            threshold=threshold,
+            drifted=drifted,
+            psi=psi_value,
+            importance=importance,
+            sample_margin=sample_margin,
+        )
+        for feature, test, score, threshold, drifted, psi_value, importance, sample_margin in (
+            columns
+        )
+    ]
+
+
+def _names(feature: Sequence[str], rows: NDArray[np.int64]) -> list[str]:
+    """The feature names of the given rows."""
+    if isinstance(feature, CodedNames):
+        return feature.take(rows)
+    return [feature[r] for r in rows.tolist()]
+
+
+def _bounds(f: FeatureArrays, rows: NDArray[np.int64], n_models: int) -> list[int]:
+    """Where each model's run starts in `rows` (grouped by model, ascending), and the end."""
+    found: list[int] = np.searchsorted(f.model_index[rows], np.arange(n_models + 1)).tolist()
+    return found
 
 
 def _num(value: float) -> float | None:
-    return None if np.isnan(value) else float(value)
+    return None if value != value else value  # NaN: unknown
