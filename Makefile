@@ -57,6 +57,8 @@ bench: $(STAMP) .venv-bench/.installed
 	$(BIN)/lotsen bench fleet
 	$(BIN)/lotsen bench drift
 	$(BIN)/lotsen bench scan --models 1000,10000,100000
+	if $(BIN)/python -c "import ray" 2>/dev/null; then $(BIN)/lotsen bench scan --engine ray --models 10000,100000; \
+	else echo "bench scan --engine ray skipped: ray is not installed (pip install -e '.[ray]')"; fi
 	$(BIN)/lotsen bench packing --deployments 1000 --nodes 64
 	$(BIN)/lotsen bench startup
 	test -d .lotsen/world || $(BIN)/lotsen demo
