@@ -365,3 +365,20 @@ def test_what_to_do_about_a_model_and_whether_it_recovered(world: World) -> None
     assert wrong.intent == "incidents"
     recovered = answer(f"has {model} recovered?", ctx, tier="0")
     assert recovered.intent == "drift" and recovered.facts["drifting"] == [model]
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "what would happen if we rolled back {name}?",
+        "what if we promoted {name}?",
+        "do we need an approval if we scale {name} to 0?",
+        "what happens if someone retrains {name}?",
+    ],
+)
+def test_a_hypothetical_change_is_reviewed_not_proposed(world: World, question: str) -> None:
+    model = next(m.name for m in world.registry.list_models() if m.env is Environment.PROD)
+    before = unchanged(world)
+    reply = answer(question.format(name=model), ctx_of(world), tier="0")
+    assert (reply.intent, reply.proposals, reply.facts["executed"]) == ("what_if", [], False)
+    assert model in reply.entities and unchanged(world) == before

@@ -94,6 +94,15 @@ _GERUNDS = {
 }
 
 
+_IF_WE = {
+    r"roll(ed)? back|rolls back": ActionKind.ROLLBACK,
+    r"promot(e|ed|es)": ActionKind.SET_ALIAS,
+    r"scal(e|ed|es)": ActionKind.SCALE,
+    r"retrain(ed|s)?": ActionKind.RETRAIN,
+}
+"""A change asked about hypothetically ("what would happen if we rolled back X?")."""
+
+
 def detect_gerund(query: Query) -> MutationRequest | None:
     """A change a question asks about ("would scaling X to zero need an approval?").
 
@@ -104,6 +113,10 @@ def detect_gerund(query: Query) -> MutationRequest | None:
     for word, kind in _GERUNDS.items():
         if re.search(rf"\b{word}\b", query.text):
             return MutationRequest(verb=word, kind=kind)
+    for pattern, kind in _IF_WE.items():
+        found = re.search(rf"\bif (we|i|you|someone|they) ({pattern})\b", query.text)
+        if found:
+            return MutationRequest(verb=found.group(2), kind=kind)
     return None
 
 
