@@ -533,3 +533,19 @@ def test_gpu_capacity_of_one_gpu_type(ctx: AssistantContext, world: World) -> No
     expected = sorted(p.pool for p in pools if p.gpu_type.value.lower().startswith(gpu))
     assert reply.intent == "gpu" and sorted(reply.entities) == expected
     assert len(expected) < len(pools)
+
+
+@pytest.mark.parametrize(
+    ("question", "topic"),
+    [
+        ("how do I approve a request?", "approve"),
+        ("How can we connect our MLflow registry?", "mlflow"),
+        ("how do i configure the llm tiers", "llm"),
+        ("where do I ingest telemetry?", "telemetry"),
+    ],
+)
+def test_how_to_use_lotsen(ctx: AssistantContext, world: World, question: str, topic: str) -> None:
+    before = snapshot(world)
+    reply = answer(question, ctx)
+    assert (reply.intent, reply.facts["howto"], reply.proposals) == ("howto", topic, [])
+    assert snapshot(world) == before

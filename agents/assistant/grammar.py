@@ -14,6 +14,7 @@ from agents.assistant.decision_intents import DECISION_INTENTS
 from agents.assistant.drift_intents import DRIFT_INTENTS
 from agents.assistant.fleet_intents import FLEET_INTENTS
 from agents.assistant.handoff_intents import HANDOFF_INTENTS
+from agents.assistant.howto_intents import HOWTO_INTENTS
 from agents.assistant.intent import Intent, Reply, keyword_intent, unknown_or_which
 from agents.assistant.lifecycle_intents import LIFECYCLE_INTENTS
 from agents.assistant.query import Query
@@ -174,19 +175,23 @@ def help_reply(intents: tuple[Intent, ...], understood: bool) -> Reply:
     )
 
 
-def _help_or_off_topic(intents: tuple[Intent, ...], query: Query) -> tuple[str, Reply] | None:
-    """The help list when asked for it, or as the answer to a request not about the fleet."""
+def _before_intents(
+    view: FleetView, intents: tuple[Intent, ...], query: Query
+) -> tuple[str, Reply] | None:
+    """Help when asked for it or for a request not about the fleet; how to use Lotsen."""
     if query.has(_HELP):
         return "help", help_reply(intents, understood=True)
     if query.has(_OFF_TOPIC):
         return "unrecognised", help_reply(intents, understood=False)
+    if HOWTO_INTENTS[0].matches(query):  # before a change verb ("how do I approve ...")
+        return "howto", HOWTO_INTENTS[0].handle(view, query)
     return None
 
 
 def answer_tier0(view: FleetView, query: Query) -> tuple[str, Reply]:
     """(intent name, reply) for a parsed question, deterministically."""
     intents = (*view.ctx.extra_intents, *AGENT_INTENTS, *BUILTIN_INTENTS)
-    early = _help_or_off_topic(intents, query)
+    early = _before_intents(view, intents, query)
     if early is not None:
         return early
     change = mutations.detect(query)
