@@ -18,9 +18,9 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import BaseModel
 
+from tools.drift.calibration import Calibration, expected_roc_auc, fit_calibration
+
 F64 = NDArray[np.float64]
-ECE_BINS = 10
-CV_SPLITS = 10
 LOSS_BINS = 20
 
 
@@ -38,98 +38,6 @@ class RegressorEstimate(BaseModel):
 
     mae: float
     rmse: float
-
-
-@dataclass(frozen=True)
-class Calibration:
-    """Isotonic map from raw scores to calibrated probabilities (identity when not needed)."""
-
-    x: F64
-    y: F64
-
-    def __call__(self, scores: F64) -> F64:
-        """Calibrated probabilities."""
-        if len(self.x) == 0:
-            return np.clip(scores, 0.0, 1.0)
-        return np.asarray(np.interp(scores, self.x, self.y), dtype=np.float64)
-
-
-def _isotonic(scores: F64, labels: F64) -> Calibration:
-    """The thresholds of sklearn's `IsotonicRegression(out_of_bounds="clip")`, unchecked.
-
-    The steps of its fit (sort by score then label, merge equal scores into their mean
-    label, scipy's pool-adjacent-violators, drop the inner points of flat runs), so the same
-    numbers in a fraction of the time (its input validation took most of a calibration).
-    Inputs it would treat differently go to sklearn itself: non-finite values (it refuses
-    them), labels other than 0/1 (means of ties summed in another order) and scores closer
-    than float resolution without being equal (it merges those).
-    """
-    from scipy import optimize  # imported on first use, as sklearn was
-
-    order = np.lexsort((labels, scores))
-    x, y = scores[order], labels[order]
-    step = np.diff(x)
-    if (
-        not (np.isfinite(x).all() and np.isin(y, (0.0, 1.0)).all())
-        or ((step > 0) & (step < np.finfo(np.float64).resolution)).any()
-    ):
-        return _sklearn_isotonic(scores, labels)
-    starts = np.flatnonzero(np.concatenate(([True], step > 0)))
-    weight = np.diff(np.append(starts, len(x))).astype(np.float64)
-    fitted = np.asarray(
-        optimize.isotonic_regression(np.add.reduceat(y, starts) / weight, weights=weight).x,
-        dtype=np.float64,
-    )
-    keep = np.ones(len(fitted), dtype=bool)
-    keep[1:-1] = (fitted[1:-1] != fitted[:-2]) | (fitted[1:-1] != fitted[2:])
-    return Calibration(x[starts][keep], fitted[keep])
-
-
-def _sklearn_isotonic(scores: F64, labels: F64) -> Calibration:
-    from sklearn.isotonic import IsotonicRegression
-
-    model = IsotonicRegression(out_of_bounds="clip").fit(scores, labels)
-    return Calibration(
-        np.asarray(model.X_thresholds_, dtype=np.float64),
-        np.asarray(model.y_thresholds_, dtype=np.float64),
-    )
-
-
-def expected_calibration_error(probabilities: F64, labels: F64, bins: int = ECE_BINS) -> float:
-    """Mean |observed - predicted| positive rate over equal-count score bins, row-weighted."""
-    order = np.argsort(probabilities, kind="stable")
-    total = 0.0
-    for part in np.array_split(order, min(bins, max(len(order) // 2, 1))):
-        total += len(part) * abs(probabilities[part].mean() - labels[part].mean())
-    return total / max(len(order), 1)
-
-
-def fit_calibration(scores: F64, labels: F64, seed: int = 42) -> Calibration:
-    """Isotonic calibration if it lowers the pooled out-of-fold calibration error, else identity.
-
-    As NannyML decides: ten random 90/10 splits, the held-out scores of all ten pooled,
-    and no calibration for a single class or an (almost) perfect ranking.
-    """
-    identity = Calibration(np.empty(0), np.empty(0))
-    if len(np.unique(labels)) < 2 or _auc(scores, labels) > 0.999:
-        return identity
-    rng = np.random.default_rng(seed)
-    raw, fitted, truth = [], [], []
-    for _ in range(CV_SPLITS):
-        order = rng.permutation(len(scores))
-        test, train = order[: max(len(order) // 10, 1)], order[max(len(order) // 10, 1) :]
-        raw.append(scores[test])
-        fitted.append(_isotonic(scores[train], labels[train])(scores[test]))
-        truth.append(labels[test])
-    y = np.concatenate(truth)
-    before = expected_calibration_error(np.concatenate(raw), y)
-    if before > expected_calibration_error(np.concatenate(fitted), y):
-        return _isotonic(scores, labels)
-    return identity
-
-
-def _auc(scores: F64, labels: F64) -> float:
-    return expected_roc_auc(labels, scores)
 
 
 def estimate_classifier(
@@ -153,18 +61,6 @@ def classifier_estimate(
     return ClassifierEstimate(
         accuracy=accuracy, roc_auc=expected_roc_auc(p, scores), calibrated=len(calibration.x) > 0
     )
-
-
-def expected_roc_auc(probabilities: F64, scores: F64) -> float:
-    """ROC AUC with each row a positive of weight p and a negative of weight 1 - p."""
-    order = np.argsort(scores)[::-1]
-    p = probabilities[order]
-    tps = np.concatenate(([0.0], np.cumsum(p)))
-    fps = np.arange(len(p) + 1, dtype=np.float64) - tps
-    tps, fps = np.round(tps, 5), np.round(fps, 5)  # as NannyML, before normalising
-    if tps[-1] <= 0 or fps[-1] <= 0:
-        return float("nan")
-    return float(np.trapezoid(tps / tps[-1], fps / fps[-1]))
 
 
 @dataclass(frozen=True)
