@@ -84,16 +84,21 @@ class LossModel:
 
 def fit_loss_model(predictions: F64, targets: F64, bins: int = LOSS_BINS) -> LossModel:
     """DLE, simplified: the reference's error as a function of the prediction alone."""
+    error = targets - predictions
+    knots, abs_error = loss_curve(predictions, np.abs(error), bins)
+    return LossModel(knots, abs_error, loss_curve(predictions, error**2, bins)[1])
+
+
+def loss_curve(predictions: F64, loss: F64, bins: int = LOSS_BINS) -> tuple[F64, F64]:
+    """Knots (each quantile bin's mean prediction) and the bin's mean loss at each."""
     edges = np.unique(np.quantile(predictions, np.linspace(0, 1, bins + 1)))[1:-1]
     which = np.searchsorted(edges, predictions, side="right")
     size = len(edges) + 1
-    count = np.maximum(np.bincount(which, minlength=size), 1)
-    error = targets - predictions
-    filled = np.bincount(which, minlength=size) > 0
-    return LossModel(
-        knots=(np.bincount(which, weights=predictions, minlength=size) / count)[filled],
-        abs_error=(np.bincount(which, weights=np.abs(error), minlength=size) / count)[filled],
-        sq_error=(np.bincount(which, weights=error**2, minlength=size) / count)[filled],
+    rows = np.bincount(which, minlength=size)
+    filled, count = rows > 0, np.maximum(rows, 1)
+    return (
+        (np.bincount(which, weights=predictions, minlength=size) / count)[filled],
+        (np.bincount(which, weights=loss, minlength=size) / count)[filled],
     )
 
 
