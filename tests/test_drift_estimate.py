@@ -118,8 +118,9 @@ def test_calibration_decision_is_the_plain_computation_on_the_same_splits(
         labels = (rng.random(3000) < scores**power).astype(float)
         order = np.lexsort((labels, scores))
         x, y = scores[order], labels[order]
+        position = np.argsort(order)
         draws = np.random.default_rng(42)
-        tests = [draws.choice(3000, 300, replace=False) for _ in range(CV_SPLITS)]
+        tests = [position[draws.permutation(3000)[:300]] for _ in range(CV_SPLITS)]
         fitted = []
         for test in tests:
             train = np.setdiff1d(np.arange(3000), test)

@@ -162,8 +162,14 @@ class _Ranked:
         """Pooled calibration error of ten held-out tenths, raw and calibrated on the rest."""
         n = len(self.x)
         rng = np.random.default_rng(seed)
-        # each split's held-out rows, drawn as positions in this order
-        tests = np.stack([rng.choice(n, max(n // 10, 1), replace=False) for _ in range(CV_SPLITS)])
+        position = np.empty(n, dtype=np.intp)
+        position[self.order] = np.arange(n)
+        # each split's held-out rows as positions in this order; drawn as before the shared
+        # sort (a full permutation each), so the decision stays the same (rng.choice is
+        # 0.4 ms faster per reference but draws other splits, and near the tipping point
+        # other splits decide otherwise)
+        held = max(n // 10, 1)
+        tests = position[np.stack([rng.permutation(n)[:held] for _ in range(CV_SPLITS)])]
         y = self.y[tests].ravel()
         # the raw scores' ranking needs no float sort: the first position of their tie
         # group ranks them alike and keeps ties in drawn order, as a stable sort of the
