@@ -146,7 +146,7 @@ class _Ranked:
         equal (it merges those). A subset of a reference without such neighbours has none
         either: its gaps are sums of the reference's.
         """
-        order = np.argsort(scores, kind="stable")
+        order = np.argsort(scores)  # distinct scores: every sort gives this order
         step = np.diff(scores[order])
         if (step == 0).any():  # labels order tied scores
             order = np.lexsort((labels, scores))
