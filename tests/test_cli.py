@@ -325,12 +325,13 @@ def test_delayed_labels_ingest_estimates_the_metric_and_labels_later_replace_it(
     (incident,) = [i for i in scan["incidents"] if model in i["models"]]
     assert incident["kind"] == "estimated_performance_drop"
 
-    labelled = ["--metric-value", "0.62"]
-    code, _, err = lotsen(
-        capsys, monkeypatch, *window[:3], str(tmp_path / "now.csv"), *window[3:], *labelled
-    )
+    labels = ["telemetry", "labels", model, *window[3:], "--metric-value", "0.62"]
+    code, _, err = lotsen(capsys, monkeypatch, *labels, "--rows", "4000")
     assert code == 0, err
     scan = json.loads(lotsen(capsys, monkeypatch, "scan", "--json")[1])
     (mine,) = [s for s in scan["signals"] if s["model"] == model]
     assert mine["performance_drop"] and not mine["estimated_drop"]
     assert mine["metric_value"] == 0.62 and mine["estimated_metric"] is None
+    early = [*labels[:4], "2026-10-01T00:00:00", *labels[5:], "--rows", "10"]
+    code, _, err = lotsen(capsys, monkeypatch, *early)
+    assert code == 2 and "has no window starting 2026-10-01 00:00" in err

@@ -311,3 +311,25 @@ def ingest_cmd(
         f"{model}: window {start:%Y-%m-%d %H:%M} binned for {done.features} feature(s); "
         f"{done.estimate}"
     )
+
+
+@telemetry_app.command("labels")
+def labels_cmd(
+    ctx: typer.Context,
+    model: Annotated[str, typer.Argument(help="Monitored model.")],
+    window_start: Annotated[datetime, typer.Option(help="Start of the window (ISO 8601, UTC).")],
+    metric_value: Annotated[float, typer.Option(help="The metric its labels give.")],
+    rows: Annotated[int, typer.Option(help="Labelled rows.")],
+) -> None:
+    """Labels arrived for an ingested window: its realised metric replaces the estimate."""
+    from tools.telemetry.performance import record_labels
+
+    start = window_start if window_start.tzinfo else window_start.replace(tzinfo=UTC)
+    record_labels(
+        world_of(ctx).telemetry,
+        checks.name("MODEL", model),
+        start,
+        checks.finite("--metric-value", metric_value),
+        checks.count("--rows", rows),
+    )
+    console.print(f"{model}: window {start:%Y-%m-%d %H:%M} now has its realised metric")
