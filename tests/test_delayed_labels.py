@@ -275,3 +275,32 @@ def test_a_simulated_fleet_with_delayed_labels_estimates_and_never_escalates_on_
     assert tier0_plan(incident).action is Action.WATCH
     (concept,) = [f for f in truth if f.kind == "concept_drift"]
     assert not any(concept.models[0] in i.models for i in incidents)  # invisible to scores
+
+
+@pytest.mark.parametrize("metric", ["accuracy", "f1", "precision", "recall", "auc"])
+def test_classifier_metrics_with_certain_labels_are_sklearns_and_estimates_track_them(
+    metric: str,
+) -> None:
+    from sklearn import metrics
+
+    from tools.drift.estimated_metric import expected_classifier_metric
+
+    rng = np.random.default_rng(10)
+    reference, window = rows(rng, 20000, 2.0), rows(rng, 20000, 1.0)
+    scores, labels = window["prediction"].to_numpy(), window["label"].to_numpy(float)
+    sklearn_metric = {
+        "accuracy": metrics.accuracy_score,
+        "f1": metrics.f1_score,
+        "precision": metrics.precision_score,
+        "recall": metrics.recall_score,
+    }
+    realised = (
+        metrics.roc_auc_score(labels, scores)
+        if metric == "auc"
+        else sklearn_metric[metric](labels, scores >= 0.5)
+    )
+    assert expected_classifier_metric(metric, labels, scores, 0.5) == pytest.approx(realised)
+    estimator, _ = fit_estimator(
+        metric, reference["prediction"].to_numpy(), reference["label"].to_numpy(float)
+    )
+    assert estimator.estimate(scores) == pytest.approx(realised, abs=0.015)
