@@ -89,12 +89,20 @@ class LossModel:
 def fit_loss_model(predictions: F64, targets: F64, bins: int | None = None) -> LossModel:
     """DLE, simplified: the reference's error as a function of the prediction alone."""
     error = targets - predictions
-    knots, abs_error = loss_curve(predictions, np.abs(error), bins)
-    return LossModel(knots, abs_error, loss_curve(predictions, error**2, bins)[1])
+    knots, (abs_error, sq_error) = loss_curves(predictions, [np.abs(error), error**2], bins)
+    return LossModel(knots, abs_error, sq_error)
 
 
 def loss_curve(predictions: F64, loss: F64, bins: int | None = None) -> tuple[F64, F64]:
-    """Knots (each quantile bin's mean prediction) and the bin's mean loss at each.
+    """Knots (each quantile bin's mean prediction) and the bin's mean loss at each."""
+    knots, (values,) = loss_curves(predictions, [loss], bins)
+    return knots, values
+
+
+def loss_curves(
+    predictions: F64, losses: list[F64], bins: int | None = None
+) -> tuple[F64, list[F64]]:
+    """`loss_curve` of several losses on the same bins (binned once).
 
     `bins` defaults to one per `ROWS_PER_LOSS_BIN` rows, within [MIN_LOSS_BINS, MAX_LOSS_BINS].
     """
@@ -105,10 +113,9 @@ def loss_curve(predictions: F64, loss: F64, bins: int | None = None) -> tuple[F6
     size = len(edges) + 1
     rows = np.bincount(which, minlength=size)
     filled, count = rows > 0, np.maximum(rows, 1)
-    return (
-        (np.bincount(which, weights=predictions, minlength=size) / count)[filled],
-        (np.bincount(which, weights=loss, minlength=size) / count)[filled],
-    )
+    knots = (np.bincount(which, weights=predictions, minlength=size) / count)[filled]
+    means = [(np.bincount(which, weights=loss, minlength=size) / count)[filled] for loss in losses]
+    return knots, means
 
 
 def estimate_regressor(
