@@ -282,3 +282,56 @@ def test_real_rows_reference_ingest_and_scan(
         capsys, monkeypatch, "telemetry", "reference", model, str(tmp_path / "bad.parquet")
     )
     assert code == 2 and "cannot read" in err
+
+
+def test_delayed_labels_ingest_estimates_the_metric_and_labels_later_replace_it(
+    data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import numpy as np
+    import pandas as pd
+
+    model = json.loads(lotsen(capsys, monkeypatch, "models", "list", "--json")[1])[0]["name"]
+    tags = json.loads(lotsen(capsys, monkeypatch, "models", "show", model, "--json")[1])[0]["tags"]
+    names = tags["features"].split(",")[:3]
+    rng = np.random.default_rng(1)
+
+    def rows(spread: float) -> pd.DataFrame:
+        score = 1 / (1 + np.exp(-rng.normal(0, spread, 4000)))
+        frame = pd.DataFrame({n: rng.normal(10, 2, 4000) for n in names})
+        return frame.assign(score=score, label=(rng.random(4000) < score).astype(int))
+
+    rows(2.0).to_parquet(tmp_path / "ref.parquet")
+    unsure = rows(0.6)  # same inputs, far less confident scores: the metric drops
+    unsure.drop(columns="label").to_csv(tmp_path / "now.csv", index=False)
+    unsure.drop(columns=["label", "score"]).to_csv(tmp_path / "bare.csv", index=False)
+    reference = ["telemetry", "reference", model, str(tmp_path / "ref.parquet")]
+    code, out, err = lotsen(capsys, monkeypatch, *reference, "--prediction-column", "score")
+    assert code == 0, err
+    assert "auc estimated from 'score' while labels are delayed" in " ".join(out.split())
+    window = ["telemetry", "ingest", model, "--window-start", "2026-11-02T00:00:00"]
+    code, out, err = lotsen(
+        capsys, monkeypatch, *window[:3], str(tmp_path / "bare.csv"), *window[3:]
+    )
+    flat = " ".join(out.split())  # the console wraps long lines
+    assert code == 0 and "no performance estimate: the window has no column 'score'" in flat, err
+    code, out, err = lotsen(
+        capsys, monkeypatch, *window[:3], str(tmp_path / "now.csv"), *window[3:]
+    )
+    assert code == 0 and "auc estimated 0.6" in " ".join(out.split()), err
+
+    scan = json.loads(lotsen(capsys, monkeypatch, "scan", "--json")[1])
+    (mine,) = [s for s in scan["signals"] if s["model"] == model]
+    assert mine["estimated_drop"] and not mine["performance_drop"]
+    (incident,) = [i for i in scan["incidents"] if model in i["models"]]
+    assert incident["kind"] == "estimated_performance_drop"
+
+    labels = ["telemetry", "labels", model, *window[3:], "--metric-value", "0.62"]
+    code, _, err = lotsen(capsys, monkeypatch, *labels, "--rows", "4000")
+    assert code == 0, err
+    scan = json.loads(lotsen(capsys, monkeypatch, "scan", "--json")[1])
+    (mine,) = [s for s in scan["signals"] if s["model"] == model]
+    assert mine["performance_drop"] and not mine["estimated_drop"]
+    assert mine["metric_value"] == 0.62 and mine["estimated_metric"] is None
+    early = [*labels[:4], "2026-10-01T00:00:00", *labels[5:], "--rows", "10"]
+    code, _, err = lotsen(capsys, monkeypatch, *early)
+    assert code == 2 and "has no window starting 2026-10-01 00:00" in err

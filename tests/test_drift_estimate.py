@@ -4,13 +4,8 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from tools.drift.estimate import (
-    Calibration,
-    estimate_classifier,
-    estimate_regressor,
-    expected_roc_auc,
-    fit_calibration,
-)
+from tools.drift.calibration import Calibration, expected_roc_auc, fit_calibration
+from tools.drift.estimate import estimate_classifier, estimate_regressor
 
 
 def classifier_window(
@@ -95,7 +90,7 @@ def test_regressor_estimate_follows_heteroscedastic_error() -> None:
 def test_isotonic_calibration_gives_sklearns_thresholds(draw: object) -> None:
     from sklearn.isotonic import IsotonicRegression
 
-    from tools.drift.estimate import _isotonic
+    from tools.drift.calibration import isotonic as _isotonic
 
     rng = np.random.default_rng(6)
     for n in (2, 50, 3000):
@@ -105,3 +100,36 @@ def test_isotonic_calibration_gives_sklearns_thresholds(draw: object) -> None:
         theirs = IsotonicRegression(out_of_bounds="clip").fit(scores, labels)
         assert np.array_equal(ours.x, theirs.X_thresholds_)
         assert np.array_equal(ours.y, theirs.y_thresholds_)
+
+
+@pytest.mark.parametrize("decimals", [2, 3, None])
+def test_calibration_decision_is_the_plain_computation_on_the_same_splits(
+    decimals: int | None,
+) -> None:
+    """One sort shared by the ten fits, and the raw ranking from tie groups: same numbers."""
+    from sklearn.isotonic import IsotonicRegression
+
+    from tools.drift.calibration import CV_SPLITS, _Ranked, expected_calibration_error
+
+    rng = np.random.default_rng(8)
+    for power in (1.0, 1.3, 2.0):
+        scores = rng.random(3000)
+        scores = scores if decimals is None else np.round(scores, decimals)  # tied scores
+        labels = (rng.random(3000) < scores**power).astype(float)
+        order = np.lexsort((labels, scores))
+        x, y = scores[order], labels[order]
+        position = np.argsort(order)
+        draws = np.random.default_rng(42)
+        tests = [position[draws.permutation(3000)[:300]] for _ in range(CV_SPLITS)]
+        fitted = []
+        for test in tests:
+            train = np.setdiff1d(np.arange(3000), test)
+            model = IsotonicRegression(out_of_bounds="clip").fit(x[train], y[train])
+            fitted.append(model.predict(x[test]))
+        truth = np.concatenate([y[t] for t in tests])
+        before = expected_calibration_error(np.concatenate([x[t] for t in tests]), truth)
+        after = expected_calibration_error(np.concatenate(fitted), truth)
+        ranked = _Ranked.of(scores, labels)
+        assert ranked is not None
+        assert ranked.held_out_errors(42) == pytest.approx((before, after), abs=1e-12)
+        assert (len(fit_calibration(scores, labels).x) > 0) == (before > after)

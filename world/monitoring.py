@@ -1,5 +1,6 @@
 """Telemetry and the drift engine on the world: simulate, ingest, scan."""
 
+import math
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -8,21 +9,28 @@ from pathlib import Path
 import pandas as pd
 
 from tools.domain import FeaturePipeline
+from tools.drift.estimated_metric import NoEstimate
 from tools.drift.incidents import Incident, group_incidents
 from tools.drift.seasonal import apply_seasonal, seasonal_choices
-from tools.drift.segment_metrics import label_metric
+from tools.drift.segment_metrics import LABEL, PREDICTION, label_metric
 from tools.drift.segments import segment_drops, segment_incidents
 from tools.drift.signals import ModelSignals
 from tools.drift.stream import stream_scan
 from tools.errors import ConfigError, NotFoundError
 from tools.registry import CHAMPION
 from tools.telemetry.binning import bin_frame, build_reference
+from tools.telemetry.performance import (
+    fit_performance_model,
+    performance_model,
+    put_performance_model,
+    window_estimate,
+)
 from tools.telemetry.reference_rows import reference_features
 from tools.telemetry.scenario import demo_faults
 from tools.telemetry.segments import clear_all as clear_segments
 from tools.telemetry.segments import declared_columns, put_segments, split_segments
 from tools.telemetry.simulate import Progress, SimModel, SimulationSpec, simulate
-from tools.telemetry.store import InjectedFault, ModelMeta, WindowFacts
+from tools.telemetry.store import InjectedFault, ModelMeta, TelemetryStore, WindowFacts
 from world.world import World
 
 WINDOW_CLOCK_SLACK = timedelta(hours=1)
@@ -68,8 +76,12 @@ def simulate_telemetry(
     rows: int,
     faults: bool,
     progress: Progress | None = None,
+    label_delay: int = 0,
 ) -> list[InjectedFault]:
-    """Simulate the fleet's telemetry into the world (replacing earlier telemetry)."""
+    """Simulate the fleet's telemetry into the world (replacing earlier telemetry).
+
+    The newest `label_delay` windows have no labels yet: their metric is estimated.
+    """
     models, pipelines = fleet_models(world)
     now = world.clock()
     spec = SimulationSpec(
@@ -79,6 +91,7 @@ def simulate_telemetry(
         reference_rows=rows,
         window_rows=rows,
         faults=demo_faults(models, pipelines) if faults else [],
+        label_delay_windows=label_delay,
     )
     clear_segments(world.telemetry)
     return simulate(spec, models, pipelines, world.telemetry, progress)
@@ -96,6 +109,16 @@ def read_rows(path: Path) -> pd.DataFrame:
         ) from exc
 
 
+@dataclass(frozen=True)
+class Ingested:
+    """What an ingest stored."""
+
+    features: int
+    """Features with a reference (or a binned window)."""
+    estimate: str
+    """The performance estimate's outcome, one sentence (fitted, estimated, or why not)."""
+
+
 def ingest_reference(
     world: World,
     model: str,
@@ -106,29 +129,59 @@ def ingest_reference(
     higher_is_better: bool,
     latency_ms: float,
     expected_rows: int | None,
-) -> int:
-    """Compute a model's reference histograms from rows (once per model version)."""
+    prediction: str | None = None,
+    label: str = LABEL,
+) -> Ingested:
+    """Compute a model's reference histograms from rows (once per model version).
+
+    Where the rows hold predictions (`prediction`, default the `prediction` column) and
+    labels, the performance estimator for delayed labels is fitted and stored too; the
+    realised metric of those labels is the reference metric unless one is given.
+
+    Raises:
+        ConfigError: the rows do not qualify as a reference, or a `prediction` column named
+            explicitly is missing.
+    """
     registered = world.registry.get_model(model)
     frame = read_rows(path)
-    features = [f for f in registered.tags.get("features", "").split(",") if f] or list(
-        frame.columns
-    )
+    if prediction is not None and prediction not in frame.columns:
+        raise ConfigError(f"{path} has no prediction column {prediction!r}")
+    features = [f for f in registered.tags.get("features", "").split(",") if f] or [
+        c for c in frame.columns if c != label
+    ]
     version = registered.aliases.get(CHAMPION, 1)
     present = reference_features(frame, path, model, features, _covered(world, model, version))
     refs = [build_reference(f, frame[f]) for f in present]
+    try:
+        estimator = fit_performance_model(
+            model, version, metric, frame, prediction or PREDICTION, label
+        )
+    except NoEstimate as exc:
+        estimator, estimate = None, f"no performance estimate while labels are delayed: {exc}"
     meta = ModelMeta(
         model=model,
         version=version,
         pipeline=registered.pipeline,
         metric=metric,
-        reference_metric=reference_metric,
+        reference_metric=(
+            estimator.reference_realised
+            if estimator is not None and math.isnan(reference_metric)
+            else reference_metric
+        ),
         higher_is_better=higher_is_better,
         baseline_latency_ms=latency_ms,
         deployed_at=world.clock(),
         expected_rows=expected_rows or len(frame),
     )
     world.telemetry.put_model(meta, refs, {})
-    return len(refs)
+    if estimator is not None:
+        put_performance_model(world.telemetry, estimator)
+        estimate = (
+            f"{metric} estimated from {estimator.prediction!r} while labels are delayed "
+            f"(reference: {estimator.reference_realised:.3f} realised, "
+            f"{estimator.reference_estimate:.3f} estimated, {estimator.reference_rows} rows)"
+        )
+    return Ingested(len(refs), estimate)
 
 
 def _covered(world: World, model: str, version: int) -> set[str]:
@@ -150,8 +203,13 @@ def ingest_window(
     metric_value: float | None,
     latency_ms: float | None,
     freshness_lag_h: float,
-) -> int:
+    prediction: str | None = None,
+) -> Ingested:
     """Bin one current window of raw rows against the model's reference and store it.
+
+    With the model's performance estimator and the prediction column (`prediction`, default
+    the one the estimator was fitted on), the window's estimated metric is stored beside
+    `metric_value`; scans use it only while `metric_value` is unknown (labels delayed).
 
     Raises:
         ConfigError: the window starts after the world's clock (plus `WINDOW_CLOCK_SLACK`):
@@ -167,6 +225,7 @@ def ingest_window(
     store = world.telemetry
     meta = store.model(model)
     bins = bin_frame(store.references(model), frame)
+    estimated, reference, estimate = _estimate(store, meta, frame, prediction)
     facts = WindowFacts(
         model=model,
         window_start=window_start,
@@ -177,6 +236,8 @@ def ingest_window(
         labelled_rows=len(frame) if metric_value is not None else 0,
         latency_p95_ms=latency_ms if latency_ms is not None else meta.baseline_latency_ms,
         requests_per_s=0.0,
+        estimated_metric=estimated,
+        estimate_reference=reference,
     )
     store.put_window(facts, bins)
     columns = _segment_columns(world, model)
@@ -185,7 +246,36 @@ def ingest_window(
             model, window_start, store.references(model), frame, columns, label_metric(meta.metric)
         )
         put_segments(store, segments)
-    return len(bins)
+    return Ingested(len(bins), estimate)
+
+
+def _estimate(
+    store: TelemetryStore, meta: ModelMeta, frame: pd.DataFrame, prediction: str | None
+) -> tuple[float | None, float | None, str]:
+    """The window's estimated metric and the reference's (None: none), and the outcome."""
+    estimator = performance_model(store, meta.model, meta.version)
+    if estimator is None:
+        return (
+            None,
+            None,
+            (
+                f"no performance estimate: the reference of {meta.model} v{meta.version} had no "
+                "prediction and label columns to fit one"
+            ),
+        )
+    column = prediction or estimator.prediction
+    try:
+        value = window_estimate(estimator, frame, column)
+    except NoEstimate as exc:
+        return None, None, f"no performance estimate: {exc}"
+    return (
+        value,
+        estimator.reference_estimate,
+        (
+            f"{meta.metric} estimated {value:.3f} from {column!r} "
+            f"({estimator.reference_estimate:.3f} estimated on the reference)"
+        ),
+    )
 
 
 def _segment_columns(world: World, model: str) -> list[str]:

@@ -82,6 +82,11 @@ TABLE: dict[str, tuple[Action, str]] = {
         Action.ROLLBACK,
         "latency regressed right after a deploy: roll the champion back",
     ),
+    "estimated_performance_drop": (
+        Action.WATCH,
+        "performance was only estimated to drop (prediction scores, labels delayed): "
+        "watch and have a human check; retrain, roll back or promote once labels confirm it",
+    ),
 }
 
 
@@ -92,6 +97,7 @@ ADMISSIBLE: dict[str, frozenset[Action]] = {
     "concept_drift": frozenset({Action.RETRAIN_WITH_REVIEW}),
     "bad_deploy": frozenset({Action.ROLLBACK}),
     "latency_regression": frozenset({Action.ROLLBACK}),
+    "estimated_performance_drop": frozenset({Action.WATCH}),
 }
 """What an LLM tier may choose for each incident kind; anything else falls back to tier 0.
 
@@ -114,6 +120,9 @@ fix undone.
   requires for a cause the evidence cannot confirm.
 - bad_deploy, latency_regression: rollback only. Anything else leaves the bad version
   serving.
+- estimated_performance_drop: watch only. The drop is an estimate from prediction scores
+  while labels are delayed; changing a model on it (retrain, rollback) acts on evidence
+  that labels have not confirmed.
 - a kind missing here (a new kind added to `TABLE` only): the tier-0 action only.
 """
 

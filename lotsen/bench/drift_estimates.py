@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel
 
-from tools.drift.estimate import classifier_estimate, fit_calibration, fit_loss_model
+from tools.drift.calibration import fit_calibration
+from tools.drift.estimate import classifier_estimate, fit_loss_model
 
 
 class EstimateRow(BaseModel):

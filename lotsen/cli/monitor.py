@@ -34,6 +34,10 @@ def simulate_cmd(
     faults: Annotated[
         bool, typer.Option(help="Inject the demo faults (else a quiet fleet).")
     ] = True,
+    label_delay: Annotated[
+        int,
+        typer.Option(help="Newest windows whose labels are delayed (metric estimated instead)."),
+    ] = 0,
 ) -> None:
     """Generate reference + current windows for every model, binned at ingest."""
     from tools.telemetry.reference_rows import MIN_REFERENCE_ROWS
@@ -41,6 +45,7 @@ def simulate_cmd(
 
     windows = checks.count("--windows", windows, most=MAX_WINDOWS)
     rows = checks.count("--rows", rows, least=MIN_REFERENCE_ROWS, most=MAX_ROWS)
+    label_delay = checks.count("--label-delay", label_delay, least=0, most=windows)
 
     with progress_bar() as bar:
         task = bar.add_task("simulating telemetry", total=None)
@@ -51,10 +56,12 @@ def simulate_cmd(
             rows=rows,
             faults=faults,
             progress=lambda d, t: bar.update(task, completed=d, total=t),
+            label_delay=label_delay,
         )
+    delayed = f", labels delayed in the newest {label_delay}" if label_delay else ""
     console.print(
-        f"Simulated {windows} window(s) of {rows} rows per model; {len(truth)} fault(s) injected "
-        "(`lotsen telemetry faults` shows the ground truth)."
+        f"Simulated {windows} window(s) of {rows} rows per model{delayed}; {len(truth)} "
+        "fault(s) injected (`lotsen telemetry faults` shows the ground truth)."
     )
 
 
@@ -147,13 +154,19 @@ def render_scan(report: "ScanReport") -> None:
         for column in ("model", "drift share", "drifted features", "metric now / reference"):
             top.add_column(column)
         for s in drifted:
-            perf = (
-                f"{s.metric} {s.metric_value:.3f} / {s.reference_metric:.3f}"
-                if s.metric_value is not None and s.reference_metric is not None
-                else "-"
+            top.add_row(
+                s.model, f"{s.drift_share:.0%}", ", ".join(s.drifted_features), _performance(s)
             )
-            top.add_row(s.model, f"{s.drift_share:.0%}", ", ".join(s.drifted_features), perf)
         console.print(top)
+
+
+def _performance(s: "ModelSignals") -> str:
+    """The metric now against the reference: realised, or estimated while labels are delayed."""
+    if s.metric_value is not None and s.reference_metric is not None:
+        return f"{s.metric} {s.metric_value:.3f} / {s.reference_metric:.3f}"
+    if s.estimated_metric is not None and s.estimate_reference is not None:
+        return f"{s.metric} ~{s.estimated_metric:.3f} / ~{s.estimate_reference:.3f} (estimated)"
+    return "-"
 
 
 def _model_detail(
@@ -169,8 +182,8 @@ def _model_detail(
         return
     console.print(
         f"[bold]{model}[/bold] (pipeline {found.pipeline}), window {found.window_start:%Y-%m-%d}: "
-        f"drift share {found.drift_share:.0%}, {found.metric} {found.metric_value} "
-        f"(reference {found.reference_metric}), p95 x{found.latency_ratio:.2f}"
+        f"drift share {found.drift_share:.0%}, {_performance(found)}, "
+        f"p95 x{found.latency_ratio:.2f}"
     )
     for issue in found.dq_issues:
         console.print(
@@ -225,17 +238,24 @@ def reference_cmd(
     lower_is_better: Annotated[bool, typer.Option(help="For rmse-like metrics.")] = False,
     latency_ms: Annotated[float, typer.Option(help="Baseline p95 latency.")] = 0.0,
     expected_rows: Annotated[int | None, typer.Option(help="Rows a window should have.")] = None,
+    prediction_column: Annotated[
+        str | None,
+        typer.Option(help="Column of predictions (a classifier's P(y=1)) [default: prediction]."),
+    ] = None,
+    label_column: Annotated[str, typer.Option(help="Column of labels.")] = "label",
 ) -> None:
     """Compute a model's reference histograms from real rows (once per model version).
 
     The file needs at least 100 rows and the model's features; a file that does not
-    qualify is refused and the current reference stays.
+    qualify is refused and the current reference stays. Rows with predictions and labels
+    also fit the estimate of the metric used while a window's labels are delayed (and give
+    the reference metric when --value is not set).
     """
     from world.monitoring import ingest_reference
 
     if expected_rows is not None:
         checks.count("--expected-rows", expected_rows)
-    count = ingest_reference(
+    done = ingest_reference(
         world_of(ctx),
         checks.name("MODEL", model),
         checks.input_file("PATH", path),
@@ -244,8 +264,12 @@ def reference_cmd(
         higher_is_better=not lower_is_better,
         latency_ms=checks.finite("--latency-ms", latency_ms, ge=0),
         expected_rows=expected_rows,
+        prediction=checks.name_or_none("--prediction-column", prediction_column),
+        label=checks.name("--label-column", label_column),
     )
-    console.print(f"{model}: reference histograms for {count} feature(s) from {path}")
+    console.print(
+        f"{model}: reference histograms for {done.features} feature(s) from {path}; {done.estimate}"
+    )
 
 
 @telemetry_app.command("ingest")
@@ -259,12 +283,21 @@ def ingest_cmd(
     ] = None,
     latency_ms: Annotated[float | None, typer.Option(help="Observed p95 latency.")] = None,
     lag_hours: Annotated[float, typer.Option(help="Age of the newest row.")] = 0.0,
+    prediction_column: Annotated[
+        str | None,
+        typer.Option(help="Column of predictions [default: the reference's]."),
+    ] = None,
 ) -> None:
-    """Bin a window of real rows against the model's reference (then `lotsen scan`)."""
+    """Bin a window of real rows against the model's reference (then `lotsen scan`).
+
+    Without --metric-value (labels delayed), the metric is estimated from the prediction
+    column where the reference fitted an estimator; the realised metric, once ingested,
+    replaces it in scans.
+    """
     from world.monitoring import ingest_window
 
     start = window_start if window_start.tzinfo else window_start.replace(tzinfo=UTC)
-    count = ingest_window(
+    done = ingest_window(
         world_of(ctx),
         checks.name("MODEL", model),
         checks.input_file("PATH", path),
@@ -272,5 +305,31 @@ def ingest_cmd(
         metric_value=checks.finite_or_none("--metric-value", metric_value),
         latency_ms=checks.finite_or_none("--latency-ms", latency_ms, ge=0),
         freshness_lag_h=checks.finite("--lag-hours", lag_hours, ge=0),
+        prediction=checks.name_or_none("--prediction-column", prediction_column),
     )
-    console.print(f"{model}: window {start:%Y-%m-%d %H:%M} binned for {count} feature(s)")
+    console.print(
+        f"{model}: window {start:%Y-%m-%d %H:%M} binned for {done.features} feature(s); "
+        f"{done.estimate}"
+    )
+
+
+@telemetry_app.command("labels")
+def labels_cmd(
+    ctx: typer.Context,
+    model: Annotated[str, typer.Argument(help="Monitored model.")],
+    window_start: Annotated[datetime, typer.Option(help="Start of the window (ISO 8601, UTC).")],
+    metric_value: Annotated[float, typer.Option(help="The metric its labels give.")],
+    rows: Annotated[int, typer.Option(help="Labelled rows.")],
+) -> None:
+    """Labels arrived for an ingested window: its realised metric replaces the estimate."""
+    from tools.telemetry.performance import record_labels
+
+    start = window_start if window_start.tzinfo else window_start.replace(tzinfo=UTC)
+    record_labels(
+        world_of(ctx).telemetry,
+        checks.name("MODEL", model),
+        start,
+        checks.finite("--metric-value", metric_value),
+        checks.count("--rows", rows),
+    )
+    console.print(f"{model}: window {start:%Y-%m-%d %H:%M} now has its realised metric")

@@ -18,9 +18,11 @@ def simulate_fleet(
     rows: int = 600,
     windows: int = 2,
     faults: bool = True,
+    label_delay_windows: int = 0,
 ) -> list[InjectedFault]:
     """`windows` windows of `rows` rows (reference as large) for `generate_fleet(models, seed)`,
-    with the demo faults unless `faults` is off; returns the faults injected.
+    with the demo faults unless `faults` is off, the newest `label_delay_windows` without
+    labels; returns the faults injected.
     """
     fleet = generate_fleet(models, seed)
     sims = [
@@ -40,5 +42,6 @@ def simulate_fleet(
         reference_rows=rows,
         window_rows=rows,
         windows=windows,
+        label_delay_windows=label_delay_windows,
     )
     return simulate(spec, sims, list(fleet.pipelines), store)

@@ -35,7 +35,8 @@ ORDER BY r.model, r.feature
 _MODELS_SQL = """
 WITH latest AS (SELECT model, {window} AS ws FROM windows {where} GROUP BY model)
 SELECT m.*, w.window_start, w.rows, w.freshness_lag_h, w.schema_fingerprint, w.metric_value,
-       w.labelled_rows, w.latency_p95_ms, w.requests_per_s
+       w.labelled_rows, w.latency_p95_ms, w.requests_per_s, w.estimated_metric,
+       w.estimate_reference
 FROM models m JOIN latest l ON l.model = m.model
 JOIN windows w ON w.model = m.model AND w.window_start = l.ws
 ORDER BY m.model
@@ -112,6 +113,10 @@ class ModelArrays:
     higher_is_better: B
     latency_p95_ms: F64
     baseline_latency_ms: F64
+    estimated_metric: F64 | None = None
+    """The metric estimated from predictions while labels are delayed (NaN: none)."""
+    estimate_reference: F64 | None = None
+    """The same estimate on the reference (what `estimated_metric` is compared with)."""
 
 
 @dataclass
@@ -220,6 +225,8 @@ def model_arrays(models: pa.Table) -> ModelArrays:
         higher_is_better=num("higher_is_better").astype(bool),
         latency_p95_ms=num("latency_p95_ms"),
         baseline_latency_ms=num("baseline_latency_ms"),
+        estimated_metric=num("estimated_metric"),
+        estimate_reference=num("estimate_reference"),
     )
 
 

@@ -198,7 +198,8 @@ def scan_partial(
     ) / np.maximum(np.bincount(f.model_index, weights=weights, minlength=n_models), 1e-12)
     volume_low = m.rows < config.min_volume_ratio * m.expected_rows
     stale = m.freshness_lag_h > config.max_lag_windows * m.window_hours
-    perf_drop = _performance_drop(m, config)
+    perf_drop = _worse(m.metric_value, m.reference_metric, m.higher_is_better, config)
+    estimated, estimate_reference, estimated_drop = _estimated(m, config)
     latency = np.divide(
         m.latency_p95_ms,
         m.baseline_latency_ms,
@@ -209,7 +210,7 @@ def scan_partial(
     drifting = ~broken & (
         np.bincount(f.model_index, weights=results.drifted, minlength=n_models) > 0
     )
-    flagged = broken | drifting | perf_drop | (latency >= config.latency_ratio)
+    flagged = broken | drifting | perf_drop | estimated_drop | (latency >= config.latency_ratio)
     p_rows = np.isin(results.test, [TESTS.index("ks"), TESTS.index("chi_square")])
     p_values = results.score[p_rows & ~broken[f.model_index]]
     psi = reported_psi(f, results.drifted | detail)
@@ -245,6 +246,9 @@ def scan_partial(
                 metric_value=_num(metric_value[i]),
                 reference_metric=_num(reference_metric[i]),
                 performance_drop=bool(perf_drop[i]),
+                estimated_metric=_num(estimated[i]),
+                estimate_reference=_num(estimate_reference[i]),
+                estimated_drop=bool(estimated_drop[i]),
                 latency_ratio=latency_of[i],
                 latency_regression=latency_of[i] >= config.latency_ratio,
                 features=features[feature_at[i] : feature_at[i + 1]],
@@ -253,19 +257,38 @@ def scan_partial(
     return out, p_values
 
 
-def _performance_drop(m: ModelArrays, config: DriftConfig) -> NDArray[np.bool_]:
-    known = ~np.isnan(m.metric_value) & ~np.isnan(m.reference_metric)
-    drop = m.reference_metric - m.metric_value
+def _worse(
+    value: NDArray[np.float64],
+    reference: NDArray[np.float64],
+    higher_is_better: NDArray[np.bool_],
+    config: DriftConfig,
+) -> NDArray[np.bool_]:
+    """Where a metric dropped (or rose, lower-is-better) past the config's limits."""
+    known = ~np.isnan(value) & ~np.isnan(reference)
+    drop = reference - value
     rise = np.divide(
-        m.metric_value - m.reference_metric,
-        np.abs(m.reference_metric),
+        value - reference,
+        np.abs(reference),
         out=np.zeros_like(drop),
-        where=np.abs(m.reference_metric) > 0,
+        where=np.abs(reference) > 0,
     )
     worse = np.where(
-        m.higher_is_better, drop >= config.metric_drop_abs, rise >= config.metric_rise_rel
+        higher_is_better, drop >= config.metric_drop_abs, rise >= config.metric_rise_rel
     )
     return known & worse
+
+
+def _estimated(
+    m: ModelArrays, config: DriftConfig
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.bool_]]:
+    """Estimate, its reference and its drop, for windows without a realised metric only."""
+    none = np.full(len(m.model), np.nan)
+    if m.estimated_metric is None or m.estimate_reference is None:
+        return none, none, np.zeros(len(m.model), dtype=bool)
+    unlabelled = np.isnan(m.metric_value)
+    estimated = np.where(unlabelled, m.estimated_metric, np.nan)
+    reference = np.where(unlabelled, m.estimate_reference, np.nan)
+    return estimated, reference, _worse(estimated, reference, m.higher_is_better, config)
 
 
 def _rows_by_model(

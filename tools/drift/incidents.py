@@ -5,7 +5,11 @@ Two hundred models broken by one upstream pipeline are one incident, not two hun
 - drift groups by (pipeline, drifted features), so a shift in a shared source is one incident;
 - latency regressions group by deploy time;
 - a performance drop without drift is concept drift (one incident per model), and a drop
-  right after a deploy is a bad deploy.
+  right after a deploy is a bad deploy;
+- a drop estimated from prediction scores while labels are delayed is never either: alone it
+  is an `estimated_performance_drop` for a human to watch (the estimate cannot see concept
+  drift, and a retrain or rollback needs labels), and with drift it stays covariate drift
+  with the estimate in its cause and evidence.
 
 An incident's `key` names the problem, not the window it was seen in: the kind and its scope
 (the pipeline of a data-quality break; pipeline and drifted features of a drift; the models
@@ -32,6 +36,7 @@ IncidentKind = Literal[
     "concept_drift",
     "bad_deploy",
     "latency_regression",
+    "estimated_performance_drop",
 ]
 RECENT_DEPLOY = timedelta(hours=36)
 """A deploy this close to the window start counts as 'right after a deploy'."""
@@ -84,6 +89,7 @@ def group_incidents(signals: list[ModelSignals]) -> list[Incident]:
     drifting = [s for s in healthy if s.drifted_features and _material(s)]
     incidents += _drift(drifting)
     incidents += _performance([s for s in healthy if s.performance_drop and s not in drifting])
+    incidents += _estimated([s for s in healthy if s.estimated_drop and s not in drifting])
     incidents += _latency([s for s in signals if s.latency_regression])
     return sorted(incidents, key=lambda i: (-len(i.models), i.kind, i.id))
 
@@ -128,6 +134,8 @@ def _drift(signals: list[ModelSignals]) -> list[Incident]:
         kind: IncidentKind = "drift_with_performance_drop" if dropped else "covariate_drift"
         scope = f"{len(group)} models of pipeline {pipeline}" if len(group) > 1 else group[0].model
         tail = "and performance dropped" if dropped else "performance is healthy"
+        if not dropped and any(s.estimated_drop for s in group):
+            tail = f"performance is estimated to have dropped ({_DELAYED})"
         out.append(
             _incident(
                 kind,
@@ -155,6 +163,25 @@ def _performance(signals: list[ModelSignals]) -> list[Incident]:
         out.append(
             _incident(
                 kind, [s], scope=s.model, pipeline=s.pipeline, cause=cause, evidence=[_perf(s)]
+            )
+        )
+    return out
+
+
+def _estimated(signals: list[ModelSignals]) -> list[Incident]:
+    out = []
+    for s in signals:
+        recent = s.window_start - s.deployed_at < RECENT_DEPLOY
+        after = f" after the deploy at {s.deployed_at:%Y-%m-%d %H:%M}" if recent else ""
+        out.append(
+            _incident(
+                "estimated_performance_drop",
+                [s],
+                scope=s.model,
+                pipeline=s.pipeline,
+                cause=f"performance estimated from prediction scores dropped{after} while "
+                f"inputs did not drift ({_DELAYED})",
+                evidence=[_perf(s)],
             )
         )
     return out
@@ -227,7 +254,18 @@ def _material(s: ModelSignals) -> bool:
     return False
 
 
+_DELAYED = (
+    "labels delayed: a human checks it; retrain, rollback or promotion only once labels "
+    "confirm, as an estimate from scores cannot see concept drift"
+)
+
+
 def _perf(s: ModelSignals) -> str:
+    if s.estimated_metric is not None and s.estimate_reference is not None:
+        return (
+            f"{s.model}: {s.metric} estimated {s.estimated_metric:.3f} (labels delayed; "
+            f"{s.estimate_reference:.3f} estimated on the reference)"
+        )
     if s.metric_value is None or s.reference_metric is None:
         return f"{s.model}: no labels"
     return f"{s.model}: {s.metric} {s.metric_value:.3f} (reference {s.reference_metric:.3f})"

@@ -58,13 +58,13 @@ def batch_from_profiles(items: list[ModelWindow]) -> ScanBatch:
         expected_rows=np.array([m.expected_rows for m in metas], dtype=f64),
         freshness_lag_h=np.array([f.freshness_lag_h for f in facts]),
         metric=[m.metric for m in metas],
-        metric_value=np.array(
-            [np.nan if f.metric_value is None else f.metric_value for f in facts]
-        ),
+        metric_value=np.array([_or_nan(f.metric_value) for f in facts]),
         reference_metric=np.array([m.reference_metric for m in metas]),
         higher_is_better=np.array([m.higher_is_better for m in metas], dtype=bool),
         latency_p95_ms=np.array([f.latency_p95_ms for f in facts]),
         baseline_latency_ms=np.array([m.baseline_latency_ms for m in metas]),
+        estimated_metric=np.array([_or_nan(f.estimated_metric) for f in facts]),
+        estimate_reference=np.array([_or_nan(f.estimate_reference) for f in facts]),
     )
     return ScanBatch(features=features, models=models)
 
@@ -81,3 +81,7 @@ def _window_for(item: ModelWindow, feature: str) -> FeatureWindow:
         nulls=0,
         missing=True,
     )
+
+
+def _or_nan(value: float | None) -> float:
+    return np.nan if value is None else value

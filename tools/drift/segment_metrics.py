@@ -10,7 +10,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from tools.drift.estimate import expected_roc_auc
+from tools.drift.calibration import expected_roc_auc
 from tools.telemetry.segments import MetricOf
 
 LABEL, PREDICTION = "label", "prediction"

@@ -56,6 +56,16 @@ class ModelSignals(BaseModel):
     metric_value: float | None = None
     reference_metric: float | None = None
     performance_drop: bool = False
+    """The realised metric (labels) dropped."""
+    estimated_metric: float | None = None
+    """The metric estimated from predictions while labels are delayed (None: labelled, or no
+    estimate)."""
+    estimate_reference: float | None = None
+    """The same estimate on the reference, what `estimated_metric` is compared with."""
+    estimated_drop: bool = False
+    """The estimate dropped as far as a realised drop must (labels delayed): for a human to
+    watch; never concept drift (an estimate from scores cannot see it) and never by itself a
+    retrain, rollback or promotion (those need labels)."""
     latency_ratio: float = 1.0
     latency_regression: bool = False
     features: list[FeatureSignal] = Field(default_factory=list)
@@ -70,5 +80,6 @@ class ModelSignals(BaseModel):
             self.dq_issues
             or self.drifted_features
             or self.performance_drop
+            or self.estimated_drop
             or self.latency_regression
         )

@@ -85,7 +85,8 @@ faster than as lists."""
 _MODELS = f"""
 WITH latest AS ({_LATEST})
 SELECT m.*, w.window_start, w.rows, w.freshness_lag_h, w.schema_fingerprint, w.metric_value,
-       w.labelled_rows, w.latency_p95_ms, w.requests_per_s
+       w.labelled_rows, w.latency_p95_ms, w.requests_per_s, w.estimated_metric,
+       w.estimate_reference
 FROM models m JOIN latest l ON l.model = m.model
 JOIN windows w ON w.model = m.model AND w.window_start = l.ws
 WHERE {{block}}

@@ -41,6 +41,9 @@ class WindowEffects(BaseModel):
     freshness_lag_h: float
     latency_factor: float = 1.0
     performance_drop: float = 0.0
+    visible_drop: float = 0.0
+    """The part of the drop prediction scores show (covariate shift's, not concept drift's):
+    what an estimate without labels can see."""
 
 
 def apply_faults(
@@ -57,6 +60,7 @@ def apply_faults(
             case "covariate_shift":
                 shift_features(frame, fault.features, fault.sigma, stds)
                 effects.performance_drop += fault.performance_drop
+                effects.visible_drop += fault.performance_drop
             case "concept_drift" | "bad_deploy":
                 effects.performance_drop += fault.performance_drop
             case "latency_regression":

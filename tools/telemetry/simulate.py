@@ -51,6 +51,9 @@ class SimulationSpec(BaseModel):
     window_hours: float = 24.0
     seasonal_amplitude: float = 0.03
     """Daily mean wobble, in standard deviations: normal variation that must not alert."""
+    label_delay_windows: int = Field(default=0, ge=0)
+    """The newest windows whose labels have not arrived: no realised metric, an estimated
+    one instead (the reference metric less the part of a drop prediction scores show)."""
     faults: list[FaultSpec] = Field(default_factory=list)
 
 
@@ -157,6 +160,7 @@ def _simulate_model(
             higher,
             rows,
             gradual=[f for f in faults if f.kind == "gradual_drift"],
+            delayed=k > spec.windows - spec.label_delay_windows,
         )
 
 
@@ -174,6 +178,7 @@ def _window(
     higher: bool,
     rows: _Rows,
     gradual: list[FaultSpec],
+    delayed: bool,
 ) -> None:
     season = spec.seasonal_amplitude * math.sin(2 * math.pi * k / 7)
     n = int(spec.window_rows * rng.uniform(0.95, 1.05))
@@ -182,14 +187,15 @@ def _window(
     for g in gradual:
         shift_features(frame, g.features, g.sigma * k / spec.windows, stds)
     effects = apply_faults(frame, faults, stds, rng, spec.window_hours)
-    drop = effects.performance_drop
     bins = bin_frame(refs, frame)
     present = ",".join(sorted(frame.columns))
-    metric = (
-        ref_metric + rng.normal(0, 0.004) - drop
-        if higher
-        else ref_metric * (1 + rng.normal(0, 0.01) + 3 * drop)
-    )
+    noise = rng.normal(0, 0.004 if higher else 0.01)
+
+    def moved(drop: float) -> float:
+        return ref_metric + noise - drop if higher else ref_metric * (1 + noise + 3 * drop)
+
+    metric = moved(effects.performance_drop)
+    estimated = moved(effects.visible_drop) if delayed else None
     rows.tables["windows"].append(
         [
             model.name,
@@ -197,10 +203,12 @@ def _window(
             len(frame),
             effects.freshness_lag_h,
             hashlib.sha1(present.encode()).hexdigest()[:12],
-            float(metric),
-            len(frame) // 2,
+            None if delayed else float(metric),
+            0 if delayed else len(frame) // 2,
             model.baseline_latency_ms * effects.latency_factor * float(rng.uniform(0.97, 1.03)),
             model.requests_per_s,
+            estimated,
+            ref_metric if delayed else None,
         ]
     )
     rows.tables["window_bins"] += [window_row(model.name, start, b) for b in bins]

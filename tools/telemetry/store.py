@@ -1,8 +1,10 @@
 """The telemetry store: DuckDB file of reference and window histograms plus window facts.
 
-Reference histograms are written once per model version; each current window adds one row
+Reference histograms are written once per model version (with the model's performance
+estimator, where the reference has predictions and labels); each current window adds one row
 per feature (binned at ingest) and one row of window facts (volume, freshness, schema,
-realised performance, latency, traffic). A fleet scan reads it all back as arrays.
+realised or estimated performance, latency, traffic). A fleet scan reads it all back as
+arrays.
 """
 
 import logging
@@ -49,6 +51,15 @@ CREATE TABLE injected_faults (
     id INTEGER, kind VARCHAR, target VARCHAR, models VARCHAR[], features VARCHAR[],
     window_start TIMESTAMPTZ, detail VARCHAR);
 """,
+    # 2: performance estimated while labels are delayed (tools/telemetry/performance.py)
+    """
+ALTER TABLE windows ADD COLUMN estimated_metric DOUBLE;
+ALTER TABLE windows ADD COLUMN estimate_reference DOUBLE;
+CREATE TABLE performance_models (
+    model VARCHAR, version INTEGER, metric VARCHAR, prediction VARCHAR, threshold DOUBLE,
+    knots DOUBLE[], "values" DOUBLE[], reference_estimate DOUBLE, reference_realised DOUBLE,
+    reference_rows BIGINT, PRIMARY KEY (model, version));
+""",
 )
 _UNVERSIONED = "lotsen.telemetry/1"
 """What files written before numbered migrations carry as their schema (= version 1)."""
@@ -80,9 +91,14 @@ class WindowFacts(BaseModel):
     freshness_lag_h: float
     schema_fingerprint: str
     metric_value: float | None = None
+    """The realised metric (None: no labels yet). It always wins over the estimate."""
     labelled_rows: int = 0
     latency_p95_ms: float
     requests_per_s: float
+    estimated_metric: float | None = None
+    """The metric estimated from the prediction column at ingest (None: no estimate)."""
+    estimate_reference: float | None = None
+    """The same estimate on the reference: what `estimated_metric` is compared with."""
 
 
 class InjectedFault(BaseModel):
@@ -160,8 +176,8 @@ class TelemetryStore:
         self, meta: ModelMeta, references: list[FeatureReference], importance: dict[str, float]
     ) -> None:
         """Register a model version and its reference histograms (replacing older ones)."""
-        self.db.execute("DELETE FROM models WHERE model = ?", [meta.model])
-        self.db.execute("DELETE FROM reference WHERE model = ?", [meta.model])
+        for table in ("models", "reference", "performance_models"):
+            self.db.execute(f"DELETE FROM {table} WHERE model = ?", [meta.model])
         self.db.execute(
             "INSERT INTO models VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             list(meta.model_dump().values()),
@@ -179,17 +195,18 @@ class TelemetryStore:
         key = [facts.model, facts.window_start]
         self.db.execute("DELETE FROM windows WHERE model = ? AND window_start = ?", key)
         self.db.execute("DELETE FROM window_bins WHERE model = ? AND window_start = ?", key)
+        values = facts.model_dump()
         self.db.execute(
-            "INSERT INTO windows VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            list(facts.model_dump().values()),
+            f"INSERT INTO windows ({', '.join(values)}) VALUES ({', '.join('?' * len(values))})",
+            list(values.values()),
         )
         rows = [window_row(facts.model, facts.window_start, b) for b in bins]
         self.db.executemany("INSERT INTO window_bins VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
     def bulk_insert(self, table: str, frame: Any) -> None:
-        """Append an Arrow table or DataFrame with the table's columns (fast path)."""
+        """Append an Arrow table or DataFrame (fast path); columns it lacks stay NULL."""
         self.db.register("incoming", frame)
-        self.db.execute(f"INSERT INTO {table} SELECT * FROM incoming")
+        self.db.execute(f"INSERT INTO {table} BY NAME SELECT * FROM incoming")
         self.db.unregister("incoming")
 
     def record_fault(self, fault: InjectedFault) -> None:
@@ -250,7 +267,14 @@ class TelemetryStore:
 
     def clear(self) -> None:
         """Remove all telemetry (before a new simulation)."""
-        for table in ("models", "reference", "window_bins", "windows", "injected_faults"):
+        for table in (
+            "models",
+            "reference",
+            "window_bins",
+            "windows",
+            "injected_faults",
+            "performance_models",
+        ):
             self.db.execute(f"DELETE FROM {table}")
 
     def _one(self, sql: str) -> tuple[Any, ...] | None:
