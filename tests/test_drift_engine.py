@@ -13,7 +13,7 @@ from tools.drift.engine import DriftConfig, scan
 from tools.drift.inmemory import ModelWindow, batch_from_profiles
 from tools.drift.signals import ModelSignals
 from tools.errors import StateError
-from tools.telemetry.binning import bin_frame, build_reference
+from tools.telemetry.binning import bin_frame, bin_window, build_reference
 from tools.telemetry.store import ModelMeta, TelemetryStore, WindowFacts
 
 NOW = datetime(2026, 11, 3, tzinfo=UTC)
@@ -196,3 +196,12 @@ def test_corrupt_telemetry_file_is_refused(tmp_path: Path) -> None:
     bad.write_bytes(b"not a database" * 100)
     with pytest.raises(StateError, match="not a usable telemetry database"):
         TelemetryStore(bad)
+
+
+def test_a_reference_without_finite_values_bins_a_window_without_crashing() -> None:
+    ref = build_reference("x", pd.Series([np.nan, np.inf, np.nan]))
+    assert ref.edges == []  # nothing finite to take quantiles of
+    window = pd.DataFrame({"x": [1.0, 2.0, np.nan, np.inf]})
+    [binned] = bin_frame([ref], window)  # the whole-frame path raised IndexError here
+    assert binned == bin_window(ref, window["x"])
+    assert (sum(binned.counts), binned.n, binned.nulls, binned.invalid) == (0, 2, 1, 1)

@@ -236,14 +236,19 @@ def _bin_numeric_matrix(refs: list[FeatureReference], frame: pd.DataFrame) -> li
     nulls = np.isnan(x).sum(axis=1)
     finite = np.isfinite(x)
     invalid = (~finite).sum(axis=1) - nulls
-    slots = np.empty(x.shape, dtype=np.int64)
+    slots = np.zeros(x.shape, dtype=np.int64)
+    no_edges = [j for j, ref in enumerate(refs) if not ref.edges]
+    binned = finite.copy()
+    binned[no_edges] = False  # a reference without finite values: nothing to bin against
     for j, ref in enumerate(refs):  # one searchsorted per feature: edges differ
+        if not ref.edges:
+            continue
         edges = np.asarray(ref.edges)
         row = x[j]
         slot = np.searchsorted(edges[:-1], row, side="right")  # 0 below the range, 1..bins inside
         slots[j] = np.where(row > edges[-1], SLOTS - 1, slot)
     offsets = slots + (np.arange(len(refs)) * SLOTS)[:, None]
-    flat, keep = offsets[finite], x[finite]
+    flat, keep = offsets[binned], x[binned]
     counts = (
         np.bincount(flat, minlength=len(refs) * SLOTS).reshape(len(refs), SLOTS).astype(np.float64)
     )
@@ -253,7 +258,7 @@ def _bin_numeric_matrix(refs: list[FeatureReference], frame: pd.DataFrame) -> li
             feature=r.feature,
             counts=counts[j].tolist(),
             sums=sums[j].tolist(),
-            n=int(counts[j].sum()),
+            n=int(finite[j].sum()),  # as bin_window counts it, binned or not
             nulls=int(nulls[j]),
             invalid=int(invalid[j]),
         )
