@@ -9,8 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from agents.assistant.drift_intents import drift_line
 from agents.remediation.plan import Action, tier0_plan
 from tests.support.telemetry_fleets import simulate_fleet
+from tools.catalog.drift_tools import drift_now
 from tools.drift.batch import load_batch
 from tools.drift.engine import scan
 from tools.drift.estimated_metric import NoEstimate, fit_estimator
@@ -304,3 +306,16 @@ def test_classifier_metrics_with_certain_labels_are_sklearns_and_estimates_track
         metric, reference["prediction"].to_numpy(), reference["label"].to_numpy(float)
     )
     assert estimator.estimate(scores) == pytest.approx(realised, abs=0.015)
+
+
+def test_the_assistants_drift_answer_shows_an_estimate_while_labels_are_delayed() -> None:
+    rng = np.random.default_rng(3)
+    store = store_with(rows(rng, 5000, 2.0), rows(rng, 5000, 0.7), labelled=False)
+    signals = only(store)
+    found = drift_now(store, models=[signals.model])
+    assert found is not None
+    [row] = found.drifting
+    assert row.estimated_drop and row.performance_drop is False
+    assert row.estimated_metric == signals.estimated_metric
+    text = drift_line(row.model, False, row)
+    assert "estimated" in text and "labels delayed" in text

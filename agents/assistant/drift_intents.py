@@ -52,7 +52,7 @@ def drift(view: FleetView, query: Query) -> Reply:
         rows = [r for r in rows if view.models[r.model].env is query.env]
     window = f"newest window {found.window_start:%Y-%m-%d %H:%M}, {found.scanned} models scanned"
     if query.models:
-        lines = [_one(r.model, r.drifting, r) for r in rows]
+        lines = [drift_line(r.model, r.drifting, r) for r in rows]
         missing = [m for m in query.models if m not in {r.model for r in rows}]
         lines += [f"- {m}: no telemetry for it in the newest window." for m in missing]
         drifting = [r.model for r in rows if r.drifting]
@@ -69,7 +69,7 @@ def drift(view: FleetView, query: Query) -> Reply:
             facts={"drifting": [], "count": 0, "incidents": as_json(found.incidents)},
             lookups=[lookup("drift_status", "no_data")],
         )
-    lines = [_one(r.model, True, r) for r in rows]
+    lines = [drift_line(r.model, True, r) for r in rows]
     return Reply(
         text=f"{len(rows)} model(s){scope} drifting now ({window}):\n" + "\n".join(lines),
         entities=[r.model for r in rows],
@@ -92,10 +92,19 @@ def _scope(query: Query) -> str:
     return f" ({', '.join(parts)})" if parts else ""
 
 
-def _one(model: str, drifting: bool, row: ModelDrift) -> str:
+def drift_line(model: str, drifting: bool, row: ModelDrift) -> str:
+    """One model's line in a drift answer: drifted features, drops, estimates, incident."""
+    estimate = (
+        f"; {row.metric} estimated {row.estimated_metric:g} from predictions (labels delayed) "
+        f"vs {row.estimate_reference:g} on the reference"
+        if row.estimated_drop
+        and row.estimated_metric is not None
+        and row.estimate_reference is not None
+        else ""
+    )
     if not drifting:
         extra = f" (noise in {', '.join(row.drifted_features)})" if row.drifted_features else ""
-        return f"- {model}: not drifting{extra}."
+        return f"- {model}: not drifting{extra}{estimate}."
     scores = ", ".join(f"{s.feature} {s.test} {s.score:g} > {s.threshold:g}" for s in row.scores)
     perf = (
         f"; {row.metric} {row.metric_value:g} vs reference {row.reference_metric:g}"
@@ -104,7 +113,7 @@ def _one(model: str, drifting: bool, row: ModelDrift) -> str:
     )
     return (
         f"- {model}: drifting in {', '.join(row.drifted_features) or 'performance'}"
-        f" ({scores or 'performance dropped'}){perf}; incident {row.incident or '-'}"
+        f" ({scores or 'performance dropped'}){perf}{estimate}; incident {row.incident or '-'}"
     )
 
 

@@ -48,6 +48,10 @@ class ModelDrift(BaseModel):
     incident: str | None
     """The incident (id) the model is part of, if any."""
     scores: list[FeatureScore] = Field(default_factory=list)
+    estimated_drop: bool = False
+    """The metric estimated from predictions (labels delayed) fell past the limit."""
+    estimated_metric: float | None = None
+    estimate_reference: float | None = None
 
 
 class IncidentBrief(BaseModel):
@@ -86,15 +90,14 @@ def drift_now(
         feature: Only models where this feature drifted.
         pipeline: Only models fed by this pipeline.
     """
-    from tools.drift.batch import load_batch
-    from tools.drift.engine import scan
     from tools.drift.incidents import group_incidents
+    from tools.drift.stream import stream_scan
 
     latest = store.latest_window()
     if latest is None:
         return None
-    batch = load_batch(store)
-    signals = scan(batch, detail=True)
+    scanned = stream_scan(store, detail=True)  # blocks of models: memory stays bounded
+    signals = scanned.signals
     incidents = group_incidents([s for s in signals if s.anomalous])
     member = {m: i for i in incidents for m in i.models}
     drifting = {m for i in incidents if i.kind in DRIFT_KINDS for m in i.models}
@@ -111,7 +114,7 @@ def drift_now(
         rows.append(_model(s, s.model in drifting, member.get(s.model)))
     return DriftNow(
         window_start=latest,
-        scanned=len(batch.models.model),
+        scanned=scanned.models,
         drifting=rows,
         incidents=[
             IncidentBrief(
@@ -138,6 +141,9 @@ def _model(s: "ModelSignals", drifting: bool, incident: "Incident | None") -> Mo
         metric_value=s.metric_value,
         reference_metric=s.reference_metric,
         incident=incident.id if incident else None,
+        estimated_drop=s.estimated_drop,
+        estimated_metric=s.estimated_metric,
+        estimate_reference=s.estimate_reference,
         scores=[
             FeatureScore(
                 feature=f.feature,
