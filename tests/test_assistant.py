@@ -549,3 +549,20 @@ def test_how_to_use_lotsen(ctx: AssistantContext, world: World, question: str, t
     reply = answer(question, ctx)
     assert (reply.intent, reply.facts["howto"], reply.proposals) == ("howto", topic, [])
     assert snapshot(world) == before
+
+
+def test_models_using_a_feature_and_what_an_environment_serves(
+    ctx: AssistantContext, world: World
+) -> None:
+    models = world.registry.list_models()
+    feature = models[0].tags["features"].split(",")[0]
+    reply = answer(f"which models use feature {feature}?", ctx)
+    expected = sorted(m.name for m in models if feature in m.tags.get("features", "").split(","))
+    assert (reply.intent, reply.entities) == ("list_models", expected)
+    assert len(expected) < len(models)
+    served = answer("how many requests per second does prod serve?", ctx)
+    prod = [d for d in world.cluster.deployments() if d.env is Environment.PROD]
+    total = served.facts["requests_per_s"]
+    assert served.intent == "serving" and isinstance(total, float)
+    assert total == pytest.approx(sum(d.requests_per_s for d in prod), abs=0.01)
+    assert "req/s in all" in served.text

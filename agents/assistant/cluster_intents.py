@@ -140,12 +140,23 @@ def serving(view: FleetView, query: Query) -> Reply:
     scope = " in " + scope if scope else ""
     if query.models:
         scope = f" of {', '.join(query.models)}{scope}"
+    totals = ""
+    if len(rows) > 1:
+        p95 = sorted(s.p95_latency_ms for s in rows)
+        totals = (
+            f" ({sum(s.requests_per_s for s in rows):,.1f} req/s in all; p95 latency median "
+            f"{p95[len(p95) // 2]:g} ms, mean {sum(p95) / len(p95):.1f} ms, max {p95[-1]:g} ms)"
+        )
     return Reply(
-        text=f"{len(rows)} deployment(s){scope}:\n" + "\n".join(lines)
+        text=f"{len(rows)} deployment(s){scope}{totals}:\n" + "\n".join(lines)
         if rows
         else f"Nothing is deployed{scope}.",
         entities=sorted({e for s in rows for e in (s.model, s.namespace)}),
-        facts={"deployments": as_json(rows), "count": len(rows)},
+        facts={
+            "deployments": as_json(rows),
+            "count": len(rows),
+            "requests_per_s": round(sum(s.requests_per_s for s in rows), 3),
+        },
         lookups=[
             lookup(
                 "list_deployments",

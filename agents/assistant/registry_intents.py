@@ -203,6 +203,7 @@ def list_models(view: FleetView, query: Query) -> Reply:
     challenger = not no_champion and query.has(r"challengers?\b")
     undeployed = query.has(r"(without|no|not) (a |any )?deploy|not deployed|undeployed|not serv")
     deployed = {d.model for d in view.deployments} if undeployed else set()
+    feature = re.search(r"\bfeatures? ([a-z0-9_]+)", query.text)
     names = sorted(
         m.name
         for m in view.models.values()
@@ -211,6 +212,7 @@ def list_models(view: FleetView, query: Query) -> Reply:
         and (not challenger or CHALLENGER in m.aliases)
         and (not no_champion or CHAMPION not in m.aliases)
         and (not undeployed or m.name not in deployed)
+        and (feature is None or feature.group(1) in m.tags.get("features", "").split(","))
     )
     scope = " ".join(
         s
@@ -220,6 +222,7 @@ def list_models(view: FleetView, query: Query) -> Reply:
             "with a challenger" if challenger else "",
             "without a champion" if no_champion else "",
             "not deployed anywhere" if undeployed else "",
+            f"using feature {feature.group(1)}" if feature else "",
         )
         if s
     )
