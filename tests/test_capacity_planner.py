@@ -208,3 +208,21 @@ def test_an_llm_tier_explains_and_a_bad_answer_falls_back(tmp_path: Path) -> Non
     bad.assert_complete()
     assert fallback.explained_by == "tier0" and fallback.explanation.startswith("Plan ")
     assert explain(plan, None).explanation == fallback.explanation
+
+
+def test_a_slot_smaller_than_the_servers_memory_must_grow() -> None:
+    deps = [
+        deployment("cramped", "growth-prod", PROD, mig_request("1g.10gb"), gpu_utilisation=0.1,
+                   gpu_memory_gb=14.0, replicas=2),
+        deployment("fits", "growth-prod", PROD, mig_request("1g.10gb"), gpu_utilisation=0.1,
+                   gpu_memory_gb=9.0),
+    ]  # fmt: skip
+    spec = tiny_spec(deps)
+    sized = right_sizing_candidates(spec.deployments, [p.pool for p in spec.pools], CONFIG)
+    [grow] = sized
+    assert (grow.name, grow.current, grow.too_small) == ("cramped", "1g.10gb", True)
+    assert grow.target.mig_profile is not None
+    offered = {p for pool in spec.pools for p in pool.pool.mig_layout}
+    assert grow.target.mig_profile in offered
+    memory = int(grow.target.mig_profile.split(".")[1].removesuffix("gb"))
+    assert memory >= 14 and grow.gpu_equivalents_saved <= 0

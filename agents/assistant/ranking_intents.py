@@ -63,9 +63,14 @@ def right_sizing(view: FleetView, query: Query) -> Reply:
     found.sort(key=lambda r: -r.gpu_equivalents_saved)
     lines = [
         f"- {r.namespace}/{r.name}: {r.current} -> {r.target.mig_profile} "
-        f"(utilisation {r.utilisation_now:.0%} -> {r.utilisation_after:.0%}, needs "
-        f"{r.memory_need_gb:g} GB), frees {r.gpu_equivalents_saved:.3g} GPU-eq, "
-        f"{r.cost_per_day_saved:.2f}/day"
+        + (
+            f"(TOO SMALL: needs {r.memory_need_gb:g} GB; costs "
+            f"{-r.gpu_equivalents_saved:.3g} GPU-eq more)"
+            if r.too_small
+            else f"(utilisation {r.utilisation_now:.0%} -> {r.utilisation_after:.0%}, needs "
+            f"{r.memory_need_gb:g} GB), frees {r.gpu_equivalents_saved:.3g} GPU-eq, "
+            f"{r.cost_per_day_saved:.2f}/day"
+        )
         for r in found
     ]
     scope = f" in {query.env.value}" if query.env else ""

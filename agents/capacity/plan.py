@@ -312,14 +312,21 @@ def _actions(
                 namespace=r.namespace,
                 deployment=r.name,
                 detail=(
-                    f"right-size {r.current} -> {r.target.mig_profile}: busy "
+                    f"slot too small: {r.current} holds less than the {r.memory_need_gb:g} GB "
+                    f"the server needs; grow to {r.target.mig_profile}"
+                    if r.too_small
+                    else f"right-size {r.current} -> {r.target.mig_profile}: busy "
                     f"{r.utilisation_now:.0%} now, {r.utilisation_after:.0%} after, "
                     f"needs {r.memory_need_gb:g} GB"
                 ),
             ),
             env=r.env,
             gpu=r.target,
-            saving=f"{r.gpu_equivalents_saved:.2f} GPU, {r.cost_per_day_saved:.2f}/day",
+            saving=(
+                f"costs {-r.gpu_equivalents_saved:.2f} GPU, {-r.cost_per_day_saved:.2f}/day more"
+                if r.too_small
+                else f"{r.gpu_equivalents_saved:.2f} GPU, {r.cost_per_day_saved:.2f}/day"
+            ),
         )
     for j in jobs:
         if j.start is None or j.start <= now or j.saving_g_co2e <= 0:

@@ -36,7 +36,7 @@ class ScaleToZero(BaseModel):
 
 
 class RightSize(BaseModel):
-    """A deployment that would run on a smaller slot."""
+    """A deployment that would run on a smaller slot, or needs a larger one (too small)."""
 
     namespace: str
     name: str
@@ -50,8 +50,10 @@ class RightSize(BaseModel):
     utilisation_after: float
     memory_need_gb: float
     gpu_equivalents_saved: float
-    """Over all replicas."""
+    """Over all replicas (negative when the slot is too small and must grow)."""
     cost_per_day_saved: float
+    too_small: bool = False
+    """The deployment's declared memory does not fit its slot: it must grow, whatever it costs."""
 
 
 def scale_to_zero_candidates(
@@ -103,12 +105,13 @@ def right_sizing_candidates(
         need_gb = dep.gpu_memory_gb if dep.gpu_memory_gb is not None else float(memory_now)
         busy = dep.gpu_utilisation * compute_now
         offered = {spec.mig_profile(p) for pool in pools_ok for p in pool.mig_layout}
+        too_small = dep.gpu.mig_profile is not None and need_gb > memory_now + EPSILON
         fitting = [
             p
             for p in offered
-            if p.compute_slices < compute_now
+            if (p.compute_slices >= compute_now if too_small else p.compute_slices < compute_now)
             and p.memory_gb + EPSILON >= need_gb
-            and busy <= config.target_utilisation * p.compute_slices + EPSILON
+            and (too_small or busy <= config.target_utilisation * p.compute_slices + EPSILON)
         ]
         if not fitting:
             continue
@@ -130,6 +133,7 @@ def right_sizing_candidates(
                 memory_need_gb=need_gb,
                 gpu_equivalents_saved=saved,
                 cost_per_day_saved=saved * config.price(dep.gpu.gpu_type) * HOURS_PER_DAY,
+                too_small=too_small,
             )
         )
     return found
