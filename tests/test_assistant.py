@@ -566,3 +566,10 @@ def test_models_using_a_feature_and_what_an_environment_serves(
     assert served.intent == "serving" and isinstance(total, float)
     assert total == pytest.approx(sum(d.requests_per_s for d in prod), abs=0.01)
     assert "req/s in all" in served.text
+
+
+def test_namespaces_without_a_quota(ctx: AssistantContext, world: World) -> None:
+    expected = sorted(ns.name for ns in world.cluster.namespaces() if ns.gpu_quota is None)
+    reply = answer("which namespaces have no quota?", ctx)
+    assert reply.intent == "quota" and sorted(reply.entities) == expected
+    assert len(expected) < len(world.cluster.namespaces())

@@ -127,3 +127,14 @@ def test_the_ai_act_keeps_to_its_own_policies(ctx: AssistantContext) -> None:
     all_failing: Any = everything.facts["failing"]
     assert failing == {p: s for p, s in all_failing.items() if p.startswith("AIA-")}
     assert len(all_failing) > len(failing)  # the world fails other policies too
+
+
+def test_segregation_questions_keep_to_the_seg_policies(ctx: AssistantContext) -> None:
+    everything: Any = answer("Which policies fail?", ctx).facts["failing"]
+    isolated = answer("Is prod isolated from dev?", ctx)
+    failing: Any = isolated.facts["failing"]
+    assert isolated.intent == "compliance"
+    assert failing == {p: s for p, s in everything.items() if p.startswith("SEG-")}
+    assert "SEG-01" in isolated.text and "AIA-01" not in isolated.text
+    secrets = answer("Which secrets are shared across environments?", ctx)
+    assert "(checked: SEG-03)" in secrets.text

@@ -98,6 +98,8 @@ def quota(view: FleetView, query: Query) -> Reply:
     rows = facts.quotas(view, query.namespaces, query.env, query.team)
     if query.has(r"over (the |their |its )?quota|exceed|above (the )?quota"):
         rows = [q for q in rows if q.over_quota]
+    elif query.has(r"\bno (gpu )?quota|without (a |any )?(gpu )?quota|unlimited"):
+        rows = [q for q in rows if q.gpu_quota is None]
     elif query.has(r"close to|near(ly)?|almost|running out|at (their|the) (quota|limit)"):
         rows = sorted(
             (q for q in rows if q.gpu_quota and q.gpu_used >= NEAR_QUOTA * q.gpu_quota),

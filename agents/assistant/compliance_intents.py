@@ -23,20 +23,22 @@ _TOPICS = {
     r"change plan": "AIA-07",
     r"data checks?": "AIA-08",
     r"default[- ]deny|network polic": "SEG-04",
-    r"shared (secrets?|identit)|secrets? shared": "SEG-03",
+    r"shared (secrets?|identit)|secrets?\b.*\b(shared|across)|identit(y|ies)\b.*\bshared": "SEG-03",
     r"\btaint": "SEG-07",
     r"access review": "ACC-01",
 }
 """What a question names -> the policy that checks it ("which models have no overseer?")."""
-_AI_ACT = r"ai act|aia\b"
+_FAMILIES = {r"ai act|aia\b": "AIA-", r"isolat|segregat|separated": "SEG-"}
+"""A family of policies by name: "the EU AI Act", "is prod isolated from dev?"."""
 
 
 def _topic_policies(query: Query, known: list[str]) -> list[str]:
-    """Policies a question asks about by topic, or every AI Act policy for "the AI Act"."""
+    """Policies a question asks about by topic, or a whole family (the AI Act, segregation)."""
     named = [pid for pattern, pid in _TOPICS.items() if query.has(pattern)]
-    if named or not query.has(_AI_ACT):
+    if named:
         return named
-    return [pid for pid in known if pid.startswith("AIA-")]
+    prefixes = [prefix for pattern, prefix in _FAMILIES.items() if query.has(pattern)]
+    return [pid for pid in known if any(pid.startswith(p) for p in prefixes)]
 
 
 def compliance(view: FleetView, query: Query) -> Reply:
@@ -180,6 +182,7 @@ COMPLIANCE_INTENTS: tuple[Intent, ...] = (
             bool(q.policies)
             or q.has(r"complian|\bpolic(y|ies)\b|violat|segregation|" + _PROMOTION)
             or any(q.has(pattern) for pattern in _TOPICS)
+            or q.has(r"isolat|separated")  # "the AI Act" alone may be a risk-class question
         ),
         compliance,
     ),

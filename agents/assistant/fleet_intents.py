@@ -304,7 +304,7 @@ FLEET_INTENTS: tuple[Intent, ...] = (
         "When is the greenest time for the queued jobs?",
         lambda q: q.has(
             r"greenest|lowest[- ]carbon|low[- ]carbon|cleanest|carbon[- ]aware|least co2|"
-            r"best time to (run|train|schedule)"
+            r"best time to (run|train|schedule)|carbon intensity|grid intensity"
         ),
         greenest,
     ),
