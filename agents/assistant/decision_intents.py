@@ -1,9 +1,9 @@
 """Tier-0 intents over decisions and their record: who decided what; is the audit log intact."""
 
 import re
-from datetime import timedelta
 
 from agents.assistant.context import FleetView
+from agents.assistant.history import time_range
 from agents.assistant.intent import Intent, Reply, as_json, lookup
 from agents.assistant.query import Query
 
@@ -33,21 +33,21 @@ def decisions(view: FleetView, query: Query) -> Reply:
     named = _PERSON.search(query.text)
     who = next((g for g in named.groups() if g), None) if named else None
     status = [s for s, word in _STATUS.items() if query.has(word)]
-    since = now - timedelta(days=query.days or (7 if query.has(r"this week") else 36500))
+    span = time_range(query.text, now)
     rows = [
         r
         for r in decided
         if (who is None or r.decided_by == who)
         and (len(status) != 1 or r.status == status[0])
         and r.decided_at is not None
-        and r.decided_at >= since
+        and (span.since is None or r.decided_at >= span.since)
     ]
     lines = [
         f"- {r.id}: {r.action} on {', '.join(r.models)} {r.status} by {r.decided_by} "
         f"at {r.decided_at:%Y-%m-%d %H:%M}" + (f" ({r.note})" if r.note else "")
         for r in rows
     ]
-    scope = f" by {who}" if who else ""
+    scope = (f" by {who}" if who else "") + f" {span.label}"
     what = status[0] if len(status) == 1 else "decided"
     return Reply(
         text=f"{len(rows)} request(s) {what}{scope}"
