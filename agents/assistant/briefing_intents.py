@@ -7,7 +7,7 @@ from agents.assistant.context import FleetView
 from agents.assistant.drift_intents import incident_views
 from agents.assistant.intent import Intent, Reply, as_json, lookup
 from agents.assistant.query import Query
-from tools.domain import JobStatus
+from tools.domain import Deployment, JobStatus
 
 _BRIEFING = (
     r"needs? (my |our )?attention|anything (on fire|wrong|broken|urgent)|what'?s (wrong|broken|up)|"
@@ -21,9 +21,9 @@ _UNHEALTHY = (
 _PER_TEAM = r"(each|every|per|by) team|teams? own the most"
 
 
-def _unhealthy_rows(view: FleetView, query: Query) -> list[str]:
+def _unready(view: FleetView, query: Query) -> list[Deployment]:
     return [
-        f"- {d.namespace}/{d.name}: {d.ready_replicas}/{d.replicas} replicas ready ({d.model})"
+        d
         for d in sorted(view.deployments, key=lambda d: (d.namespace, d.name))
         if d.ready_replicas < d.replicas and query.env in (None, d.env)
     ]
@@ -31,12 +31,16 @@ def _unhealthy_rows(view: FleetView, query: Query) -> list[str]:
 
 def unhealthy(view: FleetView, query: Query) -> Reply:
     """Deployments with fewer ready replicas than they ask for."""
-    rows = _unhealthy_rows(view, query)
+    rows = _unready(view, query)
+    lines = [
+        f"- {d.namespace}/{d.name}: {d.ready_replicas}/{d.replicas} replicas ready ({d.model})"
+        for d in rows
+    ]
     scope = f" in {query.env.value}" if query.env else ""
     return Reply(
         text=f"{len(rows)} deployment(s){scope} with replicas not ready"
-        + (":\n" + "\n".join(rows) if rows else ": none, every deployment is fully ready."),
-        entities=[r.split(":")[0][2:] for r in rows],
+        + (":\n" + "\n".join(lines) if lines else ": none, every deployment is fully ready."),
+        entities=[f"{d.namespace}/{d.name}" for d in rows],
         facts={"count": len(rows)},
         lookups=[lookup("list_deployments", env=query.env)],
     )
@@ -49,7 +53,7 @@ def briefing(view: FleetView, query: Query) -> Reply:
     approvals = ops_facts.pending_approvals(view) or []
     jobs = Counter(j.status for j in view.ctx.cluster.jobs())
     down = sorted(n.name for n in view.ctx.cluster.nodes() if not n.ready)
-    unready = _unhealthy_rows(view, query)
+    unready = _unready(view, query)
     lines = [
         f"- {len(incidents)} open incident(s)"
         + (f": {', '.join(f'{n} {k}' for k, n in sorted(kinds.items()))}" if kinds else ""),

@@ -6,7 +6,7 @@ from agents.assistant.context import FleetView
 from agents.assistant.intent import Intent, Reply, as_json, lookup
 from agents.assistant.query import Query
 from tools.capacity.rightsizing import scale_to_zero_candidates
-from tools.capacity.usage import Usage, capacity_report
+from tools.capacity.usage import CapacityReport, Usage, capacity_report
 from tools.domain import Environment
 
 CURRENCY = "EUR"
@@ -21,15 +21,19 @@ _ENERGY = r"\benergy\b(?! team)|\bpower\b|\bwatts?\b|\bkwh\b|electricity"
 _WEEK = r"\bweek|\b7 days"
 
 
+def team_namespaces(view: FleetView, report: CapacityReport, query: Query) -> list[Usage]:
+    """The report's rows of the namespaces the asked team owns (in the asked environment)."""
+    owned = {ns.name for ns in view.namespaces if ns.owner == query.team}
+    return [u for u in report.namespaces if u.name in owned and query.env in (None, u.env)]
+
+
 def capacity(view: FleetView, query: Query) -> Reply:
     """Idle GPUs, idle GPU-hours, cost and CO2e per environment, pool or namespace."""
     if query.has(r"\bsav(e|es|ing|ings)\b"):
         return _savings(view, query)
     report = capacity_report(view.ctx.cluster, view.ctx.capacity)
     if query.team is not None and not query.namespaces:
-        owned = {ns.name for ns in view.namespaces if ns.owner == query.team}
-        rows = [u for u in report.namespaces if u.name in owned and query.env in (None, u.env)]
-        by = "namespace"
+        rows, by = team_namespaces(view, report, query), "namespace"
     elif query.pools:
         rows, by = [u for u in report.pools if u.name in query.pools], "pool"
     elif query.namespaces:

@@ -3,6 +3,7 @@
 import re
 
 from agents.assistant import facts
+from agents.assistant.capacity_intents import team_namespaces
 from agents.assistant.context import FleetView
 from agents.assistant.intent import Reply, as_json, lookup, unknown_or_which
 from agents.assistant.query import Query
@@ -41,11 +42,7 @@ def gpu(view: FleetView, query: Query) -> Reply:
 
 def _team_gpu(view: FleetView, query: Query, team: str) -> Reply:
     """GPU-equivalents the team's namespaces hold, use and may hold (quota)."""
-    owned = {
-        ns.name: ns for ns in view.namespaces if ns.owner == team and query.env in (None, ns.env)
-    }
-    report = capacity_report(view.ctx.cluster, view.ctx.capacity)
-    rows = [u for u in report.namespaces if u.name in owned]
+    rows = team_namespaces(view, capacity_report(view.ctx.cluster, view.ctx.capacity), query)
     held = round(sum(u.requested for u in rows), 3)
     busy = round(sum(u.busy for u in rows), 3)
     lines = [

@@ -14,7 +14,7 @@ from agents.assistant.decision_intents import DECISION_INTENTS
 from agents.assistant.drift_intents import DRIFT_INTENTS
 from agents.assistant.fleet_intents import FLEET_INTENTS
 from agents.assistant.handoff_intents import HANDOFF_INTENTS
-from agents.assistant.howto_intents import HOWTO_INTENTS
+from agents.assistant.howto_intents import HOWTO
 from agents.assistant.intent import Intent, Reply, keyword_intent, unknown_or_which
 from agents.assistant.lifecycle_intents import LIFECYCLE_INTENTS
 from agents.assistant.query import Query
@@ -183,8 +183,8 @@ def _before_intents(
         return "help", help_reply(intents, understood=True)
     if query.has(_OFF_TOPIC):
         return "unrecognised", help_reply(intents, understood=False)
-    if HOWTO_INTENTS[0].matches(query):  # before a change verb ("how do I approve ...")
-        return "howto", HOWTO_INTENTS[0].handle(view, query)
+    if HOWTO.matches(query):
+        return "howto", HOWTO.handle(view, query)
     return None
 
 

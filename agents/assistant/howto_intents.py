@@ -58,11 +58,10 @@ def howto(view: FleetView, query: Query) -> Reply:
     return Reply(text=_ANSWERS[topic][1], facts={"howto": topic})
 
 
-HOWTO_INTENTS: tuple[Intent, ...] = (
-    Intent(
-        "howto",
-        "How do I approve a request?",
-        lambda q: q.has(_HOW) and _topic(q) is not None,
-        howto,
-    ),
+HOWTO = Intent(
+    "howto",
+    "How do I approve a request?",
+    lambda q: q.has(_HOW) and _topic(q) is not None,
+    howto,
 )
+"""Tried before change verbs: "how do I approve ..." asks how, it proposes nothing."""
