@@ -261,8 +261,9 @@ def scan_parts(
     """Scan the given blocks in order (no cutoff set yet); `facts`: each block's model facts.
 
     One thread reads the next block from DuckDB while this one computes the statistics of
-    the current block (both release the GIL), so a scan uses two cores; at most two blocks
-    are in memory. Only that thread touches the connection until the scan returns.
+    the current block; both hold the GIL for part of their work, so a scan uses about 1.6
+    of two cores (measured on a warm 30k-model scan). At most two blocks are in memory.
+    Only that thread touches the connection until the scan returns.
     """
     config = config or DriftConfig()
     signals: list[ModelSignals] = []

@@ -237,11 +237,10 @@ def _bin_numeric_matrix(refs: list[FeatureReference], frame: pd.DataFrame) -> li
     finite = np.isfinite(x)
     invalid = (~finite).sum(axis=1) - nulls
     slots = np.zeros(x.shape, dtype=np.int64)
-    no_edges = [j for j, ref in enumerate(refs) if not ref.edges]
     binned = finite.copy()
-    binned[no_edges] = False  # a reference without finite values: nothing to bin against
     for j, ref in enumerate(refs):  # one searchsorted per feature: edges differ
-        if not ref.edges:
+        if not ref.edges:  # a reference without finite values: nothing to bin against
+            binned[j] = False
             continue
         edges = np.asarray(ref.edges)
         row = x[j]
