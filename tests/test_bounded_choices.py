@@ -153,6 +153,8 @@ def test_every_kind_admits_its_tier0_action_and_nothing_more_invasive() -> None:
         assert TABLE[kind][0] in admissible(kind), kind
     assert Action.ROLLBACK not in admissible("covariate_drift")
     assert admissible("concept_drift") == {Action.RETRAIN_WITH_REVIEW}
+    # an estimate from prediction scores (labels delayed) never changes a model
+    assert admissible("estimated_performance_drop") == {Action.WATCH}
     assert not admissible("drift_with_performance_drop") & {
         Action.WATCH,
         Action.OPEN_DATA_INCIDENT,
